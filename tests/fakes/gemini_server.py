@@ -1,0 +1,149 @@
+"""A fake Gemini API server (generativelanguage REST) for the real google-genai client.
+
+Serves `POST /{version}/models/{model}:generateContent` with the JSON the SDK sends and parses:
+`contents`, `systemInstruction`, `generationConfig` (incl. `responseJsonSchema`) in;
+`candidates[].content.parts[].text`, `candidates[].finishReason`, `promptFeedback.blockReason`,
+`usageMetadata` out, and `{"error": {"code", "message", "status"}}` for faults.
+
+    with FakeGeminiServer() as server:
+        server.rule = lambda req: Text("hi")
+        client = genai.Client(api_key="k", http_options=HttpOptions(base_url=server.base_url))
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from tests.fakes.http_base import FakeHTTPServer, HttpResponse, content_type, json_response
+from tests.fakes.rules import FakeRequest, Fault, Malformed, Refusal, Safety, Text, tokens_for
+
+_GENERATE = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):generateContent$")
+
+# google.rpc.Code names the real API puts in error.status.
+_STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    408: "DEADLINE_EXCEEDED",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    501: "NOT_IMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+_FINISH = {"stop": "STOP", "length": "MAX_TOKENS"}
+
+_BLOCKED_RATING = [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}]
+
+
+def gemini_error(status: int, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The body of a Gemini API error."""
+    error: dict[str, Any] = {
+        "code": status,
+        "message": message,
+        "status": _STATUS_NAMES.get(status, "UNKNOWN"),
+    }
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+def _text_of(content: dict[str, Any] | None) -> str:
+    return "".join(part.get("text", "") for part in (content or {}).get("parts", []))
+
+
+def parse_request(
+    path: str, model: str, body: dict[str, Any], api_key: str | None, attempt: int
+) -> FakeRequest:
+    """Turn a generateContent body into a protocol-neutral `FakeRequest`."""
+    config = body.get("generationConfig", {})
+    names = {
+        "temperature": "temperature",
+        "topP": "top_p",
+        "maxOutputTokens": "max_output_tokens",
+        "seed": "seed",
+    }
+    system = _text_of(body["systemInstruction"]) if "systemInstruction" in body else None
+    messages = [
+        ("assistant" if c.get("role") == "model" else "user", _text_of(c)) for c in body.get("contents", [])
+    ]
+    return FakeRequest(
+        path=path,
+        model=model,
+        system=system,
+        messages=messages,
+        json_schema=config.get("responseJsonSchema", config.get("responseSchema")),
+        params={names[k]: v for k, v in config.items() if k in names},
+        attempt=attempt,
+        api_key=api_key,
+        body=body,
+    )
+
+
+class FakeGeminiServer(FakeHTTPServer):
+    """A Gemini API on 127.0.0.1. `base_url` is what `HttpOptions(base_url=...)` or
+    `GOOGLE_GEMINI_BASE_URL` should be set to."""
+
+    def respond(self, method: str, path: str, headers: Any, body: bytes) -> HttpResponse:
+        """Answer one HTTP request in the Gemini protocol."""
+        route = path.split("?", 1)[0]
+        match = _GENERATE.match(route)
+        if method != "POST" or match is None:
+            return json_response(404, gemini_error(404, f"{method} {route} is not served by the fake"))
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return json_response(400, gemini_error(400, "Invalid JSON payload received."))
+        attempt = self.engine.attempt_of(route, body)
+        request = parse_request(route, match["model"], data, headers.get("x-goog-api-key"), attempt)
+        return self._render(request, self.engine.decide(request))
+
+    def _render(
+        self, request: FakeRequest, reply: Text | Fault | Safety | Refusal | Malformed
+    ) -> HttpResponse:
+        if isinstance(reply, Fault):
+            extra = {} if reply.retry_after is None else {"Retry-After": f"{reply.retry_after:g}"}
+            if reply.body is not None:
+                return reply.status, {"Content-Type": content_type(reply.body), **extra}, reply.body.encode()
+            message = f"fake fault {reply.status}"
+            return json_response(reply.status, gemini_error(reply.status, message), extra)
+        if isinstance(reply, Refusal):  # Gemini has no refusal field: a refusal is just text
+            reply = Text(reply.text)
+        if isinstance(reply, Malformed):
+            reply = Text(reply.text)
+        prompt_tokens = tokens_for(request, Text(""))[0]
+        if isinstance(reply, Safety):
+            usage = {"promptTokenCount": prompt_tokens, "totalTokenCount": prompt_tokens}
+            if reply.prompt:
+                feedback = {"blockReason": reply.reason, "safetyRatings": _BLOCKED_RATING}
+                return json_response(200, {"promptFeedback": feedback, "usageMetadata": usage})
+            candidate = {"finishReason": reply.reason, "index": 0, "safetyRatings": _BLOCKED_RATING}
+            return json_response(200, {"candidates": [candidate], "usageMetadata": usage})
+        tokens_in, tokens_out = tokens_for(request, reply)
+        usage = {
+            "promptTokenCount": tokens_in,
+            "candidatesTokenCount": tokens_out,
+            "totalTokenCount": tokens_in + tokens_out + (reply.thinking_tokens or 0),
+        }
+        if reply.thinking_tokens is not None:
+            usage["thoughtsTokenCount"] = reply.thinking_tokens
+        candidate = {
+            "content": {"parts": [{"text": reply.text}], "role": "model"},
+            "finishReason": _FINISH.get(reply.finish, reply.finish),
+            "index": 0,
+        }
+        return json_response(
+            200,
+            {
+                "candidates": [candidate],
+                "usageMetadata": usage,
+                "modelVersion": request.model,
+                "responseId": uuid.uuid4().hex,
+            },
+        )

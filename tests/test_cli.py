@@ -1,0 +1,77 @@
+"""The `workbench` command as a user runs it: a real subprocess, real store, fake model server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.fakes.rules import Text
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def workbench(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a fresh interpreter, from the repository root, with a wide terminal."""
+    environment = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "workbench.cli", *args], cwd=REPO, env=environment,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_init_add_traits_and_status_lists_the_chunks(tmp_path: Path) -> None:
+    project = str(tmp_path / "p")
+    assert workbench("init", project).returncode == 0
+    added = workbench("traits", "add", "data/traits/candid_care.md", "--project", project)
+    assert added.returncode == 0, added.stderr
+    status = workbench("status", "--project", project)
+    assert status.returncode == 0, status.stderr
+    assert "candid_care@1" in status.stdout
+    for title in ("Trade-offs", "Exceptions"):  # guidance sections are among the chunks listed
+        assert title.lower() in status.stdout.lower()
+    assert status.stdout.count(" trait ") >= 8
+    assert "No model calls yet" in status.stdout
+
+
+def test_a_command_needing_gemini_without_a_key_says_which_variable_to_set(tmp_path: Path) -> None:
+    project = str(tmp_path / "p")
+    workbench("init", project)
+    env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "llm", "ask", "Hello", "--project", project],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "GEMINI_API_KEY" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_llm_ask_answers_through_the_gateway_then_from_the_cache(tmp_path: Path, fake_gemini: Any) -> None:
+    project = str(tmp_path / "p")
+    workbench("init", project)
+    fake_gemini.rule = lambda req: Text(f"Answer to: {req.last_user_text}", tokens_in=12, tokens_out=4)
+    env = {"GEMINI_API_KEY": "k", "GOOGLE_GEMINI_BASE_URL": fake_gemini.base_url}
+    first = workbench("llm", "ask", "Is it safe?", "--project", project, env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Answer to: Is it safe?" in first.stdout and "12 in / 4 out" in first.stdout
+    second = workbench("llm", "ask", "Is it safe?", "--project", project, env=env)
+    assert "cached" in second.stdout and fake_gemini.requests_total == 1
+    status = workbench("status", "--project", project)
+    # generator is gemini-3-flash in the default config: 12 * 0.50 + 4 * 3.00 per million tokens
+    assert "adhoc" in status.stdout and "0.0000" in status.stdout
+    assert "12" in status.stdout
+
+
+def test_a_failed_call_exits_non_zero_with_its_reason(tmp_path: Path, fake_gemini: Any) -> None:
+    from tests.fakes.rules import Safety
+
+    project = str(tmp_path / "p")
+    workbench("init", project)
+    fake_gemini.rule = lambda req: Safety("PROHIBITED_CONTENT", prompt=True)
+    env = {"GEMINI_API_KEY": "k", "GOOGLE_GEMINI_BASE_URL": fake_gemini.base_url}
+    result = workbench("llm", "ask", "Something blocked", "--project", project, env=env)
+    assert result.returncode == 1
+    assert "safety" in result.stdout and "PROHIBITED_CONTENT" in result.stdout

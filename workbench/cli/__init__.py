@@ -1,0 +1,41 @@
+"""The `workbench` command line: every stage, headless.
+
+    workbench init DIR
+    workbench traits add data/traits/candid_care.md --project DIR
+    workbench status --project DIR
+
+Problems the user can fix (`WorkbenchError`) print as one message and exit with status 1;
+no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.text import Text
+
+from workbench.cli import llm, project_cmds, traits
+from workbench.cli.common import console
+from workbench.errors import WorkbenchError
+
+app = typer.Typer(
+    name="workbench",
+    help="Trait Workbench: instil positive traits in language models by synthetic document finetuning.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+project_cmds.register(app)
+app.add_typer(traits.app, name="traits", help="Traits documents: add versions, list, show, diff.")
+app.add_typer(llm.app, name="llm", help="Talk to the configured models through the gateway.")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except WorkbenchError as e:
+        console.print(Text.assemble(("Error: ", "bold red"), e.message))
+        if e.hint:
+            console.print(e.hint, highlight=False, markup=False)
+        sys.exit(1)

@@ -1,0 +1,144 @@
+"""Project configuration: `workbench.toml`, overridden by `WORKBENCH_*` environment variables.
+
+A project's config maps each role (DESIGN §4) to a model spec string, sets concurrency per
+backend, prices per model and the budget cap per run. Environment variables override the file
+with `__` between levels, e.g. `WORKBENCH_ROLES__GENERATOR=openai:qwen@http://127.0.0.1:8000/v1`
+or `WORKBENCH_BUDGET__MAX_COST_USD_PER_RUN=5`. API keys never live here: they are read from the
+environment by the backend that needs them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from workbench.errors import WorkbenchError
+
+ROLES = (
+    "generator",
+    "critic",
+    "rater",
+    "baseline",
+    "auditor",
+    "persona",
+    "judge",
+    "realism",
+    "embedder",
+    "target",
+)
+
+
+class Price(BaseModel):
+    """Price of one model in US dollars per million tokens."""
+
+    input_per_mtok: float = Field(ge=0, description="USD per million input (prompt) tokens.")
+    output_per_mtok: float = Field(ge=0, description="USD per million output tokens, thinking included.")
+
+
+class ConcurrencyConfig(BaseModel):
+    """How many calls may be in flight at once, per backend."""
+
+    gemini: int = Field(16, ge=1, description="Concurrent requests to the Gemini API.")
+    openai: int = Field(16, ge=1, description="Concurrent requests to each OpenAI-compatible server.")
+    hf: int = Field(8, ge=1, description="Batch size for local transformers generation.")
+
+
+class GatewayConfig(BaseModel):
+    """Retry, timeout and buffering policy of the model gateway."""
+
+    max_attempts: int = Field(6, ge=1, le=20, description="Attempts per call on transient errors.")
+    timeout_s: float = Field(120.0, gt=0, description="Per-request timeout in seconds.")
+    backoff_initial_s: float = Field(1.0, ge=0, description="First backoff delay; doubles per attempt.")
+    backoff_max_s: float = Field(60.0, ge=0, description="Ceiling on one backoff delay (and on Retry-After).")
+    flush_interval_s: float = Field(1.0, gt=0, description="How often buffered results are written.")
+
+
+class BudgetConfig(BaseModel):
+    """Spending caps. A run that reaches its cap stops cleanly, keeping what it finished."""
+
+    max_cost_usd_per_run: float | None = Field(
+        25.0, ge=0, description="Stop a run once its recorded cost reaches this many USD; None = no cap."
+    )
+
+
+class GeminiConfig(BaseModel):
+    """Gemini backend settings (the key comes from GEMINI_API_KEY or GOOGLE_API_KEY)."""
+
+    base_url: str | None = Field(
+        None, description="Send requests here instead of Google's endpoint (GOOGLE_GEMINI_BASE_URL also works)."
+    )
+
+
+class OpenAIConfig(BaseModel):
+    """Settings for OpenAI-compatible servers."""
+
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
+
+
+class HFConfig(BaseModel):
+    """Local transformers models."""
+
+    trust_remote_code: bool = Field(
+        False, description="Run code shipped with a model repository. Off unless you trust the model."
+    )
+    device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:1', ...")
+    dtype: str = Field("auto", description="'auto', 'float32', 'bfloat16', 'float16'.")
+
+
+class ProjectConfig(BaseSettings):
+    """Everything in `workbench.toml`. Environment variables (`WORKBENCH_...`) take precedence."""
+
+    model_config = SettingsConfigDict(env_prefix="WORKBENCH_", env_nested_delimiter="__", extra="forbid")
+
+    name: str = Field("default", description="A short name for the project.")
+    roles: dict[str, str] = Field(default_factory=dict, description="Role name -> model spec string.")
+    concurrency: ConcurrencyConfig = Field(default_factory=ConcurrencyConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    prices: dict[str, Price] = Field(default_factory=dict, description="Model name -> price.")
+    gemini: GeminiConfig = Field(default_factory=GeminiConfig)
+    openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
+    hf: HFConfig = Field(default_factory=HFConfig)
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, roles: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(roles) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; roles are {', '.join(ROLES)}")
+        return roles
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init kwargs; the environment must win over them.
+        return (env_settings, init_settings)
+
+
+def load_config(path: Path) -> ProjectConfig:
+    """Read and validate a `workbench.toml`, applying environment overrides.
+
+    Raises:
+        WorkbenchError: the file is missing, is not valid TOML, or has invalid values.
+    """
+    try:
+        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WorkbenchError(f"No config file at {path}.", hint="Create a project with `workbench init DIR`.")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise WorkbenchError(f"{path} is not valid TOML: {e}") from e
+    try:
+        return ProjectConfig(**raw)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        raise WorkbenchError(f"Invalid settings in {path} (or WORKBENCH_* variables): {problems}") from e

@@ -1,0 +1,25 @@
+"""The interface every backend implements.
+
+A backend sends one request and returns one `BackendResponse`, or raises `BackendError` with a
+kind that tells the gateway whether to retry. Backends do not retry, cache, log or limit
+concurrency themselves: the gateway does all of that once, for every backend. Client libraries'
+own retries are switched off for the same reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from workbench.llm.types import BackendResponse, LLMRequest
+
+
+class Backend(Protocol):
+    """A client for one model."""
+
+    async def generate(self, request: LLMRequest, json_schema: dict[str, Any] | None) -> BackendResponse:
+        """Answer one request. `json_schema` (from `request.schema`) asks for structured output."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections or model memory."""
+        ...

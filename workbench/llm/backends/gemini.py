@@ -1,0 +1,237 @@
+"""The Gemini backend: one `generateContent` call through the official google-genai async client.
+
+Credentials come from the environment, as the SDK reads them: `GEMINI_API_KEY` / `GOOGLE_API_KEY`,
+or Vertex AI when `GOOGLE_GENAI_USE_VERTEXAI` is true (the SDK then reads GOOGLE_CLOUD_PROJECT /
+GOOGLE_CLOUD_LOCATION and application-default credentials). The endpoint is
+`GeminiConfig.base_url`, else the SDK's own `GOOGLE_GEMINI_BASE_URL`, else Google's.
+
+Two SDK behaviours matter here (google-genai 3.4):
+
+* With aiohttp installed the async client sends through aiohttp, not httpx2, and on a connection
+  error it silently sleeps 1-10 s and tries once more. Passing `HttpRetryOptions(attempts=1)`
+  switches that hidden retry off too; the gateway owns every retry.
+* Transport errors are therefore aiohttp's, httpx2's (or httpx's, if GOOGLE_GENAI_HTTP_CLIENT
+  says so) or a bare `TimeoutError`; all of them are mapped below.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from typing import Any
+
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from workbench.config import GeminiConfig
+from workbench.errors import MissingCredentialsError
+from workbench.llm.backends.http_errors import (
+    backend_error,
+    kind_for_status,
+    redact,
+    retry_after_from_headers,
+    retry_delay_from_details,
+)
+from workbench.llm.types import BackendError, BackendResponse, FinishReason, LLMRequest
+
+_SAFETY_REASONS = frozenset(
+    {
+        "SAFETY",
+        "PROHIBITED_CONTENT",
+        "BLOCKLIST",
+        "SPII",
+        "RECITATION",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+        "IMAGE_RECITATION",
+        "MODEL_ARMOR",
+    }
+)
+_DEFAULT_ENDPOINT = "https://generativelanguage.googleapis.com/"
+
+
+def _exception_types(module: str, *names: str) -> tuple[type[BaseException], ...]:
+    """Exception classes from an optional transport library (empty if it is not installed)."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return ()
+    return tuple(getattr(mod, name) for name in names if hasattr(mod, name))
+
+
+# Checked in this order: timeouts first, since httpx's TimeoutException is a TransportError and
+# aiohttp's ServerTimeoutError is a ClientError.
+_TIMEOUTS: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    *_exception_types("httpx2", "TimeoutException"),
+    *_exception_types("httpx", "TimeoutException"),
+)
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    *_exception_types("httpx2", "TransportError"),
+    *_exception_types("httpx", "TransportError"),
+    *_exception_types("aiohttp", "ClientError"),
+)
+
+
+def _env_true(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true")
+
+
+def _name(value: Any) -> str:
+    """The string of an SDK enum (or of an unknown value the SDK passed through)."""
+    return str(getattr(value, "value", value))
+
+
+class GeminiBackend:
+    """Gemini through google-genai. Construction checks credentials; nothing is sent until
+    `generate`.
+
+    Args:
+        model: The model name, e.g. "gemini-3-flash".
+        config: Gemini settings (base_url).
+        timeout_s: Per-request timeout in seconds.
+
+    Raises:
+        MissingCredentialsError: no API key and Vertex AI not selected, or Vertex AI selected
+            without usable credentials.
+    """
+
+    def __init__(self, model: str, config: GeminiConfig, timeout_s: float) -> None:
+        self._model = model
+        self._timeout_s = timeout_s
+        vertex = _env_true("GOOGLE_GENAI_USE_VERTEXAI") or _env_true("GOOGLE_GENAI_USE_ENTERPRISE")
+        # Same precedence as the SDK, so we redact the key it actually sends.
+        self._secret = os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY") or None
+        if self._secret is None and not vertex:
+            raise MissingCredentialsError(
+                f"The Gemini backend (model {model!r}) needs an API key, and GEMINI_API_KEY is not set.",
+                hint="Set it with `export GEMINI_API_KEY=...` (or GOOGLE_API_KEY; for Vertex AI set "
+                "GOOGLE_GENAI_USE_VERTEXAI=true with GOOGLE_CLOUD_PROJECT), or point the role at "
+                "another backend, e.g. openai:MODEL@http://127.0.0.1:8000/v1.",
+            )
+        http_options = types.HttpOptions(
+            timeout=max(1, int(timeout_s * 1000)),  # milliseconds
+            retry_options=types.HttpRetryOptions(attempts=1),  # no SDK retries, hidden ones included
+            base_url=config.base_url,  # None: the SDK falls back to GOOGLE_GEMINI_BASE_URL
+        )
+        try:
+            self._client = genai.Client(http_options=http_options)
+        except Exception as e:  # ValueError, or google.auth's DefaultCredentialsError for Vertex
+            raise MissingCredentialsError(
+                f"The Gemini client could not be created: {redact(str(e), self._secret)}",
+                hint="For Vertex AI set GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_LOCATION and run "
+                "`gcloud auth application-default login`; for the Gemini API `export GEMINI_API_KEY=...`.",
+            ) from None
+        self._endpoint = self._describe_endpoint(config)
+
+    def _describe_endpoint(self, config: GeminiConfig) -> str:
+        """The URL requests go to, for error messages (never contains the key: it travels in a
+        header)."""
+        # The SDK resolves env vars and Vertex regions itself; ask it, falling back to our guess.
+        options = getattr(getattr(self._client, "_api_client", None), "_http_options", None)
+        url = getattr(options, "base_url", None)
+        return str(url or config.base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or _DEFAULT_ENDPOINT)
+
+    async def generate(self, request: LLMRequest, json_schema: dict[str, Any] | None) -> BackendResponse:
+        """Send one generateContent request.
+
+        Raises:
+            BackendError: the request produced no model answer (see `_api_error`,
+                `_transport_error` for the kinds).
+        """
+        params = request.params
+        # Plain dicts rather than SDK objects: the SDK converts either, and skipping the pydantic
+        # round trip saves measurable CPU per call at high concurrency (bench/gateway.py).
+        config: dict[str, Any] = {
+            "system_instruction": request.system or None,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "max_output_tokens": params.max_output_tokens,
+            "seed": params.seed,
+        }
+        if json_schema is not None:
+            # response_json_schema passes a plain JSON-schema dict through untouched
+            # (generationConfig.responseJsonSchema); response_schema would convert it to
+            # Google's OpenAPI subset, which rejects $defs/$ref as pydantic writes them.
+            config.update(response_mime_type="application/json", response_json_schema=json_schema)
+        contents: Any = [
+            {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
+            for m in request.messages
+        ]
+        try:
+            response = await self._client.aio.models.generate_content(
+                model=self._model, contents=contents, config={k: v for k, v in config.items() if v is not None}
+            )
+        except genai_errors.APIError as e:
+            raise self._api_error(e) from None  # the cause may carry the server's echo of our request
+        except json.JSONDecodeError as e:
+            raise BackendError("server_error", f"unreadable response from {self._endpoint}: {e}") from None
+        except _TIMEOUTS as e:
+            raise BackendError(
+                "timeout",
+                f"no answer from {self._endpoint} within {self._timeout_s:g} s ({type(e).__name__})",
+            ) from None
+        except _UNREACHABLE as e:
+            raise backend_error(
+                "connection", f"cannot reach {self._endpoint}: {type(e).__name__}: {e}", self._secret
+            ) from None
+        return _to_backend_response(response)
+
+    def _api_error(self, e: genai_errors.APIError) -> BackendError:
+        """An HTTP error status as a `BackendError` (429 carries the server's requested delay)."""
+        code = int(e.code) if e.code else 500
+        kind = kind_for_status(code)
+        message = f"Gemini API at {self._endpoint} returned {code} {e.status or ''}: {e.message or e.details}"
+        if kind == "auth":
+            message += " (check GEMINI_API_KEY / GOOGLE_API_KEY, or Vertex AI credentials)"
+        retry_after = None
+        if kind == "rate_limited":
+            headers = getattr(getattr(e, "response", None), "headers", None)
+            retry_after = retry_after_from_headers(headers) or retry_delay_from_details(e.details)
+        return backend_error(kind, message, self._secret, retry_after=retry_after)
+
+    async def aclose(self) -> None:
+        """Close the SDK's connection pools (async and the sync one it always creates)."""
+        await self._client.aio.aclose()
+        self._client.close()
+
+
+def _to_backend_response(response: types.GenerateContentResponse) -> BackendResponse:
+    """Text, finish reason and token counts of a generateContent response."""
+    usage = response.usage_metadata
+    tokens_in = usage.prompt_token_count if usage else None
+    tokens_out = None
+    if usage and (usage.candidates_token_count is not None or usage.thoughts_token_count is not None):
+        # Thinking tokens are billed as output, so cost needs them counted.
+        tokens_out = (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
+
+    if not response.candidates:
+        feedback = response.prompt_feedback
+        if feedback is not None and feedback.block_reason is not None:
+            blocked = f"prompt blocked: {_name(feedback.block_reason)}"
+            if feedback.block_reason_message:
+                blocked += f" ({feedback.block_reason_message})"
+            return BackendResponse("", "safety", tokens_in, tokens_out, detail=blocked)
+        return BackendResponse("", "other", tokens_in, tokens_out, detail="no candidates in the response")
+
+    candidate = response.candidates[0]
+    parts = candidate.content.parts if candidate.content and candidate.content.parts else []
+    # Thought summaries are not the answer.
+    text = "".join(part.text for part in parts if part.text and not part.thought)
+    reason = _name(candidate.finish_reason) if candidate.finish_reason is not None else None
+    finish: FinishReason
+    detail: str | None = None
+    if reason == "STOP" or (reason is None and text):
+        finish = "stop"
+    elif reason == "MAX_TOKENS":
+        finish = "length"
+    elif reason in _SAFETY_REASONS:
+        finish, detail = "safety", reason
+    else:
+        finish, detail = "other", reason or "no finish reason"
+    if detail and candidate.finish_message:
+        detail += f" ({candidate.finish_message})"
+    return BackendResponse(text, finish, tokens_in, tokens_out, detail=detail)

@@ -1,0 +1,179 @@
+"""The OpenAI-compatible backend: one chat completion through the official `openai` async client.
+
+Works with OpenAI itself and with self-hosted servers that speak the same API (vLLM, Ollama,
+llama.cpp server, ...). The key comes from the environment variable named in the project config
+(`OPENAI_API_KEY` by default). A self-hosted server usually needs no key, so when a base URL is
+given and the variable is unset we send a placeholder: that is "no auth", not a fallback to a
+fake. Structured output uses `response_format={"type": "json_schema", ...}` with strict off, since
+strict mode rejects common pydantic schemas (optional fields, open objects) on OpenAI and is not
+implemented by every compatible server; the gateway validates the answer anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from typing import Any
+
+import openai
+
+from workbench.errors import MissingCredentialsError
+from workbench.llm.backends.http_errors import backend_error, kind_for_status, retry_after_from_headers
+from workbench.llm.types import BackendError, BackendResponse, FinishReason, LLMRequest
+
+NO_AUTH_KEY = "not-needed"
+"""Sent to self-hosted servers when no key is configured (the client refuses an empty key)."""
+
+_FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length", "content_filter": "safety"}
+
+
+def _schema_name(json_schema: dict[str, Any]) -> str:
+    """A response_format name: the schema's title, cut to OpenAI's [A-Za-z0-9_-]{1,64}."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", str(json_schema.get("title") or "response"))[:64]
+    return name or "response"
+
+
+class OpenAIBackend:
+    """A model behind an OpenAI-compatible chat completions endpoint.
+
+    Args:
+        model: The model name the server knows, e.g. "qwen2.5-7b-instruct".
+        base_url: The server's API root (e.g. "http://127.0.0.1:8000/v1"); None for OpenAI
+            (or OPENAI_BASE_URL, which the client reads itself).
+        api_key_env: The environment variable holding the key.
+        timeout_s: Per-request timeout in seconds.
+
+    Raises:
+        MissingCredentialsError: no base URL and the key variable is unset.
+    """
+
+    def __init__(self, model: str, base_url: str | None, api_key_env: str, timeout_s: float) -> None:
+        self._model = model
+        self._base_url = base_url
+        self._timeout_s = timeout_s
+        self._api_key_env = api_key_env
+        self._secret = os.environ.get(api_key_env) or None
+        if self._secret is None and base_url is None:
+            raise MissingCredentialsError(
+                f"The OpenAI backend (model {model!r}) needs an API key, and {api_key_env} is not set.",
+                hint=f"Set it with `export {api_key_env}=...`, give a self-hosted server in the spec "
+                "(openai:MODEL@http://127.0.0.1:8000/v1), or point the role at another backend.",
+            )
+        self._api_key = self._secret or NO_AUTH_KEY
+        # One client per event loop: httpx2 connections are bound to the loop that opened them,
+        # and a backend may outlive a loop (asyncio.run per CLI command or app click).
+        self._clients: dict[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = {}
+        default = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        self._endpoint = (base_url or default).rstrip("/")
+
+    def _new_client(self) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
+            api_key=self._api_key,
+            base_url=self._base_url,
+            max_retries=0,  # the gateway retries, once, for every backend
+            timeout=self._timeout_s,
+        )
+
+    def _client(self) -> openai.AsyncOpenAI:
+        loop = asyncio.get_running_loop()
+        for stale in [other for other in self._clients if other.is_closed()]:
+            del self._clients[stale]  # its sockets die with it; a closed loop cannot close them
+        if loop not in self._clients:
+            self._clients[loop] = self._new_client()
+        return self._clients[loop]
+
+    def _request_kwargs(self, request: LLMRequest, json_schema: dict[str, Any] | None) -> dict[str, Any]:
+        """The create() arguments; unset parameters are left out, not sent as null."""
+        messages: list[dict[str, str]] = (
+            [{"role": "system", "content": request.system}] if request.system else []
+        )
+        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        kwargs: dict[str, Any] = {"model": self._model, "messages": messages}
+        params = request.params
+        if params.temperature is not None:
+            kwargs["temperature"] = params.temperature
+        if params.top_p is not None:
+            kwargs["top_p"] = params.top_p
+        if params.seed is not None:
+            kwargs["seed"] = params.seed
+        if params.max_output_tokens is not None:
+            # OpenAI's own reasoning models reject max_tokens; older self-hosted servers only
+            # know max_tokens. Each side gets the name it accepts.
+            key = "max_completion_tokens" if self._base_url is None else "max_tokens"
+            kwargs[key] = params.max_output_tokens
+        if json_schema is not None:
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": _schema_name(json_schema), "schema": json_schema, "strict": False},
+            }
+        return kwargs
+
+    async def generate(self, request: LLMRequest, json_schema: dict[str, Any] | None) -> BackendResponse:
+        """Send one chat completion request.
+
+        Raises:
+            BackendError: the request produced no model answer.
+        """
+        try:
+            completion = await self._client().chat.completions.create(
+                **self._request_kwargs(request, json_schema)
+            )
+        except openai.APITimeoutError:  # before APIConnectionError: it is a subclass
+            raise BackendError(
+                "timeout", f"no answer from {self._endpoint} within {self._timeout_s:g} s"
+            ) from None
+        except openai.APIConnectionError as e:
+            cause = f"{type(e.__cause__).__name__}: {e.__cause__}" if e.__cause__ else e.message
+            raise backend_error(
+                "connection", f"cannot reach {self._endpoint}: {cause}", self._secret
+            ) from None
+        except openai.APIStatusError as e:
+            if e.status_code == 400 and e.code == "content_filter":
+                # A prompt rejected by a content filter (Azure OpenAI's way) is a safety outcome
+                # of the model call, not a broken request.
+                return BackendResponse("", "safety", detail=f"prompt blocked: content_filter ({e.message})")
+            raise self._status_error(e) from None
+        return _to_backend_response(completion)
+
+    def _status_error(self, e: openai.APIStatusError) -> BackendError:
+        """An HTTP error status as a `BackendError` (429 carries the server's requested delay)."""
+        kind = kind_for_status(e.status_code)
+        message = f"{self._endpoint} returned {e.status_code}: {e.message}"
+        if isinstance(e.body, str) and e.body:  # not JSON: a proxy's error page says what broke
+            message += f" ({e.body[:200]})"
+        if kind == "auth":
+            message += f" (check {self._api_key_env})"
+        retry_after = retry_after_from_headers(e.response.headers) if kind == "rate_limited" else None
+        return backend_error(kind, message, self._secret, retry_after=retry_after)
+
+    async def aclose(self) -> None:
+        """Close the connection pool of the running loop; forget the others."""
+        clients, self._clients = self._clients, {}
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None and loop in clients:
+            await clients[loop].close()
+
+
+def _to_backend_response(completion: Any) -> BackendResponse:
+    """Text, finish reason and token counts of a chat completion."""
+    usage = completion.usage
+    tokens_in = usage.prompt_tokens if usage else None
+    tokens_out = usage.completion_tokens if usage else None  # includes reasoning tokens
+    if not completion.choices:
+        return BackendResponse("", "other", tokens_in, tokens_out, detail="no choices in the response")
+    choice = completion.choices[0]
+    message = choice.message
+    text = (message.content if message else None) or ""
+    refusal = getattr(message, "refusal", None)
+    if refusal:
+        return BackendResponse(text, "refusal", tokens_in, tokens_out, detail=refusal)
+    reason = choice.finish_reason
+    finish: FinishReason = _FINISH.get(reason or "", "other")
+    if reason is None and text:
+        finish = "stop"  # some compatible servers omit it on a normal end
+    detail = None if finish in ("stop", "length") else str(reason or "no finish reason")
+    return BackendResponse(text, finish, tokens_in, tokens_out, detail=detail)

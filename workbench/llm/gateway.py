@@ -1,0 +1,326 @@
+"""The model gateway: the one async entry point for every model call (DESIGN §3.3).
+
+    async with Gateway(project, stage="scenarios", run_id=run_id) as gw:
+        results = await gw.map(requests, role="generator", progress=callback)
+
+For each request the gateway: looks the call up in the cache (one query for a whole batch);
+otherwise sends it through the role's backend under a per-backend concurrency limit, retrying
+rate limits, server errors, timeouts and connection errors with exponential backoff and jitter
+(honouring Retry-After) a bounded number of times; validates structured output against the
+request's pydantic schema with one repair turn; records a ledger row per request sent; caches
+the model's final outcome; and stops starting requests once the run's budget is spent.
+Every request ends as one `CallResult`: failures are statuses with reasons, never exceptions
+or gaps. Only a problem the user must fix (a missing key, an unknown role) raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_exponential_jitter
+
+from workbench.errors import BudgetExceededError, WorkbenchError
+from workbench.llm import cache
+from workbench.llm.backends import make_backend
+from workbench.llm.backends.base import Backend
+from workbench.llm.ledger import LedgerWriter, call_cost, new_ledger_row
+from workbench.llm.spec import ModelSpec
+from workbench.llm.structured import json_schema_for, parse_answer, repair_request
+from workbench.llm.types import BackendError, BackendResponse, CallResult, LLMRequest
+from workbench.progress import ProgressCallback, ProgressUpdate
+from workbench.project import Project
+from workbench.runs import run_spent_usd
+
+_STATUS_BY_FINISH = {"stop": "ok", "length": "length", "safety": "safety", "refusal": "refusal", "other": "error"}
+
+
+@dataclass
+class _Tally:
+    """Tokens and cost of all requests made for one call (attempts and repair)."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float | None = None
+
+    def add(self, response: BackendResponse, cost: float | None) -> None:
+        self.tokens_in += response.tokens_in or 0
+        self.tokens_out += response.tokens_out or 0
+        if cost is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + cost
+
+
+@dataclass
+class _Answer:
+    """A response that reached the model, with its structured-output check (if it had a schema)."""
+
+    response: BackendResponse
+    parsed: dict[str, Any] | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request on its way through the gateway."""
+
+    spec: ModelSpec
+    role: str | None
+    request: LLMRequest
+    fingerprint: dict[str, Any]
+    key: str
+
+    @property
+    def json_schema(self) -> dict[str, Any] | None:
+        return self.fingerprint["schema"]
+
+
+class Gateway:
+    """Sends model calls for one stage (and optionally one run) of a project.
+
+    Args:
+        project: The project whose config (roles, prices, limits) and store are used.
+        stage: Recorded on every ledger row, for per-stage accounting.
+        run_id: The run the calls belong to; its budget counts calls from earlier attempts.
+        use_cache: False sends every request even when a cached answer exists (and still
+            records the new answers).
+    """
+
+    def __init__(
+        self, project: Project, *, stage: str = "adhoc", run_id: str | None = None, use_cache: bool = True
+    ) -> None:
+        self.config = project.config
+        self.store = project.store
+        self.stage = stage
+        self.run_id = run_id
+        self.use_cache = use_cache
+        self.spent_usd = run_spent_usd(self.store, run_id) if run_id else 0.0
+        self.requests_sent = 0
+        self._backends: dict[ModelSpec, Backend] = {}
+        self._limits: dict[tuple[str, str | None], asyncio.Semaphore] = {}
+        self._writer = LedgerWriter(self.store, self.config.gateway.flush_interval_s)
+        # How backoff waits; a seam so tests can see the delays without spending them.
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    async def __aenter__(self) -> Gateway:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Write buffered ledger and cache rows and close the backends."""
+        await self._writer.aclose()
+        for backend in self._backends.values():
+            await backend.aclose()
+        self._backends.clear()
+
+    @property
+    def budget_usd(self) -> float | None:
+        return self.config.budget.max_cost_usd_per_run
+
+    @property
+    def budget_exhausted(self) -> bool:
+        return self.budget_usd is not None and self.spent_usd >= self.budget_usd
+
+    def resolve(self, role: str | None = None, model: str | None = None) -> ModelSpec:
+        """The model for an explicit spec string, or else for a role in the project config."""
+        if model:
+            return ModelSpec.parse(model)
+        if not role:
+            raise WorkbenchError("A model call needs a role or a model spec.")
+        spec = self.config.roles.get(role)
+        if not spec:
+            raise WorkbenchError(
+                f"No model is set for the role {role!r}.",
+                hint=f"Set `{role} = \"gemini:...\"` under [roles] in workbench.toml, "
+                f"or export WORKBENCH_ROLES__{role.upper()}=...",
+            )
+        return ModelSpec.parse(spec)
+
+    async def call(self, request: LLMRequest, *, role: str | None = None, model: str | None = None) -> CallResult:
+        """Send one request (see `map`)."""
+        return (await self.map([request], role=role, model=model))[0]
+
+    async def map(
+        self,
+        requests: Sequence[LLMRequest],
+        *,
+        role: str | None = None,
+        model: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> list[CallResult]:
+        """Send many requests concurrently; results come back in the order of `requests`.
+
+        Identical requests in one batch are sent once. Raises only for problems the user must
+        fix before anything can run (unknown role, malformed spec, missing credentials).
+        """
+        spec = self.resolve(role, model)
+        calls = [self._prepare(spec, role, r) for r in requests]
+        found = await asyncio.to_thread(cache.lookup, self.store, [c.key for c in calls]) if self.use_cache else {}
+        pending = {c.key: c for c in calls if c.key not in found}
+        done = len(calls) - sum(1 for c in calls if c.key in pending)
+        report = _Reporter(progress, self.stage, len(calls), done)
+        if pending:
+            self._backend(spec)  # fail fast, once, on missing credentials
+            tasks = {key: asyncio.create_task(report.after(self._fresh(c))) for key, c in pending.items()}
+            await asyncio.gather(*tasks.values())
+            found.update({key: task.result() for key, task in tasks.items()})
+        return [found[c.key] for c in calls]
+
+    def _prepare(self, spec: ModelSpec, role: str | None, request: LLMRequest) -> _Call:
+        fingerprint = cache.request_fingerprint(spec, request, json_schema_for(request.schema))
+        return _Call(spec, role, request, fingerprint, cache.cache_key(fingerprint))
+
+    def _backend(self, spec: ModelSpec) -> Backend:
+        if spec not in self._backends:
+            self._backends[spec] = make_backend(spec, self.config)
+        return self._backends[spec]
+
+    def _limit(self, spec: ModelSpec) -> asyncio.Semaphore:
+        slot = (spec.backend, spec.base_url)
+        if slot not in self._limits:
+            self._limits[slot] = asyncio.Semaphore(getattr(self.config.concurrency, spec.backend))
+        return self._limits[slot]
+
+    async def _fresh(self, call: _Call) -> CallResult:
+        """Run one uncached call to its final result, repair turn included."""
+        tally = _Tally()
+        answer = await self._send(call, call.request, tally, "call")
+        if isinstance(answer, _Answer) and answer.problem is not None:
+            repair = repair_request(call.request, answer.response.text, answer.problem)
+            answer = await self._send(call, repair, tally, "repair")
+            if isinstance(answer, _Answer) and answer.problem is not None:
+                return self._finish(call, tally, "parse_failed", answer.response,
+                                    error=f"invalid structured output after one repair: {answer.problem}")
+        if isinstance(answer, CallResult):
+            return answer
+        status = _STATUS_BY_FINISH[answer.response.finish_reason]
+        error = None if status == "ok" else _finish_error(answer.response)
+        return self._finish(call, tally, status, answer.response, error=error, parsed=answer.parsed)
+
+    async def _send(
+        self, call: _Call, request: LLMRequest, tally: _Tally, purpose: str
+    ) -> _Answer | CallResult:
+        """One request with retries. Returns the answer, or the failed `CallResult`."""
+        gateway = self.config.gateway
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(lambda e: isinstance(e, BackendError) and e.retryable),
+            stop=stop_after_attempt(gateway.max_attempts),
+            wait=self._backoff,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        attempt = 0
+        try:
+            async for retry in retrying:
+                with retry:
+                    attempt += 1
+                    return await self._attempt(call, request, tally, purpose, attempt)
+        except BackendError as e:
+            return self._finish(call, tally, "error", None, error=f"{e} (after {attempt} attempt(s))")
+        except BudgetExceededError as e:
+            return self._finish(call, tally, "budget_exceeded", None, error=str(e))
+        raise AssertionError("unreachable")  # pragma: no cover - tenacity returns or raises
+
+    async def _attempt(
+        self, call: _Call, request: LLMRequest, tally: _Tally, purpose: str, attempt: int
+    ) -> _Answer:
+        row = {"attempt": attempt, "purpose": purpose}
+        async with self._limit(call.spec):
+            # Checked once a slot is free, so requests queued behind the limit see the latest spend.
+            if self.budget_exhausted:
+                raise BudgetExceededError(f"run budget of ${self.budget_usd:.2f} reached; request not sent")
+            started = time.perf_counter()
+            self.requests_sent += 1
+            try:
+                response = await self._backend(call.spec).generate(_seeded(request), call.json_schema)
+            except BackendError as e:
+                last = not e.retryable or attempt >= self.config.gateway.max_attempts
+                self._record(call, row, started, status="error" if last else "retried", error=str(e))
+                raise
+        cost = call_cost(self._price(call.spec), response.tokens_in, response.tokens_out)
+        tally.add(response, cost)
+        self.spent_usd += cost or 0.0
+        answer = _Answer(response)
+        ledger_status = _STATUS_BY_FINISH[response.finish_reason]
+        if ledger_status == "ok" and request.schema is not None:
+            answer.parsed, answer.problem = parse_answer(response.text, request.schema)
+            ledger_status = "ok" if answer.problem is None else "invalid_json"
+        self._record(call, row, started, status=ledger_status, response=response, cost=cost)
+        return answer
+
+    def _backoff(self, state: RetryCallState) -> float:
+        """Exponential backoff with jitter, or the server's Retry-After when it asks for longer."""
+        gateway = self.config.gateway
+        delay = wait_exponential_jitter(initial=gateway.backoff_initial_s, max=gateway.backoff_max_s)(state)
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, BackendError) and error.retry_after is not None:
+            delay = max(delay, min(error.retry_after, gateway.backoff_max_s))
+        return delay
+
+    def _price(self, spec: ModelSpec) -> Any:
+        return self.config.prices.get(spec.model) or self.config.prices.get(str(spec))
+
+    def _record(self, call: _Call, row: dict[str, Any], started: float, **fields: Any) -> None:
+        response: BackendResponse | None = fields.pop("response", None)
+        if response is not None:
+            fields.update(finish_reason=response.finish_reason, tokens_in=response.tokens_in,
+                          tokens_out=response.tokens_out)
+        self._writer.add_call(new_ledger_row(
+            run_id=self.run_id, stage=self.stage, role=call.role, model=str(call.spec), cache_key=call.key,
+            template_hash=call.request.template_hash, cost_usd=fields.pop("cost", None),
+            latency_ms=(time.perf_counter() - started) * 1000, **row, **fields,
+        ))  # fmt: skip
+
+    def _finish(
+        self, call: _Call, tally: _Tally, status: str, response: BackendResponse | None, *,
+        error: str | None = None, parsed: dict[str, Any] | None = None,
+    ) -> CallResult:  # fmt: skip
+        result = CallResult(
+            status=status, model=str(call.spec), cache_key=call.key, parsed=parsed, error=error,
+            text=response.text if response else None,
+            finish_reason=response.finish_reason if response else None,
+            tokens_in=tally.tokens_in or None, tokens_out=tally.tokens_out or None,
+            cost_usd=tally.cost_usd,
+        )  # type: ignore[arg-type]  # fmt: skip
+        if status in cache.CACHEABLE_STATUSES:
+            self._writer.add_cache(cache.cache_row(result, call.fingerprint))
+        return result
+
+
+def _finish_error(response: BackendResponse) -> str:
+    reasons = {"length": "output truncated at the token limit", "safety": "blocked by a safety filter",
+               "refusal": "the model refused", "other": "generation ended abnormally"}  # fmt: skip
+    reason = reasons.get(response.finish_reason, response.finish_reason)
+    return f"{reason}: {response.detail}" if response.detail else reason
+
+
+def _seeded(request: LLMRequest) -> LLMRequest:
+    """Give sample i of a seeded request the seed `seed + i`, so N samples differ reproducibly."""
+    if request.params.seed is None or request.sample_index == 0:
+        return request
+    params = dataclasses.replace(request.params, seed=request.params.seed + request.sample_index)
+    return dataclasses.replace(request, params=params)
+
+
+class _Reporter:
+    """Counts finished calls and forwards progress to the caller's callback."""
+
+    def __init__(self, callback: ProgressCallback | None, stage: str, total: int, done: int) -> None:
+        self.callback, self.stage, self.total, self.done = callback, stage, total, done
+        self._emit()
+
+    async def after(self, work: Any) -> CallResult:
+        result: CallResult = await work
+        self.done += 1
+        self._emit()
+        return result
+
+    def _emit(self) -> None:
+        if self.callback is not None:
+            self.callback(ProgressUpdate(self.stage, self.done, self.total))

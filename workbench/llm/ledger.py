@@ -1,0 +1,118 @@
+"""The call ledger and its buffered writer.
+
+Every request the gateway sends becomes one `llm_calls` row (retries and repairs included), with
+tokens, cost from the project's price table, latency and error. Rows and new cache entries are
+buffered and written together every `flush_interval_s` in one short transaction, so a long run
+never holds the store and a kill loses at most the last second of bookkeeping (those calls are
+simply made again on resume).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from workbench.config import Price
+from workbench.store import Store
+
+LEDGER_COLUMNS = (
+    "id", "created_at", "run_id", "stage", "role", "model", "cache_key", "template_hash", "attempt", "purpose",
+    "status", "finish_reason", "tokens_in", "tokens_out", "cost_usd", "latency_ms", "error",
+)  # fmt: skip
+CACHE_COLUMNS = (
+    "key", "model", "status", "finish_reason", "text", "parsed", "error", "tokens_in", "tokens_out", "request",
+)  # fmt: skip
+
+
+def call_cost(price: Price | None, tokens_in: int | None, tokens_out: int | None) -> float | None:
+    """USD for one request, or None when the model has no price in the config."""
+    if price is None:
+        return None
+    return ((tokens_in or 0) * price.input_per_mtok + (tokens_out or 0) * price.output_per_mtok) / 1e6
+
+
+def new_ledger_row(**fields: Any) -> dict[str, Any]:
+    """A ledger row with a fresh id; missing columns are NULL."""
+    row = dict.fromkeys(LEDGER_COLUMNS)
+    # Stamped when the request ends, not when the buffer is flushed a second later.
+    row.update(fields, id=uuid.uuid4().hex, created_at=datetime.now(UTC).replace(tzinfo=None))
+    return row
+
+
+def _insert(con: Any, table: str, columns: tuple[str, ...], rows: list[dict], conflict: str = "") -> None:
+    # One Arrow batch per flush: far faster than executemany, and still parameterised (no SQL
+    # is built from row values).
+    batch = pa.table({c: [r[c] for r in rows] for c in columns})
+    con.register("_batch", batch)
+    try:
+        cols = ", ".join(columns)
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _batch {conflict}")
+    finally:
+        con.unregister("_batch")
+
+
+class LedgerWriter:
+    """Buffers ledger and cache rows and flushes them periodically from a background task."""
+
+    def __init__(self, store: Store, flush_interval_s: float) -> None:
+        self.store = store
+        self.flush_interval_s = flush_interval_s
+        self._calls: list[dict] = []
+        self._cache: list[dict] = []
+        self._task: asyncio.Task | None = None
+        self._lock = asyncio.Lock()
+        self._closing = asyncio.Event()
+
+    def add_call(self, row: dict[str, Any]) -> None:
+        self._calls.append(row)
+        self._ensure_task()
+
+    def add_cache(self, row: dict[str, Any]) -> None:
+        self._cache.append(row)
+        self._ensure_task()
+
+    def _ensure_task(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._flush_periodically())
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            # Wake every interval, or at once when closing; never cancelled mid-write.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.flush_interval_s)
+            await self.flush()
+            if self._closing.is_set() or not (self._calls or self._cache):
+                return
+
+    async def flush(self) -> None:
+        """Write everything buffered so far (in a thread, so the event loop keeps serving calls)."""
+        async with self._lock:
+            calls, self._calls = self._calls, []
+            cache, self._cache = self._cache, []
+            if not (calls or cache):
+                return
+            try:
+                await asyncio.to_thread(self._write, calls, cache)
+            except BaseException:
+                # Keep the rows for the next flush rather than dropping the record of paid calls.
+                self._calls[:0], self._cache[:0] = calls, cache
+                raise
+
+    def _write(self, calls: list[dict], cache: list[dict]) -> None:
+        with self.store.transaction() as con:
+            if cache:
+                _insert(con, "llm_cache", CACHE_COLUMNS, cache, "ON CONFLICT DO NOTHING")
+            if calls:
+                _insert(con, "llm_calls", LEDGER_COLUMNS, calls)
+
+    async def aclose(self) -> None:
+        """Flush what is left and stop the background task."""
+        self._closing.set()
+        if self._task is not None:
+            await self._task
+        await self.flush()

@@ -1,0 +1,71 @@
+"""Progress reporting for long stages: a callback the library calls, adapters that show it.
+
+Library functions take `progress: ProgressCallback | None`; the CLI passes a `RichProgress`
+(bar with rate and ETA), the app and notebooks pass their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+
+@dataclass(frozen=True)
+class ProgressUpdate:
+    """How far a stage has come.
+
+    Attributes:
+        stage: The stage reporting (e.g. "scenarios").
+        done: Items finished so far, cached ones included.
+        total: Items in this run.
+        detail: A short note on the latest item, if any.
+    """
+
+    stage: str
+    done: int
+    total: int
+    detail: str = ""
+
+
+ProgressCallback = Callable[[ProgressUpdate], None]
+
+
+class RichProgress:
+    """A terminal progress bar with count, rate-based ETA and elapsed time, one line per stage."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            TimeElapsedColumn(),
+        )
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._progress.stop()
+
+    def __call__(self, update: ProgressUpdate) -> None:
+        if update.stage not in self._tasks:
+            self._tasks[update.stage] = self._progress.add_task(update.stage, total=update.total)
+        self._progress.update(self._tasks[update.stage], completed=update.done, total=update.total)

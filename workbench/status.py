@@ -1,0 +1,98 @@
+"""What a project holds: rows per stage and status, and what the model calls have cost.
+
+`workbench status`, the app's overview and the notebooks all read this one summary. Each stage
+that stores rows with a status adds its table to `STAGE_TABLES` (as later migrations add them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from workbench.store import Store
+
+# stage name -> table whose rows carry a `status` column. Stages register here as they land.
+STAGE_TABLES: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class TraitsSummary:
+    """The latest version of one traits document."""
+
+    document: str
+    version: int
+    version_id: str
+    traits: int
+    guidance: int
+
+
+@dataclass(frozen=True)
+class StageSpend:
+    """Model calls of one stage: requests sent, how they ended, tokens and cost."""
+
+    stage: str
+    requests: int
+    ok: int
+    retried: int
+    failed: int
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    unpriced: int
+
+
+@dataclass(frozen=True)
+class ProjectStatus:
+    """Everything `workbench status` shows."""
+
+    schema_version: int
+    traits: list[TraitsSummary]
+    rows: dict[str, dict[str, int]]  # stage -> status -> count
+    spend: list[StageSpend]
+    cached_answers: int
+    review_events: int
+
+
+def _traits(con: duckdb.DuckDBPyConnection) -> list[TraitsSummary]:
+    rows = con.execute(
+        """
+        SELECT v.document, v.number, v.id,
+               count(*) FILTER (WHERE c.kind = 'trait'), count(*) FILTER (WHERE c.kind = 'guidance')
+        FROM traits_versions v
+        JOIN (SELECT document, max(number) AS number FROM traits_versions GROUP BY document) latest
+          USING (document, number)
+        LEFT JOIN version_chunks vc ON vc.version_id = v.id
+        LEFT JOIN chunks c ON c.id = vc.chunk_id
+        GROUP BY ALL ORDER BY v.document
+        """
+    ).fetchall()
+    return [TraitsSummary(*row) for row in rows]
+
+
+def _spend(con: duckdb.DuckDBPyConnection) -> list[StageSpend]:
+    rows = con.execute(
+        """
+        SELECT stage, count(*),
+               count(*) FILTER (WHERE status = 'ok'),
+               count(*) FILTER (WHERE status = 'retried'),
+               count(*) FILTER (WHERE status NOT IN ('ok', 'retried')),
+               coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0), coalesce(sum(cost_usd), 0),
+               count(*) FILTER (WHERE cost_usd IS NULL AND tokens_in IS NOT NULL)
+        FROM llm_calls GROUP BY stage ORDER BY stage
+        """
+    ).fetchall()
+    return [StageSpend(*row) for row in rows]
+
+
+def project_status(store: Store) -> ProjectStatus:
+    """Summarise a project's store in one short read."""
+    with store.connect() as con:
+        version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]  # type: ignore[index]
+        rows: dict[str, dict[str, int]] = {}
+        for stage, table in STAGE_TABLES.items():
+            counts = con.execute(f"SELECT status, count(*) FROM {table} GROUP BY status").fetchall()
+            rows[stage] = dict(counts)
+        cached = con.execute("SELECT count(*) FROM llm_cache").fetchone()[0]  # type: ignore[index]
+        reviews = con.execute("SELECT count(*) FROM review_events").fetchone()[0]  # type: ignore[index]
+        return ProjectStatus(version, _traits(con), rows, _spend(con), cached, reviews)

@@ -1,0 +1,90 @@
+"""Short-lived DuckDB connections with lock-conflict retry and one-time migration.
+
+DuckDB lets one process write a file at a time. The app, a notebook and a CLI run may share a
+project, so nobody holds a connection: `Store.connect()` opens, yields and closes. When another
+process holds the lock we back off with jitter and try again; if the lock outlasts
+`lock_timeout_s` we raise `StoreBusyError` naming the file.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
+
+from workbench.errors import StoreBusyError
+from workbench.store.migrations import migrate
+
+_migrated: set[Path] = set()
+_migrate_lock = threading.Lock()
+
+
+def _is_lock_conflict(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+class Store:
+    """A handle on one project's DuckDB file. Cheap to create; holds no connection.
+
+    Args:
+        path: The `.duckdb` file. Created, with its schema, on first use.
+        lock_timeout_s: How long to keep retrying while another process holds the write lock.
+    """
+
+    def __init__(self, path: Path, lock_timeout_s: float = 60.0) -> None:
+        self.path = Path(path).resolve()
+        self.lock_timeout_s = lock_timeout_s
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        retrying = Retrying(
+            retry=retry_if_exception(_is_lock_conflict),
+            wait=wait_exponential_jitter(initial=0.02, max=1.0),
+            stop=stop_after_delay(self.lock_timeout_s),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return duckdb.connect(str(self.path))
+        except duckdb.IOException as e:
+            if _is_lock_conflict(e):
+                raise StoreBusyError(
+                    f"The store {self.path} stayed locked by another process for {self.lock_timeout_s:.0f}s.",
+                    hint="Another workbench command, app or notebook is writing to it; wait or stop that one.",
+                ) from e
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover - Retrying either returns or raises
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open a connection for one unit of work, migrating the schema on first use."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = self._open()
+        try:
+            if self.path not in _migrated:
+                with _migrate_lock:
+                    if self.path not in _migrated:
+                        migrate(con, self.path)
+                        _migrated.add(self.path)
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Like `connect()`, inside BEGIN/COMMIT: all of it is written, or none of it."""
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")

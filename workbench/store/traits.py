@@ -1,0 +1,256 @@
+"""Traits documents in the store: save immutable versions, list them, resolve refs, read chunks.
+
+A version ref is `name` (the latest version of that document), `name@N` (version N), or a
+prefix of a version id (at least 4 characters). Chunk rows are shared between versions: the
+same text has the same id, so a new version only adds rows for new or edited chunks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from workbench.errors import WorkbenchError
+from workbench.store import Store
+from workbench.traits import Chunk, ParsedDocument, VersionDiff, diff_versions, read_traits_file
+
+MIN_PREFIX = 4
+MAX_NAME_CHARS = 100
+
+_VERSION_COLUMNS = """
+    v.id, v.document, v.number, v.title, v.source_path, v.created_at,
+    (SELECT count(*) FROM version_chunks vc WHERE vc.version_id = v.id) AS chunk_count
+"""
+
+
+@dataclass(frozen=True)
+class TraitsVersion:
+    """One stored, immutable version of a traits document.
+
+    Attributes:
+        id: sha256 prefix of the text (see `workbench.traits.text_id`).
+        document: The document's name.
+        number: 1, 2, 3 ... within the document.
+        title: The document's `# Title`, if any.
+        source_path: The file it was read from, for the record.
+        created_at: When it was stored.
+        chunk_count: How many chunks it has.
+    """
+
+    id: str
+    document: str
+    number: int
+    title: str | None
+    source_path: str | None
+    created_at: datetime
+    chunk_count: int
+
+    @property
+    def ref(self) -> str:
+        """`name@N`, the readable way to name this version."""
+        return f"{self.document}@{self.number}"
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """What `add_traits_file` did.
+
+    Attributes:
+        version: The new version, or the existing one with identical text.
+        created: False when identical text was already stored and nothing was written.
+        parsed: The parsed file (chunks and warnings).
+    """
+
+    version: TraitsVersion
+    created: bool
+    parsed: ParsedDocument
+
+
+def _version(row: tuple[Any, ...]) -> TraitsVersion:
+    id_, document, number, title, source_path, created_at, chunk_count = row
+    return TraitsVersion(id_, document, int(number), title, source_path, created_at, int(chunk_count))
+
+
+def _fetch_version(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> list[TraitsVersion]:
+    # `where` is always one of this module's literals; values travel as parameters.
+    rows = con.execute(
+        f"SELECT {_VERSION_COLUMNS} FROM traits_versions v WHERE {where} ORDER BY v.document, v.number",
+        params,
+    ).fetchall()
+    return [_version(r) for r in rows]
+
+
+def check_document_name(name: str) -> str:
+    """Validate a document name: non-empty, no `@` (refs use it), no control characters."""
+    if not name or name != name.strip() or len(name) > MAX_NAME_CHARS:
+        raise WorkbenchError(
+            f"Invalid traits document name {name!r}: it must be 1-{MAX_NAME_CHARS} characters "
+            "without leading or trailing spaces.",
+            hint="Pass --name NAME.",
+        )
+    if "@" in name or any(ord(ch) < 32 for ch in name):
+        raise WorkbenchError(
+            f"Invalid traits document name {name!r}: '@' and control characters are not allowed "
+            "('@' separates a name from a version number, as in name@2).",
+            hint="Pass --name NAME.",
+        )
+    return name
+
+
+def save_version(
+    store: Store, parsed: ParsedDocument, document: str, source_path: str | None = None
+) -> tuple[TraitsVersion, bool]:
+    """Store a parsed document as the next version of `document`, in one transaction.
+
+    Versions are content-addressed: if a version with this text already exists (under any
+    name) nothing is written and that version is returned.
+
+    Args:
+        store: The project store.
+        parsed: The output of `parse_traits` / `read_traits_file`.
+        document: The document's name.
+        source_path: Where the text came from, kept for the record.
+
+    Returns:
+        The version and whether it was created now.
+    """
+    check_document_name(document)
+    version_id = parsed.version_id
+    with store.transaction() as con:
+        existing = _fetch_version(con, "v.id = ?", [version_id])
+        if existing:
+            return existing[0], False
+        con.execute("INSERT INTO traits_documents (name) VALUES (?) ON CONFLICT DO NOTHING", [document])
+        row = con.execute(
+            "SELECT coalesce(max(number), 0) + 1 FROM traits_versions WHERE document = ?", [document]
+        ).fetchone()
+        number = int(row[0]) if row else 1
+        con.execute(
+            "INSERT INTO traits_versions (id, document, number, title, source_path, text)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [version_id, document, number, parsed.title, source_path, parsed.text],
+        )
+        con.executemany(
+            "INSERT INTO chunks (id, kind, title, text) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [[c.id, c.kind, c.title, c.text] for c in parsed.chunks],
+        )
+        con.executemany(
+            "INSERT INTO version_chunks (version_id, chunk_id, key, position, line, heading_path)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [[version_id, c.id, c.key, c.position, c.line, list(c.heading_path)] for c in parsed.chunks],
+        )
+        return _fetch_version(con, "v.id = ?", [version_id])[0], True
+
+
+def add_traits_file(store: Store, path: str | Path, name: str | None = None) -> AddResult:
+    """Read, parse and store a traits file: the one entry point for CLI, app and notebooks.
+
+    Nothing is written unless the whole file parses.
+
+    Args:
+        store: The project store.
+        path: The Markdown file.
+        name: Document name; defaults to the file's stem.
+
+    Returns:
+        The version, whether it was created, and the parsed document (for its warnings).
+
+    Raises:
+        WorkbenchError: The file is unreadable or malformed, or the name is invalid.
+    """
+    path = Path(path)
+    document = check_document_name(name if name is not None else path.stem)
+    parsed = read_traits_file(path)
+    version, created = save_version(store, parsed, document, str(path))
+    return AddResult(version, created, parsed)
+
+
+def list_versions(store: Store, document: str | None = None) -> list[TraitsVersion]:
+    """All versions, ordered by document then number; only `document`'s if given."""
+    with store.connect() as con:
+        if document is None:
+            return _fetch_version(con, "true", [])
+        return _fetch_version(con, "v.document = ?", [document])
+
+
+def _by_name(con: duckdb.DuckDBPyConnection, ref: str) -> TraitsVersion | None:
+    name, at, number = ref.rpartition("@") if "@" in ref else (ref, "", "")
+    if not at:
+        versions = _fetch_version(con, "v.document = ?", [name])
+        return versions[-1] if versions else None
+    if not number.isdigit():
+        raise WorkbenchError(f"Bad version ref {ref!r}: after '@' comes a version number, as in {name}@2.")
+    found = _fetch_version(con, "v.document = ? AND v.number = ?", [name, int(number)])
+    if not found:
+        known = _fetch_version(con, "v.document = ?", [name])
+        raise WorkbenchError(
+            f"No version {ref!r}: "
+            + (f"{name} has versions 1-{known[-1].number}." if known else f"there is no document {name!r}."),
+            hint="See `workbench traits list`.",
+        )
+    return found[0]
+
+
+def get_version(store: Store, ref: str) -> TraitsVersion:
+    """Resolve a version ref (`name`, `name@N` or an id prefix of at least 4 characters).
+
+    A document name wins over an id prefix that happens to spell the same.
+
+    Raises:
+        WorkbenchError: Nothing matches, the prefix is too short, or it matches several versions.
+    """
+    ref = ref.strip()
+    with store.connect() as con:
+        found = _by_name(con, ref)
+        if found is not None:
+            return found
+        if len(ref) < MIN_PREFIX:
+            raise WorkbenchError(
+                f"No traits document named {ref!r}, and an id prefix needs at least {MIN_PREFIX} characters.",
+                hint="See `workbench traits list`.",
+            )
+        matches = _fetch_version(con, "starts_with(v.id, ?)", [ref.lower()])
+    if not matches:
+        raise WorkbenchError(
+            f"No traits version matches {ref!r} (as a document name or an id prefix).",
+            hint="See `workbench traits list`.",
+        )
+    if len(matches) > 1:
+        listed = ", ".join(f"{v.ref} ({v.id})" for v in matches)
+        raise WorkbenchError(
+            f"Version id prefix {ref!r} is ambiguous: it matches {listed}.", hint="Give more characters."
+        )
+    return matches[0]
+
+
+def version_chunks(store: Store, version_id: str) -> list[Chunk]:
+    """The chunks of one version, in document order."""
+    with store.connect() as con:
+        rows = con.execute(
+            "SELECT c.id, vc.key, c.kind, c.title, c.text, vc.heading_path, vc.line, vc.position"
+            " FROM version_chunks vc JOIN chunks c ON c.id = vc.chunk_id"
+            " WHERE vc.version_id = ? ORDER BY vc.position",
+            [version_id],
+        ).fetchall()
+    return [Chunk(r[0], r[1], r[2], r[3], r[4], tuple(r[5]), r[6], r[7]) for r in rows]
+
+
+def version_text(store: Store, version_id: str) -> str:
+    """The full Markdown text of one version."""
+    with store.connect() as con:
+        row = con.execute("SELECT text FROM traits_versions WHERE id = ?", [version_id]).fetchone()
+    if row is None:
+        raise WorkbenchError(
+            f"No traits version with id {version_id!r}.", hint="See `workbench traits list`."
+        )
+    return str(row[0])
+
+
+def diff_refs(store: Store, old_ref: str, new_ref: str) -> tuple[TraitsVersion, TraitsVersion, VersionDiff]:
+    """Resolve two refs and diff their chunks (see `workbench.traits.diff_versions`)."""
+    old, new = get_version(store, old_ref), get_version(store, new_ref)
+    return old, new, diff_versions(version_chunks(store, old.id), version_chunks(store, new.id))
