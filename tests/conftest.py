@@ -14,8 +14,14 @@ pytest_plugins = ["tests.fakes.servers", "tests.tiny_model"]
 @pytest.fixture(autouse=True)
 def _no_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's keys or project settings."""
-    for var in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_API_KEY", "GOOGLE_GEMINI_BASE_URL",
-                "GOOGLE_GENAI_USE_VERTEXAI", "WORKBENCH_PROJECT"):
+    for var in (
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "OPENAI_API_KEY",
+        "GOOGLE_GEMINI_BASE_URL",
+        "GOOGLE_GENAI_USE_VERTEXAI",
+        "WORKBENCH_PROJECT",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 

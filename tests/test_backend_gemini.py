@@ -35,13 +35,9 @@ class Report(BaseModel):
     summary: str | None = None
 
 
-def generate(
-    request: LLMRequest | None = None, schema: dict[str, Any] | None = None, **kwargs: Any
-) -> BackendResponse:
+def generate(request: LLMRequest | None = None, schema: dict[str, Any] | None = None, **kwargs: Any) -> BackendResponse:
     """Build a backend, send one request on a fresh event loop, close the backend."""
-    backend = GeminiBackend(
-        "gemini-test", kwargs.pop("config", GeminiConfig()), kwargs.pop("timeout_s", 10.0)
-    )
+    backend = GeminiBackend("gemini-test", kwargs.pop("config", GeminiConfig()), kwargs.pop("timeout_s", 10.0))
 
     async def go() -> BackendResponse:
         try:
@@ -287,9 +283,7 @@ def test_vertex_needs_no_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     asyncio.run(backend.aclose())
 
 
-def test_config_base_url_wins_over_environment(
-    fake_gemini: FakeGeminiServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_config_base_url_wins_over_environment(fake_gemini: FakeGeminiServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", closed_port_url())
     response = generate(config=GeminiConfig(base_url=fake_gemini.base_url))
     assert response.text == "Echo: hi"

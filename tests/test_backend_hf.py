@@ -343,6 +343,23 @@ def test_concurrent_first_calls_load_the_model_once(
     assert sum(spy.batch_sizes()) == 4
 
 
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        (HFConfig(device="gpu0"), "'gpu0'"),
+        (HFConfig(device="cpu", dtype="float8"), "'float8'"),
+        pytest.param(
+            HFConfig(device="cuda"),
+            "'cuda'",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA"),
+        ),
+    ],
+)
+def test_bad_device_or_dtype_setting_is_a_workbench_error(tiny_model_path: Path, config: HFConfig, named: str) -> None:
+    with pytest.raises(WorkbenchError, match=named):
+        run(HFBackend(str(tiny_model_path), config, batch_size=1).load())
+
+
 @pytest.mark.parametrize("name", ["/no/such/dir/model", "hf:/no/such/dir/model", "./no-such-dir/model"])
 def test_missing_local_path_raises_workbench_error_naming_it(name: str) -> None:
     with pytest.raises(WorkbenchError) as info:
@@ -351,10 +368,8 @@ def test_missing_local_path_raises_workbench_error_naming_it(name: str) -> None:
     assert "Check the path" in str(info.value)
 
 
-def test_hub_model_not_in_cache_offline_says_to_download_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty cache
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+def test_hub_model_not_in_cache_offline_says_to_download_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read at call time
     name = "workbench-tests/no-such-model"
 
     with pytest.raises(WorkbenchError) as info:

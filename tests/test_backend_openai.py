@@ -196,9 +196,7 @@ def test_status_codes_map_to_kinds(fake_openai: FakeOpenAIServer, status: int, k
     assert fake_openai.requests_total == 1
 
 
-def test_auth_error_names_the_key_variable(
-    fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_auth_error_names_the_key_variable(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MY_VLLM_KEY", "k")
     fake_openai.rule = lambda req: Fault(401)
     assert "MY_VLLM_KEY" in str(generate_error(fake_openai.base_url, api_key_env="MY_VLLM_KEY"))
@@ -253,9 +251,7 @@ def test_missing_key_without_server_names_the_variable() -> None:
         OpenAIBackend("gpt-test", None, "MY_KEY", 10.0)
 
 
-def test_self_hosted_server_needs_no_key(
-    fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_self_hosted_server_needs_no_key(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY")
     assert generate(fake_openai.base_url).text == "Echo: hi"
     assert fake_openai.requests[0].api_key == NO_AUTH_KEY
@@ -270,9 +266,7 @@ def test_backend_survives_several_event_loops(fake_openai: FakeOpenAIServer) -> 
     asyncio.run(backend.aclose())
 
 
-def test_make_backend_builds_openai_from_spec(
-    fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_make_backend_builds_openai_from_spec(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY")
     monkeypatch.setenv("VLLM_KEY", "vllm-key")
     config = ProjectConfig(openai={"api_key_env": "VLLM_KEY"}, gateway={"timeout_s": 0.5})

@@ -92,10 +92,7 @@ def test_show_table_and_text(project: Project) -> None:
     assert "guidance:when-not-to-apply-a-trait#7" in table.output
     text = _invoke(project, "show", "candid_care@1", "--text")
     assert "#6 trait trait:owns-its-mistakes (line 39, Traits)" in text.output
-    assert (
-        "It does not bury the correction under apologies, and it does not defend an earlier answer"
-        in text.output
-    )
+    assert "It does not bury the correction under apologies, and it does not defend an earlier answer" in text.output
 
 
 def test_document_text_is_never_read_as_markup(project: Project, tmp_path: Path) -> None:
@@ -150,9 +147,7 @@ def test_console_script_prints_the_error_and_exits_1(
 ) -> None:
     path = _write(tmp_path, "# Only a title\n")
     monkeypatch.setenv("COLUMNS", "250")
-    monkeypatch.setattr(
-        sys, "argv", ["workbench", "traits", "add", str(path), "--project", str(project.root)]
-    )
+    monkeypatch.setattr(sys, "argv", ["workbench", "traits", "add", str(path), "--project", str(project.root)])
     with pytest.raises(SystemExit) as exit_info:
         main()
     assert exit_info.value.code == 1

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from tests.fakes.rules import Fault, FakeRequest, Malformed, Reply, Safety, Text, default_rule
+from tests.fakes.rules import FakeRequest, Fault, Malformed, Reply, Safety, Text, default_rule
 from workbench.errors import MissingCredentialsError, WorkbenchError
 from workbench.llm.gateway import Gateway
 from workbench.llm.types import CallResult, LLMRequest, SamplingParams
@@ -106,9 +106,7 @@ def test_rate_limit_honours_retry_after_then_succeeds(gw_project: Project, fake_
     assert "rate_limited" in ledger(gw_project)[0]["error"]
 
 
-def test_persistent_server_errors_fail_with_reason_and_are_not_cached(
-    gw_project: Project, fake_gemini: Any
-) -> None:
+def test_persistent_server_errors_fail_with_reason_and_are_not_cached(gw_project: Project, fake_gemini: Any) -> None:
     fake_gemini.rule = lambda req: Fault(503)
     [result] = run(call_all(gw_project, [verdict_request(1)]))
     attempts = gw_project.config.gateway.max_attempts
@@ -133,9 +131,7 @@ def test_invalid_json_gets_one_repair_turn(gw_project: Project, fake_gemini: Any
     ]
 
 
-def test_second_invalid_answer_is_recorded_as_parse_failure_and_cached(
-    gw_project: Project, fake_gemini: Any
-) -> None:
+def test_second_invalid_answer_is_recorded_as_parse_failure_and_cached(gw_project: Project, fake_gemini: Any) -> None:
     fake_gemini.rule = lambda req: Malformed()
     [result] = run(call_all(gw_project, [verdict_request(1)]))
     assert result.status == "parse_failed" and "after one repair" in (result.error or "")
@@ -158,12 +154,8 @@ def test_blocks_and_truncation_become_statuses(
     assert fake_gemini.requests_total == 1  # a block is the model's answer, not a reason to retry
 
 
-def test_samples_of_one_prompt_are_distinct_and_reproducibly_seeded(
-    gw_project: Project, fake_gemini: Any
-) -> None:
-    samples = [
-        LLMRequest.from_prompt("Same", params=SamplingParams(seed=7), sample_index=i) for i in range(3)
-    ]
+def test_samples_of_one_prompt_are_distinct_and_reproducibly_seeded(gw_project: Project, fake_gemini: Any) -> None:
+    samples = [LLMRequest.from_prompt("Same", params=SamplingParams(seed=7), sample_index=i) for i in range(3)]
     results = run(call_all(gw_project, [*samples, samples[0]]))
     assert len({r.cache_key for r in results}) == 3 and results[0].cache_key == results[3].cache_key
     assert sorted(r.params.get("seed") for r in fake_gemini.requests) == [7, 8, 9]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import subprocess
 import sys
 from pathlib import Path
@@ -34,9 +33,7 @@ def test_first_connect_applies_every_migration_once(tmp_path: Path) -> None:
 def test_store_from_a_newer_workbench_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "s.duckdb"
     con = duckdb.connect(str(path))
-    con.execute(
-        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
-    )
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)")
     con.execute("INSERT INTO schema_migrations VALUES (999, 'future', now())")
     con.close()
     with pytest.raises(WorkbenchError, match="newer than this workbench"), Store(path).connect():
@@ -61,51 +58,45 @@ def test_transaction_writes_all_or_nothing(tmp_path: Path) -> None:
         assert con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
 
 
-def _hold_lock(path: str, ready: mp.synchronize.Event, seconds: float) -> None:  # type: ignore[name-defined]
-    con = duckdb.connect(path)
-    ready.set()
-    import time
-
-    time.sleep(seconds)
-    con.close()
+def python(code: str) -> subprocess.Popen[str]:
+    """Another process (a fresh interpreter, like a second CLI run) running `code`."""
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
 
 
 def test_lock_held_too_long_names_the_file(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.duckdb", lock_timeout_s=0.5)
     with store.connect():
         pass
-    ready = mp.get_context("spawn").Event()
-    holder = mp.get_context("spawn").Process(target=_hold_lock, args=(str(store.path), ready, 5.0))
-    holder.start()
+    holder = python(
+        f"import duckdb, time; con = duckdb.connect({str(store.path)!r}); print('locked', flush=True); time.sleep(5)"
+    )
     try:
-        assert ready.wait(60)
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         with pytest.raises(StoreBusyError, match=str(store.path)), store.connect():
             pass
     finally:
-        holder.join()
+        holder.wait(60)
 
 
-def _write_rows(path: str, prefix: str, count: int) -> None:
-    store = Store(Path(path), lock_timeout_s=60)
-    for i in range(count):
-        with store.connect() as con:
-            con.execute(
-                "INSERT INTO review_events (id, item_table, item_id, action, reviewer) VALUES (?, ?, ?, ?, ?)",
-                [f"{prefix}-{i}", "t", str(i), "note", prefix],
-            )
+WRITER = """
+from pathlib import Path
+from workbench.store import Store
+store = Store(Path({path!r}), lock_timeout_s=60)
+for i in range({count}):
+    with store.connect() as con:
+        con.execute(
+            "INSERT INTO review_events (id, item_table, item_id, action, reviewer) VALUES (?, ?, ?, ?, ?)",
+            [f"{name}-{{i}}", "t", str(i), "note", {name!r}],
+        )
+"""
 
 
 def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "s.duckdb"
     with Store(path).connect():
         pass
-    ctx = mp.get_context("spawn")
-    writers = [ctx.Process(target=_write_rows, args=(str(path), name, 60)) for name in ("alice", "bob")]
-    for w in writers:
-        w.start()
-    for w in writers:
-        w.join(120)
-        assert w.exitcode == 0
+    writers = [python(WRITER.format(path=str(path), count=60, name=name)) for name in ("alice", "bob")]
+    assert [w.wait(120) for w in writers] == [0, 0]
     with Store(path).connect() as con:
         counts = dict(con.execute("SELECT reviewer, count(*) FROM review_events GROUP BY 1").fetchall())
     assert counts == {"alice": 60, "bob": 60}

@@ -122,9 +122,7 @@ def test_long_first_sentence_title_is_cut_on_a_word() -> None:
 
 
 def test_nested_and_lazy_lines_belong_to_the_trait() -> None:
-    doc = parse_traits(
-        "- **A trait.** First line\nlazy continuation\n    indented more\n\n      - nested\n\nProse.\n"
-    )
+    doc = parse_traits("- **A trait.** First line\nlazy continuation\n    indented more\n\n      - nested\n\nProse.\n")
     trait, prose = doc.chunks
     assert trait.text == "**A trait.** First line\nlazy continuation\nindented more\n\n  - nested"
     assert (prose.kind, prose.text, prose.line) == ("guidance", "Prose.", 7)
@@ -175,9 +173,7 @@ def test_fenced_code_is_not_parsed_as_structure() -> None:
 
 
 def test_later_h1_is_a_section_not_the_title() -> None:
-    doc = parse_traits(
-        "# Title\n\n- A trait that is long enough.\n\n# Part two\n\n- Another long enough trait.\n"
-    )
+    doc = parse_traits("# Title\n\n- A trait that is long enough.\n\n# Part two\n\n- Another long enough trait.\n")
     assert doc.title == "Title"
     assert doc.chunks[1].heading_path == ("Part two",)
     closed = parse_traits("# Learn C#\n\n## Tips ##\n\n- A trait that is long enough.\n")
@@ -239,9 +235,7 @@ def test_added_and_removed_traits() -> None:
 
 def test_inserted_guidance_bullet_does_not_change_the_ones_after_it() -> None:
     old = parse_traits(SMALL).chunks
-    new = parse_traits(
-        SMALL.replace("## Trade-offs\n\n", "## Trade-offs\n\n- A brand new first trade-off.\n")
-    ).chunks
+    new = parse_traits(SMALL.replace("## Trade-offs\n\n", "## Trade-offs\n\n- A brand new first trade-off.\n")).chunks
     diff = diff_versions(old, new)
     assert [c.text for c in diff.added] == ["A brand new first trade-off."]
     assert diff.changed == diff.removed == () and diff.unchanged_count == len(old)

@@ -134,7 +134,7 @@ def load_config(path: Path) -> ProjectConfig:
     try:
         raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise WorkbenchError(f"No config file at {path}.", hint="Create a project with `workbench init DIR`.")
+        raise WorkbenchError(f"No config file at {path}.", hint="Create a project with `workbench init DIR`.") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise WorkbenchError(f"{path} is not valid TOML: {e}") from e
     try:

@@ -58,9 +58,7 @@ def _text_of(content: dict[str, Any] | None) -> str:
     return "".join(part.get("text", "") for part in (content or {}).get("parts", []))
 
 
-def parse_request(
-    path: str, model: str, body: dict[str, Any], api_key: str | None, attempt: int
-) -> FakeRequest:
+def parse_request(path: str, model: str, body: dict[str, Any], api_key: str | None, attempt: int) -> FakeRequest:
     """Turn a generateContent body into a protocol-neutral `FakeRequest`."""
     config = body.get("generationConfig", {})
     names = {
@@ -70,9 +68,7 @@ def parse_request(
         "seed": "seed",
     }
     system = _text_of(body["systemInstruction"]) if "systemInstruction" in body else None
-    messages = [
-        ("assistant" if c.get("role") == "model" else "user", _text_of(c)) for c in body.get("contents", [])
-    ]
+    messages = [("assistant" if c.get("role") == "model" else "user", _text_of(c)) for c in body.get("contents", [])]
     return FakeRequest(
         path=path,
         model=model,
@@ -104,9 +100,7 @@ class FakeGeminiServer(FakeHTTPServer):
         request = parse_request(route, match["model"], data, headers.get("x-goog-api-key"), attempt)
         return self._render(request, self.engine.decide(request))
 
-    def _render(
-        self, request: FakeRequest, reply: Text | Fault | Safety | Refusal | Malformed
-    ) -> HttpResponse:
+    def _render(self, request: FakeRequest, reply: Text | Fault | Safety | Refusal | Malformed) -> HttpResponse:
         if isinstance(reply, Fault):
             extra = {} if reply.retry_after is None else {"Retry-After": f"{reply.retry_after:g}"}
             if reply.body is not None:

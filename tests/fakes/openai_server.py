@@ -44,9 +44,7 @@ def _text_of(content: Any) -> str:
 def parse_request(path: str, body: dict[str, Any], api_key: str | None, attempt: int) -> FakeRequest:
     """Turn a chat completions body into a protocol-neutral `FakeRequest`."""
     system_parts = [
-        _text_of(m.get("content"))
-        for m in body.get("messages", [])
-        if m.get("role") in ("system", "developer")
+        _text_of(m.get("content")) for m in body.get("messages", []) if m.get("role") in ("system", "developer")
     ]
     messages = [
         (m["role"], _text_of(m.get("content")))
@@ -102,16 +100,12 @@ class FakeOpenAIServer(FakeHTTPServer):
         request = parse_request(route, data, api_key, self.engine.attempt_of(route, body))
         return self._render(request, self.engine.decide(request))
 
-    def _render(
-        self, request: FakeRequest, reply: Text | Fault | Safety | Refusal | Malformed
-    ) -> HttpResponse:
+    def _render(self, request: FakeRequest, reply: Text | Fault | Safety | Refusal | Malformed) -> HttpResponse:
         if isinstance(reply, Fault):
             extra = {} if reply.retry_after is None else {"Retry-After": f"{reply.retry_after:g}"}
             if reply.body is not None:
                 return reply.status, {"Content-Type": content_type(reply.body), **extra}, reply.body.encode()
-            return json_response(
-                reply.status, openai_error(reply.status, f"fake fault {reply.status}"), extra
-            )
+            return json_response(reply.status, openai_error(reply.status, f"fake fault {reply.status}"), extra)
         if isinstance(reply, Safety) and reply.prompt:
             message = f"The prompt was filtered by the content policy ({reply.reason})."
             return json_response(400, openai_error(400, message, code="content_filter"))

@@ -28,4 +28,4 @@ st.subheader("Model calls by stage")
 if summary.spend:
     st.dataframe(pd.DataFrame([vars(s) for s in summary.spend]), hide_index=True)
 else:
-    st.info("No model calls yet. Try `workbench llm ask \"Hello\" --role generator`.")
+    st.info('No model calls yet. Try `workbench llm ask "Hello" --role generator`.')

@@ -79,8 +79,10 @@ def app(
     proj = open_project(project)
     app_file = Path(__file__).resolve().parents[2] / "app.py"
     env = {**os.environ, "WORKBENCH_PROJECT": str(proj.root)}
-    command = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.address", address,
-               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(app_file), "--server.address", address,
+        "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
     console.print(f"Serving {proj.root} at http://{address}:{port}", highlight=False)
     raise typer.Exit(subprocess.call(command, env=env))
 

@@ -43,9 +43,7 @@ def _print_warnings(warnings: tuple[str, ...]) -> None:
 @app.command()
 def add(
     file: Annotated[Path, typer.Argument(help="Markdown traits document.", show_default=False)],
-    name: Annotated[
-        str | None, typer.Option("--name", "-n", help="Document name (default: file stem).")
-    ] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Document name (default: file stem).")] = None,
     project: ProjectOption = None,
 ) -> None:
     """Store FILE as a new version of its traits document (nothing if the text is unchanged)."""
@@ -66,9 +64,7 @@ def add(
         return
     parsed = result.parsed
     console.print(Text.assemble("added ", _version_label(result.version)))
-    counts = (
-        f"{_plural(parsed.count('trait'), 'trait')}, {_plural(parsed.count('guidance'), 'guidance chunk')}"
-    )
+    counts = f"{_plural(parsed.count('trait'), 'trait')}, {_plural(parsed.count('guidance'), 'guidance chunk')}"
     console.print(Text(counts))
 
 

@@ -137,7 +137,7 @@ class Gateway:
         if not spec:
             raise WorkbenchError(
                 f"No model is set for the role {role!r}.",
-                hint=f"Set `{role} = \"gemini:...\"` under [roles] in workbench.toml, "
+                hint=f'Set `{role} = "gemini:..."` under [roles] in workbench.toml, '
                 f"or export WORKBENCH_ROLES__{role.upper()}=...",
             )
         return ModelSpec.parse(spec)
@@ -195,17 +195,20 @@ class Gateway:
             repair = repair_request(call.request, answer.response.text, answer.problem)
             answer = await self._send(call, repair, tally, "repair")
             if isinstance(answer, _Answer) and answer.problem is not None:
-                return self._finish(call, tally, "parse_failed", answer.response,
-                                    error=f"invalid structured output after one repair: {answer.problem}")
+                return self._finish(
+                    call,
+                    tally,
+                    "parse_failed",
+                    answer.response,
+                    error=f"invalid structured output after one repair: {answer.problem}",
+                )
         if isinstance(answer, CallResult):
             return answer
         status = _STATUS_BY_FINISH[answer.response.finish_reason]
         error = None if status == "ok" else _finish_error(answer.response)
         return self._finish(call, tally, status, answer.response, error=error, parsed=answer.parsed)
 
-    async def _send(
-        self, call: _Call, request: LLMRequest, tally: _Tally, purpose: str
-    ) -> _Answer | CallResult:
+    async def _send(self, call: _Call, request: LLMRequest, tally: _Tally, purpose: str) -> _Answer | CallResult:
         """One request with retries. Returns the answer, or the failed `CallResult`."""
         gateway = self.config.gateway
         retrying = AsyncRetrying(
@@ -227,9 +230,7 @@ class Gateway:
             return self._finish(call, tally, "budget_exceeded", None, error=str(e))
         raise AssertionError("unreachable")  # pragma: no cover - tenacity returns or raises
 
-    async def _attempt(
-        self, call: _Call, request: LLMRequest, tally: _Tally, purpose: str, attempt: int
-    ) -> _Answer:
+    async def _attempt(self, call: _Call, request: LLMRequest, tally: _Tally, purpose: str, attempt: int) -> _Answer:
         row = {"attempt": attempt, "purpose": purpose}
         async with self._limit(call.spec):
             # Checked once a slot is free, so requests queued behind the limit see the latest spend.
@@ -269,8 +270,9 @@ class Gateway:
     def _record(self, call: _Call, row: dict[str, Any], started: float, **fields: Any) -> None:
         response: BackendResponse | None = fields.pop("response", None)
         if response is not None:
-            fields.update(finish_reason=response.finish_reason, tokens_in=response.tokens_in,
-                          tokens_out=response.tokens_out)
+            fields.update(
+                finish_reason=response.finish_reason, tokens_in=response.tokens_in, tokens_out=response.tokens_out
+            )
         self._writer.add_call(new_ledger_row(
             run_id=self.run_id, stage=self.stage, role=call.role, model=str(call.spec), cache_key=call.key,
             template_hash=call.request.template_hash, cost_usd=fields.pop("cost", None),
@@ -287,7 +289,7 @@ class Gateway:
             finish_reason=response.finish_reason if response else None,
             tokens_in=tally.tokens_in or None, tokens_out=tally.tokens_out or None,
             cost_usd=tally.cost_usd,
-        )  # type: ignore[arg-type]  # fmt: skip
+        )  # fmt: skip
         if status in cache.CACHEABLE_STATUSES:
             self._writer.add_cache(cache.cache_row(result, call.fingerprint))
         return result

@@ -1,8 +1,8 @@
 """Model spec strings (DESIGN §4): `backend:model[@base_url]`.
 
-    gemini:gemini-3-flash
-    openai:qwen2.5-7b-instruct@http://127.0.0.1:8000/v1
-    hf:Qwen/Qwen2.5-0.5B-Instruct      hf:/path/to/checkpoint
+gemini:gemini-3-flash
+openai:qwen2.5-7b-instruct@http://127.0.0.1:8000/v1
+hf:Qwen/Qwen2.5-0.5B-Instruct      hf:/path/to/checkpoint
 """
 
 from __future__ import annotations
@@ -47,4 +47,4 @@ class ModelSpec:
             rest, _, base_url = rest.rpartition("@")
             if not base_url.startswith(("http://", "https://")):
                 raise WorkbenchError(f"Model spec {spec!r}: the part after '@' must be an http(s) URL.")
-        return cls(backend=backend, model=rest, base_url=base_url)  # type: ignore[arg-type]
+        return cls(backend=backend, model=rest, base_url=base_url)

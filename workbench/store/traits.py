@@ -130,8 +130,7 @@ def save_version(
         ).fetchone()
         number = int(row[0]) if row else 1
         con.execute(
-            "INSERT INTO traits_versions (id, document, number, title, source_path, text)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO traits_versions (id, document, number, title, source_path, text) VALUES (?, ?, ?, ?, ?, ?)",
             [version_id, document, number, parsed.title, source_path, parsed.text],
         )
         con.executemany(
@@ -244,9 +243,7 @@ def version_text(store: Store, version_id: str) -> str:
     with store.connect() as con:
         row = con.execute("SELECT text FROM traits_versions WHERE id = ?", [version_id]).fetchone()
     if row is None:
-        raise WorkbenchError(
-            f"No traits version with id {version_id!r}.", hint="See `workbench traits list`."
-        )
+        raise WorkbenchError(f"No traits version with id {version_id!r}.", hint="See `workbench traits list`.")
     return str(row[0])
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from typing import Any
+from typing import Any, cast
 
 from google import genai
 from google.genai import errors as genai_errors
@@ -145,13 +145,14 @@ class GeminiBackend:
         params = request.params
         # Plain dicts rather than SDK objects: the SDK converts either, and skipping the pydantic
         # round trip saves measurable CPU per call at high concurrency (bench/gateway.py).
-        config: dict[str, Any] = {
+        settings = {
             "system_instruction": request.system or None,
             "temperature": params.temperature,
             "top_p": params.top_p,
             "max_output_tokens": params.max_output_tokens,
             "seed": params.seed,
         }
+        config: dict[str, Any] = {k: v for k, v in settings.items() if v is not None}
         if json_schema is not None:
             # response_json_schema passes a plain JSON-schema dict through untouched
             # (generationConfig.responseJsonSchema); response_schema would convert it to
@@ -163,7 +164,7 @@ class GeminiBackend:
         ]
         try:
             response = await self._client.aio.models.generate_content(
-                model=self._model, contents=contents, config={k: v for k, v in config.items() if v is not None}
+                model=self._model, contents=contents, config=cast(types.GenerateContentConfigDict, config)
             )
         except genai_errors.APIError as e:
             raise self._api_error(e) from None  # the cause may carry the server's echo of our request

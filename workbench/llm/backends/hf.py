@@ -161,30 +161,28 @@ class HFBackend:
         Raises:
             WorkbenchError: The model is missing, cannot be loaded, or has no chat template.
         """
-        with contextlib.nullcontext():
+        with self._load_lock:
             if self._model is not None:
                 return
             local = self._local_path()
             source = str(local) if local is not None else self.model_name
-            is_adapter = local is not None and (local / "adapter_config.json").exists()
             self._device = _pick_device(self._config.device)
             dtype = _pick_dtype(self._config.dtype, self._device)
             trust = self._config.trust_remote_code
             try:
                 # The tokenizer first: a missing chat template is found before gigabytes load.
-                tokenizer_source = _adapter_tokenizer_source(local) if local and is_adapter else source
+                tokenizer_source = _tokenizer_source(local) if local is not None else source
                 tokenizer = AutoTokenizer.from_pretrained(tokenizer_source, trust_remote_code=trust)
                 if not getattr(tokenizer, "chat_template", None):
                     raise WorkbenchError(
                         f"Model {self.model_name!r} has no chat template to render conversations with.",
                         hint="Use an instruct/chat model, or a checkpoint saved with its chat tokenizer.",
                     )
-                if is_adapter:
-                    from peft import AutoPeftModelForCausalLM  # only adapters need peft
-
-                    model = AutoPeftModelForCausalLM.from_pretrained(source, dtype=dtype, trust_remote_code=trust)
-                else:
-                    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, trust_remote_code=trust)
+                # A PEFT adapter directory loads here too: transformers' peft integration reads
+                # adapter_config.json, loads the base model it names and applies the adapter.
+                model = AutoModelForCausalLM.from_pretrained(
+                    source, dtype=dtype, device_map=self._device, trust_remote_code=trust
+                )
             except (OSError, ValueError) as e:
                 raise self._load_error(e, local) from e
             if tokenizer.pad_token_id is None:  # common for Llama-family tokenizers
@@ -193,7 +191,7 @@ class HFBackend:
             eos_ids = set(eos if isinstance(eos, list) else [eos]) | {tokenizer.eos_token_id}
             self._eos_ids = frozenset(i for i in eos_ids if i is not None)
             self._tokenizer = tokenizer
-            self._model = model.to(self._device).eval()
+            self._model = model.eval()
 
     def _local_path(self) -> Path | None:
         """The checkpoint directory, or None for a hub repo id.
@@ -328,12 +326,16 @@ class HFBackend:
         return str(prompt)
 
 
-def _adapter_tokenizer_source(adapter: Path) -> str:
-    """Where a PEFT adapter's tokenizer is: beside the adapter if saved there, else its base model."""
-    if (adapter / "tokenizer_config.json").exists():
-        return str(adapter)
-    adapter_config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
-    return str(adapter_config["base_model_name_or_path"])
+def _tokenizer_source(checkpoint: Path) -> str:
+    """The directory (or hub id) holding a local checkpoint's tokenizer.
+
+    That is the checkpoint itself, unless it is a PEFT adapter saved without a tokenizer:
+    then it is the adapter's base model.
+    """
+    adapter_config = checkpoint / "adapter_config.json"
+    if (checkpoint / "tokenizer_config.json").exists() or not adapter_config.exists():
+        return str(checkpoint)
+    return str(json.loads(adapter_config.read_text(encoding="utf-8"))["base_model_name_or_path"])
 
 
 def _pick_device(name: str) -> torch.device:
@@ -341,9 +343,12 @@ def _pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(name)
+        device = torch.device(name)
     except RuntimeError as e:
         raise WorkbenchError(f"[hf] device {name!r} is not a torch device: {e}") from e
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise WorkbenchError(f"[hf] device is {name!r}, but torch sees no CUDA GPU.", hint="Use 'auto' or 'cpu'.")
+    return device
 
 
 def _pick_dtype(name: str, device: torch.device) -> torch.dtype:

@@ -76,8 +76,6 @@ def redact(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
 
 
-def backend_error(
-    kind: ErrorKind, message: str, secret: str | None, retry_after: float | None = None
-) -> BackendError:
+def backend_error(kind: ErrorKind, message: str, secret: str | None, retry_after: float | None = None) -> BackendError:
     """A `BackendError` whose message is guaranteed free of `secret`."""
     return BackendError(kind, redact(message, secret), retry_after=retry_after)

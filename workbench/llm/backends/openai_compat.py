@@ -85,9 +85,7 @@ class OpenAIBackend:
 
     def _request_kwargs(self, request: LLMRequest, json_schema: dict[str, Any] | None) -> dict[str, Any]:
         """The create() arguments; unset parameters are left out, not sent as null."""
-        messages: list[dict[str, str]] = (
-            [{"role": "system", "content": request.system}] if request.system else []
-        )
+        messages: list[dict[str, str]] = [{"role": "system", "content": request.system}] if request.system else []
         messages += [{"role": m.role, "content": m.content} for m in request.messages]
         kwargs: dict[str, Any] = {"model": self._model, "messages": messages}
         params = request.params
@@ -116,18 +114,12 @@ class OpenAIBackend:
             BackendError: the request produced no model answer.
         """
         try:
-            completion = await self._client().chat.completions.create(
-                **self._request_kwargs(request, json_schema)
-            )
+            completion = await self._client().chat.completions.create(**self._request_kwargs(request, json_schema))
         except openai.APITimeoutError:  # before APIConnectionError: it is a subclass
-            raise BackendError(
-                "timeout", f"no answer from {self._endpoint} within {self._timeout_s:g} s"
-            ) from None
+            raise BackendError("timeout", f"no answer from {self._endpoint} within {self._timeout_s:g} s") from None
         except openai.APIConnectionError as e:
             cause = f"{type(e.__cause__).__name__}: {e.__cause__}" if e.__cause__ else e.message
-            raise backend_error(
-                "connection", f"cannot reach {self._endpoint}: {cause}", self._secret
-            ) from None
+            raise backend_error("connection", f"cannot reach {self._endpoint}: {cause}", self._secret) from None
         except openai.APIStatusError as e:
             if e.status_code == 400 and e.code == "content_filter":
                 # A prompt rejected by a content filter (Azure OpenAI's way) is a safety outcome
