@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -75,3 +76,34 @@ def test_a_failed_call_exits_non_zero_with_its_reason(tmp_path: Path, fake_gemin
     result = workbench("llm", "ask", "Something blocked", "--project", project, env=env)
     assert result.returncode == 1
     assert "safety" in result.stdout and "PROHIBITED_CONTENT" in result.stdout
+
+
+def test_llm_batch_validates_the_whole_file_before_sending_anything(tmp_path: Path, fake_gemini: Any) -> None:
+    project = str(tmp_path / "p")
+    workbench("init", project)
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"prompt": "one"}\n{"prompt": "two", "sample": 3}\n{"prompt": "three"}\n')
+    env = {"GEMINI_API_KEY": "k", "GOOGLE_GEMINI_BASE_URL": fake_gemini.base_url}
+    out = tmp_path / "out.jsonl"
+    result = workbench("llm", "batch", str(prompts), "--out", str(out), "--project", project, env=env)
+    assert result.returncode == 1
+    assert f"{prompts}:2:" in result.stdout and "sample" in result.stdout
+    assert fake_gemini.requests_total == 0 and not out.exists()
+
+
+def test_llm_batch_answers_every_sample_and_writes_jsonl(tmp_path: Path, fake_gemini: Any) -> None:
+    project = str(tmp_path / "p")
+    workbench("init", project)
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"prompt": "one", "samples": 2}\n\n{"prompt": "two", "system": "Be brief."}\n')
+    env = {"GEMINI_API_KEY": "k", "GOOGLE_GEMINI_BASE_URL": fake_gemini.base_url}
+    out = tmp_path / "out.jsonl"
+    result = workbench("llm", "batch", str(prompts), "--out", str(out), "--project", project, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["prompt"], r["sample"], r["status"]) for r in rows] == [
+        ("one", 0, "ok"), ("one", 1, "ok"), ("two", 0, "ok"),
+    ]  # fmt: skip
+    assert rows[2]["text"] == "Echo: two" and rows[2]["system"] == "Be brief."
+    assert fake_gemini.requests_total == 3  # two samples of one prompt are two distinct calls
+    assert "3/3 answered" in result.stdout

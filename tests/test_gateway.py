@@ -15,6 +15,7 @@ from tests.fakes.rules import FakeRequest, Fault, Malformed, Reply, Safety, Text
 from workbench.errors import MissingCredentialsError, WorkbenchError
 from workbench.llm.gateway import Gateway
 from workbench.llm.types import CallResult, LLMRequest, SamplingParams
+from workbench.progress import ProgressUpdate
 from workbench.project import Project, load_project
 from workbench.runs import finish_run, start_run
 
@@ -236,3 +237,15 @@ def test_two_hundred_calls_with_faults_all_end_and_rerun_sends_nothing(
     assert fake_gemini.requests_total == sent  # zero HTTP requests the second time
     assert [r.parsed for r in again] == [r.parsed for r in results]
     assert all(r.cached for r in again)
+
+
+def test_progress_counts_cached_and_fresh_calls_up_to_the_total(gw_project: Project, fake_gemini: Any) -> None:
+    run(call_all(gw_project, [verdict_request(0)]))
+    updates: list[ProgressUpdate] = []
+
+    async def go() -> None:
+        async with Gateway(gw_project, stage="scenarios") as gateway:
+            await gateway.map([verdict_request(i) for i in range(4)], role="rater", progress=updates.append)
+
+    run(go())
+    assert [(u.stage, u.done, u.total) for u in updates] == [("scenarios", d, 4) for d in (1, 2, 3, 4)]

@@ -9,11 +9,13 @@ import typer
 from rich.table import Table
 
 from workbench.cli.common import ProjectOption, console, open_project
+from workbench.cli.llm_batch import batch
 from workbench.config import ROLES
 from workbench.llm.gateway import Gateway
 from workbench.llm.types import LLMRequest, SamplingParams
 
 app = typer.Typer(no_args_is_help=True)
+app.command()(batch)
 
 
 @app.command()
