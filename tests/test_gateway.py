@@ -6,6 +6,8 @@ import asyncio
 import json
 import random
 import threading
+import time
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -249,3 +251,42 @@ def test_progress_counts_cached_and_fresh_calls_up_to_the_total(gw_project: Proj
 
     run(go())
     assert [(u.stage, u.done, u.total) for u in updates] == [("scenarios", d, 4) for d in (1, 2, 3, 4)]
+
+
+def test_concurrency_is_bounded_per_backend(
+    gw_project: Project, fake_gemini: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock, in_flight, peak = threading.Lock(), [0], [0]
+
+    def slow(req: FakeRequest) -> Reply:
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.05)
+        with lock:
+            in_flight[0] -= 1
+        return default_rule(req)
+
+    fake_gemini.rule = slow
+    monkeypatch.setenv("WORKBENCH_CONCURRENCY__GEMINI", "3")
+    results = run(call_all(load_project(gw_project.root), [verdict_request(i) for i in range(12)]))
+    assert all(r.ok for r in results)
+    assert peak[0] == 3
+
+
+def test_local_hf_model_answers_through_the_gateway(
+    project: Project, tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_ROLES__BASELINE", f"hf:{tiny_model_path}")
+    local = load_project(project.root)
+    requests = [LLMRequest.from_prompt(f"Hello {i}", params=SamplingParams(max_output_tokens=8)) for i in range(4)]
+
+    async def go() -> list[CallResult]:
+        async with Gateway(local, stage="baseline") as gateway:
+            return await gateway.map(requests, role="baseline")
+
+    results = run(go())
+    assert all(r.status in ("ok", "length") and r.tokens_out and r.tokens_out <= 8 for r in results)
+    assert all(r.cost_usd is None for r in results)  # a local model has no price
+    assert [r["model"] for r in ledger(local)] == [f"hf:{tiny_model_path}"] * 4
+    assert all(r.cached for r in run(go()))

@@ -10,16 +10,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 
 @dataclass(frozen=True)
@@ -42,17 +46,26 @@ class ProgressUpdate:
 ProgressCallback = Callable[[ProgressUpdate], None]
 
 
+class RateColumn(ProgressColumn):
+    """Items per second (rich's own speed column counts bytes)."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:.1f}/s" if task.speed else "–/s", style="progress.data.speed")
+
+
 class RichProgress:
     """A terminal progress bar with count, rate-based ETA and elapsed time, one line per stage."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Console | None = None) -> None:
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TaskProgressColumn(),
+            RateColumn(),
             TimeRemainingColumn(),
             TimeElapsedColumn(),
+            console=console,
         )
         self._tasks: dict[str, TaskID] = {}
 

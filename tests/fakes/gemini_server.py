@@ -17,7 +17,7 @@ import re
 import uuid
 from typing import Any
 
-from tests.fakes.http_base import FakeHTTPServer, HttpResponse, content_type, json_response
+from tests.fakes.http_base import FakeHTTPServer, HttpResponse, fault_response, json_response
 from tests.fakes.rules import FakeRequest, Fault, Malformed, Refusal, Safety, Text, tokens_for
 
 _GENERATE = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):generateContent$")
@@ -102,11 +102,7 @@ class FakeGeminiServer(FakeHTTPServer):
 
     def _render(self, request: FakeRequest, reply: Text | Fault | Safety | Refusal | Malformed) -> HttpResponse:
         if isinstance(reply, Fault):
-            extra = {} if reply.retry_after is None else {"Retry-After": f"{reply.retry_after:g}"}
-            if reply.body is not None:
-                return reply.status, {"Content-Type": content_type(reply.body), **extra}, reply.body.encode()
-            message = f"fake fault {reply.status}"
-            return json_response(reply.status, gemini_error(reply.status, message), extra)
+            return fault_response(reply, gemini_error)
         if isinstance(reply, Refusal):  # Gemini has no refusal field: a refusal is just text
             reply = Text(reply.text)
         if isinstance(reply, Malformed):

@@ -12,12 +12,13 @@ import contextlib
 import json
 import socket
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
-from tests.fakes.rules import FakeRequest, Latency, Rule, RuleEngine
+from tests.fakes.rules import FakeRequest, Fault, Latency, Rule, RuleEngine
 
 HttpResponse = tuple[int, dict[str, str], bytes]
 """(status, extra headers, body) as returned by `FakeHTTPServer.respond`."""
@@ -26,6 +27,14 @@ HttpResponse = tuple[int, dict[str, str], bytes]
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> HttpResponse:
     """A JSON response with the given status."""
     return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(payload).encode()
+
+
+def fault_response(fault: Fault, error_body: Callable[[int, str], dict[str, Any]]) -> HttpResponse:
+    """An HTTP error in the protocol's own error format (or the fault's literal body)."""
+    extra = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+    if fault.body is not None:
+        return fault.status, {"Content-Type": content_type(fault.body), **extra}, fault.body.encode()
+    return json_response(fault.status, error_body(fault.status, f"fake fault {fault.status}"), extra)
 
 
 def content_type(body: str) -> str:

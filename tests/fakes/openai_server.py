@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-from tests.fakes.http_base import FakeHTTPServer, HttpResponse, content_type, json_response
+from tests.fakes.http_base import FakeHTTPServer, HttpResponse, fault_response, json_response
 from tests.fakes.rules import FakeRequest, Fault, Malformed, Refusal, Safety, Text, tokens_for
 
 _ERROR_TYPES = {
@@ -102,10 +102,7 @@ class FakeOpenAIServer(FakeHTTPServer):
 
     def _render(self, request: FakeRequest, reply: Text | Fault | Safety | Refusal | Malformed) -> HttpResponse:
         if isinstance(reply, Fault):
-            extra = {} if reply.retry_after is None else {"Retry-After": f"{reply.retry_after:g}"}
-            if reply.body is not None:
-                return reply.status, {"Content-Type": content_type(reply.body), **extra}, reply.body.encode()
-            return json_response(reply.status, openai_error(reply.status, f"fake fault {reply.status}"), extra)
+            return fault_response(reply, openai_error)
         if isinstance(reply, Safety) and reply.prompt:
             message = f"The prompt was filtered by the content policy ({reply.reason})."
             return json_response(400, openai_error(400, message, code="content_filter"))

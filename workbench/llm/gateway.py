@@ -86,20 +86,14 @@ class Gateway:
         project: The project whose config (roles, prices, limits) and store are used.
         stage: Recorded on every ledger row, for per-stage accounting.
         run_id: The run the calls belong to; its budget counts calls from earlier attempts.
-        use_cache: False sends every request even when a cached answer exists (and still
-            records the new answers).
     """
 
-    def __init__(
-        self, project: Project, *, stage: str = "adhoc", run_id: str | None = None, use_cache: bool = True
-    ) -> None:
+    def __init__(self, project: Project, *, stage: str = "adhoc", run_id: str | None = None) -> None:
         self.config = project.config
         self.store = project.store
         self.stage = stage
         self.run_id = run_id
-        self.use_cache = use_cache
         self.spent_usd = run_spent_usd(self.store, run_id) if run_id else 0.0
-        self.requests_sent = 0
         self._backends: dict[ModelSpec, Backend] = {}
         self._limits: dict[tuple[str, str | None], asyncio.Semaphore] = {}
         self._writer = LedgerWriter(self.store, self.config.gateway.flush_interval_s)
@@ -161,7 +155,7 @@ class Gateway:
         """
         spec = self.resolve(role, model)
         calls = [self._prepare(spec, role, r) for r in requests]
-        found = await asyncio.to_thread(cache.lookup, self.store, [c.key for c in calls]) if self.use_cache else {}
+        found = await asyncio.to_thread(cache.lookup, self.store, [c.key for c in calls])
         pending = {c.key: c for c in calls if c.key not in found}
         done = len(calls) - sum(1 for c in calls if c.key in pending)
         report = _Reporter(progress, self.stage, len(calls), done)
@@ -237,7 +231,6 @@ class Gateway:
             if self.budget_exhausted:
                 raise BudgetExceededError(f"run budget of ${self.budget_usd:.2f} reached; request not sent")
             started = time.perf_counter()
-            self.requests_sent += 1
             try:
                 response = await self._backend(call.spec).generate(_seeded(request), call.json_schema)
             except BackendError as e:

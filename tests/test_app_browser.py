@@ -1,0 +1,81 @@
+"""End to end in a real browser: `streamlit run app.py` served on 127.0.0.1, driven by Chromium.
+
+Needs Debian's chromium (`apt-get install chromium`); CI installs it and sets
+WORKBENCH_REQUIRE_BROWSER=1 so that a missing browser fails there instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workbench.project import Project
+from workbench.store.traits import add_traits_file
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+if CHROMIUM is None and not os.environ.get("WORKBENCH_REQUIRE_BROWSER"):
+    pytest.skip("no chromium on PATH (apt-get install chromium to run the browser test)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served_app(project: Project, tmp_path: Path) -> Iterator[str]:
+    """The real app, as `streamlit run app.py` serves it, on a project holding one traits document."""
+    doc = tmp_path / "doc.md"
+    doc.write_text("# Demo\n\n- **Candid.** Says what it thinks <b>even when</b> it is unwelcome.\n")
+    add_traits_file(project.store, doc, name="demo")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+        cwd=REPO, env={**os.environ, "WORKBENCH_PROJECT": str(project.root)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def test_app_in_a_real_browser_shows_overview_and_traits(served_app: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    assert CHROMIUM is not None, "WORKBENCH_REQUIRE_BROWSER is set but chromium is not installed"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        page = browser.new_page()
+        page.goto(served_app)
+        expect(page.get_by_role("heading", name="Overview")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Traits documents").first).to_be_visible()
+        page.get_by_role("link", name="Traits").click()
+        expect(page.get_by_role("heading", name="Traits documents")).to_be_visible(timeout=30_000)
+        page.get_by_text("1. Candid").click()
+        # The chunk's HTML arrives as literal text: no <b> element is created from it.
+        expect(page.get_by_text("<b>even when</b>", exact=False)).to_be_visible(timeout=10_000)
+        assert page.locator("b", has_text="even when").count() == 0
+        page.screenshot(path=str(tmp_path / "traits.png"), full_page=True)
+        browser.close()
