@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import socket
 import threading
 import time
 from pathlib import Path
@@ -290,3 +291,18 @@ def test_local_hf_model_answers_through_the_gateway(
     assert all(r.cost_usd is None for r in results)  # a local model has no price
     assert [r["model"] for r in ledger(local)] == [f"hf:{tiny_model_path}"] * 4
     assert all(r.cached for r in run(go()))
+
+
+def test_unreachable_server_fails_with_the_url_and_what_to_check(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("WORKBENCH_ROLES__RATER", f"openai:m@http://127.0.0.1:{port}/v1")
+    monkeypatch.setenv("WORKBENCH_GATEWAY__MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("WORKBENCH_GATEWAY__BACKOFF_INITIAL_S", "0.01")
+    [result] = run(call_all(load_project(project.root), [verdict_request(1)]))
+    assert result.status == "error"
+    assert f"127.0.0.1:{port}" in (result.error or "") and "server is running" in (result.error or "")
+    assert [r["status"] for r in ledger(project)] == ["retried", "error"]

@@ -37,6 +37,12 @@ from workbench.progress import ProgressCallback, ProgressUpdate
 from workbench.project import Project
 from workbench.runs import run_spent_usd
 
+# What the user can do when a call finally fails, by error kind.
+_ERROR_HINTS = {
+    "connection": "; check that the server is running and the base URL (spec '@URL' or GOOGLE_GEMINI_BASE_URL)",
+    "auth": "; check the API key in the environment (GEMINI_API_KEY, OPENAI_API_KEY, ...)",
+    "rate_limited": "; lower [concurrency] or raise [gateway] max_attempts, then run again",
+}
 _STATUS_BY_FINISH = {"stop": "ok", "length": "length", "safety": "safety", "refusal": "refusal", "other": "error"}
 
 
@@ -219,7 +225,8 @@ class Gateway:
                     attempt += 1
                     return await self._attempt(call, request, tally, purpose, attempt)
         except BackendError as e:
-            return self._finish(call, tally, "error", None, error=f"{e} (after {attempt} attempt(s))")
+            hint = _ERROR_HINTS.get(e.kind, "")
+            return self._finish(call, tally, "error", None, error=f"{e} (after {attempt} attempt(s)){hint}")
         except BudgetExceededError as e:
             return self._finish(call, tally, "budget_exceeded", None, error=str(e))
         raise AssertionError("unreachable")  # pragma: no cover - tenacity returns or raises
