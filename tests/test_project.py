@@ -74,3 +74,7 @@ def test_model_specs_parse_and_reject_nonsense() -> None:
     for bad in ("gemini", "claude:x", "openai:", "openai:m@ftp://x"):
         with pytest.raises(WorkbenchError):
             ModelSpec.parse(bad)
+
+
+def test_init_accepts_a_name_with_quotes(tmp_path: Path) -> None:
+    assert init_project(tmp_path / "q", name='Ada\'s "candid" run').config.name == 'Ada\'s "candid" run'

@@ -6,6 +6,7 @@ default project of a checkout), else the current folder if it holds a `workbench
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -48,7 +49,8 @@ def init_project(root: Path, name: str | None = None) -> Project:
     if not config_path.exists():
         text = config_template()
         if name:
-            text = text.replace('name = "default"', f"name = {name!r}".replace("'", '"'), 1)
+            # A JSON string is a valid TOML basic string, quotes and backslashes escaped.
+            text = text.replace('name = "default"', f"name = {json.dumps(name)}", 1)
         config_path.write_text(text, encoding="utf-8")
     project = load_project(root)
     with project.store.connect():

@@ -25,6 +25,7 @@ from typing import Any
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from workbench.config import Price
 from workbench.errors import BudgetExceededError, WorkbenchError
 from workbench.llm import cache
 from workbench.llm.backends import make_backend
@@ -264,7 +265,7 @@ class Gateway:
             delay = max(delay, min(error.retry_after, gateway.backoff_max_s))
         return delay
 
-    def _price(self, spec: ModelSpec) -> Any:
+    def _price(self, spec: ModelSpec) -> Price | None:
         return self.config.prices.get(spec.model) or self.config.prices.get(str(spec))
 
     def _record(self, call: _Call, row: dict[str, Any], started: float, **fields: Any) -> None:
