@@ -89,6 +89,64 @@ class HFConfig(BaseModel):
     dtype: str = Field("auto", description="'auto', 'float32', 'bfloat16', 'float16'.")
 
 
+DEFAULT_AXES: dict[str, list[str]] = {
+    "persona": [
+        "a first-generation university student",
+        "a nurse on night shifts",
+        "a retired engineer",
+        "a small-business owner",
+        "a teenager",
+        "a new parent",
+        "a mid-career software developer",
+        "a recent immigrant",
+        "a freelance artist",
+        "a caregiver for an elderly parent",
+    ],
+    "domain": ["health", "money", "work", "relationships", "education", "law", "technology", "family", "housing"],
+    "stakes": ["low", "moderate", "high", "life-changing"],
+    "length": ["one short line", "a short paragraph", "several paragraphs with details"],
+    "directness": ["asks directly", "hints at the real question", "asks for validation of a decision"],
+    "tone": ["calm", "anxious", "frustrated", "excited", "matter-of-fact", "defensive"],
+}
+
+
+class SFTThresholds(BaseModel):
+    """Autorater thresholds. An example below any of them is filtered (kept, not exported)."""
+
+    realism: int = Field(3, ge=1, le=5, description="Minimum realism score, 1-5.")
+    quality: int = Field(3, ge=1, le=5, description="Minimum quality score, 1-5.")
+    embodiment: int = Field(3, ge=1, le=5, description="Minimum trait-embodiment score, 1-5.")
+    max_leakage: int = Field(1, ge=1, le=5, description="Maximum leakage score (1 = no mention of any guideline).")
+
+
+class SFTConfig(BaseModel):
+    """The SFT and preference data pipeline (`workbench sft ...`)."""
+
+    scenarios_per_chunk: int = Field(10, ge=1, description="Scenarios to generate for each selected trait.")
+    framing: str = Field("difficult advice", description="The kind of situation scenarios are framed as.")
+    axes: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_AXES.items()},
+        description="Diversity axes: each scenario is assigned one value of each, drawn with `seed`.",
+    )
+    seed: int = Field(0, description="Seed for drawing axes; the same seed gives the same assignment.")
+    max_revision_rounds: int = Field(2, ge=0, le=5, description="Critique rounds that may rewrite a prompt.")
+    auto_approve_scenarios: bool = Field(
+        False, description="Skip the human gate: scenarios the critic keeps go straight to response generation."
+    )
+    auto_accept_examples: bool = Field(
+        False, description="Accept examples that pass the autorater and dedup without human review."
+    )
+    preference: bool = Field(False, description="Also generate a rejected answer per example, for DPO/BDPO.")
+    near_duplicate_similarity: float = Field(
+        0.92, gt=0, le=1, description="Cosine similarity at or above which two user prompts are near-duplicates."
+    )
+    max_scenario_attempts: int = Field(
+        3, ge=1, description="Tries per slot when a new scenario is a near-duplicate of an existing one."
+    )
+    thresholds: SFTThresholds = Field(default_factory=SFTThresholds)
+    batch_size: int = Field(64, ge=1, description="Rows per step committed at once; a crash loses at most one batch.")
+
+
 class ProjectConfig(BaseSettings):
     """Everything in `workbench.toml`. Environment variables (`WORKBENCH_...`) take precedence."""
 
@@ -103,6 +161,7 @@ class ProjectConfig(BaseSettings):
     gemini: GeminiConfig = Field(default_factory=GeminiConfig)
     openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
     hf: HFConfig = Field(default_factory=HFConfig)
+    sft: SFTConfig = Field(default_factory=SFTConfig)
 
     @field_validator("roles")
     @classmethod

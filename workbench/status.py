@@ -1,7 +1,7 @@
 """What a project holds: rows per stage and status, and what the model calls have cost.
 
 `workbench status`, the app's overview and the notebooks all read this one summary. Each stage
-that stores rows with a status adds its table to `STAGE_TABLES` (as later migrations add them).
+that stores rows with a status adds a query to `STAGE_COUNTS` (as its migration lands).
 """
 
 from __future__ import annotations
@@ -12,8 +12,12 @@ import duckdb
 
 from workbench.store import Store
 
-# stage name -> table whose rows carry a `status` column. Stages register here as they land.
-STAGE_TABLES: dict[str, str] = {}
+# Queries returning (stage, status, count, most common reason) rows. Stages register here.
+STAGE_COUNTS: tuple[str, ...] = (
+    "SELECT 'sft.scenarios', status, count(*), mode(reason) FROM sft_scenarios GROUP BY status",
+    "SELECT 'sft.' || step, status, count(*), mode(reason) FROM sft_generations GROUP BY step, status",
+    "SELECT 'sft.examples', status, count(*), mode(reason) FROM sft_examples GROUP BY status",
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class ProjectStatus:
     schema_version: int
     traits: list[TraitsSummary]
     rows: dict[str, dict[str, int]]  # stage -> status -> count
+    reasons: dict[str, dict[str, str]]  # stage -> status -> its most common reason (where there is one)
     spend: list[StageSpend]
     cached_answers: int
     review_events: int
@@ -90,9 +95,13 @@ def project_status(store: Store) -> ProjectStatus:
     with store.connect() as con:
         version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]  # type: ignore[index]
         rows: dict[str, dict[str, int]] = {}
-        for stage, table in STAGE_TABLES.items():
-            counts = con.execute(f"SELECT status, count(*) FROM {table} GROUP BY status").fetchall()
-            rows[stage] = dict(counts)
+        reasons: dict[str, dict[str, str]] = {}
+        for query in STAGE_COUNTS:
+            for stage, status, count, reason in con.execute(query).fetchall():
+                rows.setdefault(stage, {})[status] = count
+                if reason:
+                    reasons.setdefault(stage, {})[status] = reason
         cached = con.execute("SELECT count(*) FROM llm_cache").fetchone()[0]  # type: ignore[index]
         reviews = con.execute("SELECT count(*) FROM review_events").fetchone()[0]  # type: ignore[index]
-        return ProjectStatus(version, _traits(con), rows, _spend(con), cached, reviews)
+        rows = dict(sorted(rows.items()))
+        return ProjectStatus(version, _traits(con), rows, reasons, _spend(con), cached, reviews)

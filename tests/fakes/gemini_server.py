@@ -5,6 +5,12 @@ Serves `POST /{version}/models/{model}:generateContent` with the JSON the SDK se
 `candidates[].content.parts[].text`, `candidates[].finishReason`, `promptFeedback.blockReason`,
 `usageMetadata` out, and `{"error": {"code", "message", "status"}}` for faults.
 
+Also serves `POST /{version}/models/{model}:batchEmbedContents`, what the SDK's `embed_content`
+sends for the Gemini API: `requests[].content.parts[].text` in, `embeddings[].values` out. The
+vectors are feature-hashed bags of lower-cased words (`fake_embedding`): deterministic, similar
+for texts sharing most words, near-orthogonal for unrelated ones. The rule is consulted as for
+generation, so a `Fault` fails the request; any other reply means "answer with the vectors".
+
     with FakeGeminiServer() as server:
         server.rule = lambda req: Text("hi")
         client = genai.Client(api_key="k", http_options=HttpOptions(base_url=server.base_url))
@@ -12,15 +18,19 @@ Serves `POST /{version}/models/{model}:generateContent` with the JSON the SDK se
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
 from typing import Any
 
 from tests.fakes.http_base import FakeHTTPServer, HttpResponse, fault_response, json_response
-from tests.fakes.rules import FakeRequest, Fault, Malformed, Refusal, Safety, Text, tokens_for
+from tests.fakes.rules import FakeRequest, Fault, Malformed, Refusal, Safety, Text, count_tokens, tokens_for
 
 _GENERATE = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):generateContent$")
+_EMBED = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):batchEmbedContents$")
+_WORD = re.compile(r"\w+")
+EMBEDDING_DIMS = 64
 
 # google.rpc.Code names the real API puts in error.status.
 _STATUS_NAMES = {
@@ -82,6 +92,34 @@ def parse_request(path: str, model: str, body: dict[str, Any], api_key: str | No
     )
 
 
+def parse_embed_request(path: str, model: str, body: dict[str, Any], api_key: str | None, attempt: int) -> FakeRequest:
+    """Turn a batchEmbedContents body into a `FakeRequest`: one user message per text."""
+    texts = [_text_of(r.get("content")) for r in body.get("requests", [])]
+    return FakeRequest(
+        path=path,
+        model=model,
+        system=None,
+        messages=[("user", text) for text in texts],
+        json_schema=None,
+        params={},
+        attempt=attempt,
+        api_key=api_key,
+        body=body,
+    )
+
+
+def fake_embedding(text: str, dims: int = EMBEDDING_DIMS) -> list[float]:
+    """A deterministic stand-in embedding: each lower-cased word adds ±1 to a hashed dimension.
+
+    Not normalised (like Gemini's vectors below 3072 dimensions); the empty text is all zeros.
+    """
+    vector = [0.0] * dims
+    for word in _WORD.findall(text.lower()):
+        digest = hashlib.sha256(word.encode()).digest()
+        vector[int.from_bytes(digest[:4], "big") % dims] += 1.0 if digest[4] % 2 else -1.0
+    return vector
+
+
 class FakeGeminiServer(FakeHTTPServer):
     """A Gemini API on 127.0.0.1. `base_url` is what `HttpOptions(base_url=...)` or
     `GOOGLE_GEMINI_BASE_URL` should be set to."""
@@ -89,7 +127,7 @@ class FakeGeminiServer(FakeHTTPServer):
     def respond(self, method: str, path: str, headers: Any, body: bytes) -> HttpResponse:
         """Answer one HTTP request in the Gemini protocol."""
         route = path.split("?", 1)[0]
-        match = _GENERATE.match(route)
+        match = _GENERATE.match(route) or _EMBED.match(route)
         if method != "POST" or match is None:
             return json_response(404, gemini_error(404, f"{method} {route} is not served by the fake"))
         try:
@@ -97,8 +135,28 @@ class FakeGeminiServer(FakeHTTPServer):
         except ValueError:
             return json_response(400, gemini_error(400, "Invalid JSON payload received."))
         attempt = self.engine.attempt_of(route, body)
-        request = parse_request(route, match["model"], data, headers.get("x-goog-api-key"), attempt)
+        key = headers.get("x-goog-api-key")
+        if match.re is _EMBED:
+            request = parse_embed_request(route, match["model"], data, key, attempt)
+            return self._render_embeddings(request, self.engine.decide(request))
+        request = parse_request(route, match["model"], data, key, attempt)
         return self._render(request, self.engine.decide(request))
+
+    def _render_embeddings(
+        self, request: FakeRequest, reply: Text | Fault | Safety | Refusal | Malformed
+    ) -> HttpResponse:
+        if isinstance(reply, Fault):
+            return fault_response(reply, gemini_error)
+        texts = [text for _, text in request.messages]
+        dims = [r.get("outputDimensionality") or EMBEDDING_DIMS for r in request.body.get("requests", [])]
+        tokens = sum(count_tokens(text) for text in texts)
+        return json_response(
+            200,
+            {
+                "embeddings": [{"values": fake_embedding(t, d)} for t, d in zip(texts, dims, strict=True)],
+                "usageMetadata": {"promptTokenCount": tokens, "totalTokenCount": tokens},
+            },
+        )
 
     def _render(self, request: FakeRequest, reply: Text | Fault | Safety | Refusal | Malformed) -> HttpResponse:
         if isinstance(reply, Fault):

@@ -53,6 +53,14 @@ def _chunks_table(project: Project, summary: TraitsSummary) -> Table:
     return table
 
 
+def _print_reasons(reasons: dict[str, str]) -> None:
+    """The most common reason of each non-ok status, one short line each (model text: never markup)."""
+    for status_, reason in sorted(reasons.items()):
+        if status_ != "ok":
+            flat = " ".join(reason.split())
+            console.print(Text(f"  {status_}: {flat if len(flat) <= 80 else flat[:79] + '…'}", style="dim"))
+
+
 def status(project: ProjectOption = None) -> None:
     """Per stage: rows by status, and the calls, tokens and cost spent so far."""
     proj = open_project(project)
@@ -64,6 +72,7 @@ def status(project: ProjectOption = None) -> None:
         console.print(_chunks_table(proj, t))
     for stage, counts in summary.rows.items():
         console.print(f"{stage}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), highlight=False)
+        _print_reasons(summary.reasons.get(stage, {}))
     console.print(_spend_table(summary) if summary.spend else "No model calls yet.")
     console.print(f"Cached answers: {summary.cached_answers}   Review events: {summary.review_events}")
 

@@ -113,6 +113,14 @@ class Gateway:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
+    async def flush(self) -> None:
+        """Write buffered ledger and cache rows now.
+
+        Stages call this before committing rows built from the results, so any row in the
+        store has its calls cached: a crash never makes a finished call be paid for twice.
+        """
+        await self._writer.flush()
+
     async def aclose(self) -> None:
         """Write buffered ledger and cache rows and close the backends."""
         await self._writer.aclose()

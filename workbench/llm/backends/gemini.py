@@ -1,5 +1,8 @@
 """The Gemini backend: one `generateContent` call through the official google-genai async client.
 
+It also embeds texts (`batchEmbedContents`) for workbench/embeddings.py, with the same client,
+credentials and error mapping.
+
 Credentials come from the environment, as the SDK reads them: `GEMINI_API_KEY` / `GOOGLE_API_KEY`,
 or Vertex AI when `GOOGLE_GENAI_USE_VERTEXAI` is true (the SDK then reads GOOGLE_CLOUD_PROJECT /
 GOOGLE_CLOUD_LOCATION and application-default credentials). The endpoint is
@@ -19,7 +22,8 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from typing import Any, cast
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar, cast
 
 from google import genai
 from google.genai import errors as genai_errors
@@ -50,6 +54,7 @@ _SAFETY_REASONS = frozenset(
     }
 )
 _DEFAULT_ENDPOINT = "https://generativelanguage.googleapis.com/"
+_T = TypeVar("_T")
 
 
 def _exception_types(module: str, *names: str) -> tuple[type[BaseException], ...]:
@@ -162,10 +167,37 @@ class GeminiBackend:
             {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
             for m in request.messages
         ]
-        try:
-            response = await self._client.aio.models.generate_content(
+        response = await self._send(
+            self._client.aio.models.generate_content(
                 model=self._model, contents=contents, config=cast(types.GenerateContentConfigDict, config)
             )
+        )
+        return _to_backend_response(response)
+
+    async def embed(self, texts: Sequence[str]) -> tuple[list[list[float]], int | None]:
+        """Embed texts with one batchEmbedContents request (the SDK's `embed_content`).
+
+        Returns:
+            One vector per text, in order (as the API sends them: not necessarily unit length),
+            and the prompt tokens if the API reported them.
+
+        Raises:
+            BackendError: as for `generate`; also when the answer has the wrong number of vectors.
+        """
+        contents: Any = [{"role": "user", "parts": [{"text": text}]} for text in texts]
+        response = await self._send(self._client.aio.models.embed_content(model=self._model, contents=contents))
+        vectors = [list(e.values or []) for e in response.embeddings or []]
+        if len(vectors) != len(texts) or not all(vectors):
+            raise BackendError(
+                "server_error", f"{self._endpoint} sent {len(vectors)} embedding(s) for {len(texts)} text(s)"
+            )
+        usage = response.usage_metadata
+        return vectors, usage.prompt_token_count if usage else None
+
+    async def _send(self, request: Awaitable[_T]) -> _T:
+        """Await one SDK request, turning every way it can fail into a `BackendError`."""
+        try:
+            return await request
         except genai_errors.APIError as e:
             raise self._api_error(e) from None  # the cause may carry the server's echo of our request
         except json.JSONDecodeError as e:
@@ -179,7 +211,6 @@ class GeminiBackend:
             raise backend_error(
                 "connection", f"cannot reach {self._endpoint}: {type(e).__name__}: {e}", self._secret
             ) from None
-        return _to_backend_response(response)
 
     def _api_error(self, e: genai_errors.APIError) -> BackendError:
         """An HTTP error status as a `BackendError` (429 carries the server's requested delay)."""

@@ -1,0 +1,272 @@
+"""Prompt templates: built-ins load and render, project overrides win, hashes, and clear errors."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workbench.errors import WorkbenchError
+from workbench.prompts import TEMPLATE_NAMES, PromptTemplate, load_template, template_hash
+
+AXES = {
+    "persona": "night-shift nurse in Leeds",
+    "domain": "household finance",
+    "stakes": "a £4,200 overdraft",
+    "length": "three short paragraphs",
+    "directness": "asks obliquely",
+    "tone": "tired and wry",
+    "season": "late December",  # a key the user added: must render like the standard ones
+}
+AVOID = ["My landlord wants 6 months upfront, is that normal?", "Should I quit my PhD in year 4?\nSecond line here."]
+
+# A full set of variables per template, every value distinctive so its presence can be checked.
+VARIABLES: dict[str, dict[str, Any]] = {
+    "scenarios": {
+        "trait_title": "Calibrated about what it knows",
+        "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
+        "guidance": "Candour decides what; kindness decides how (GUIDANCE-MARKER).",
+        "framing": "difficult advice",
+        "axes": AXES,
+        "avoid": AVOID,
+        "note": "NOTE-MARKER: make the stakes financial",
+        "previous_prompt": "PREVIOUS-PROMPT-MARKER",
+    },
+    "scenario_critique": {
+        "trait_title": "Calibrated about what it knows",
+        "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
+        "scenario": "SCENARIO-MARKER: a nurse with an overdraft.",
+        "user_prompt": "USER-PROMPT-MARKER",
+        "baseline": "BASELINE-MARKER: here are five tips",
+        "round": 0,
+        "max_rounds": 3,
+    },
+    "conditioned_system": {
+        "trait_title": "Calibrated about what it knows",
+        "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
+        "guidance": "Candour decides what; kindness decides how (GUIDANCE-MARKER).",
+        "note": "NOTE-MARKER: shorter please",
+    },
+    "refine": {
+        "trait_title": "Calibrated about what it knows",
+        "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
+        "guidance": "Candour decides what; kindness decides how (GUIDANCE-MARKER).",
+        "user_prompt": "USER-PROMPT-MARKER",
+        "response": "RESPONSE-MARKER",
+        "note": "NOTE-MARKER: keep the second paragraph",
+    },
+    "rejected_system": {
+        "trait_title": "Calibrated about what it knows",
+        "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
+    },
+    "rejected_check": {
+        "trait_title": "Calibrated about what it knows",
+        "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
+        "user_prompt": "USER-PROMPT-MARKER",
+        "response": "RESPONSE-MARKER",
+    },
+    "autorate": {
+        "trait_title": "Calibrated about what it knows",
+        "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
+        "guidance": "Candour decides what; kindness decides how (GUIDANCE-MARKER).",
+        "user_prompt": "USER-PROMPT-MARKER",
+        "response": "RESPONSE-MARKER",
+    },
+}
+
+# Values whose text must appear in the rendered prompt (ints and containers are checked separately).
+TEXT_VARIABLES = {
+    name: [key for key, value in variables.items() if isinstance(value, str)] for name, variables in VARIABLES.items()
+}
+
+
+def test_template_names_match_the_variable_sets() -> None:
+    assert set(TEMPLATE_NAMES) == set(VARIABLES)
+
+
+@pytest.mark.parametrize("name", TEMPLATE_NAMES)
+def test_builtin_reads_exactly_its_documented_variables(name: str) -> None:
+    template = load_template(name)
+    # Every variable the pipeline passes is used, and the template asks for nothing else.
+    assert template.variables == set(VARIABLES[name])
+
+
+@pytest.mark.parametrize("name", TEMPLATE_NAMES)
+def test_builtin_renders_with_all_values(name: str) -> None:
+    template = load_template(name)
+    assert template.name == name
+    assert template.source == f"builtin:{name}"
+    out = template.render(**VARIABLES[name])
+    for key in TEXT_VARIABLES[name]:
+        assert VARIABLES[name][key] in out, f"{name}: value of {key} missing"
+    # The leading variables comment is documentation, never sent to the model.
+    assert not out.startswith("{#")
+    assert "{#" not in out and "#}" not in out
+    assert out == out.strip()
+
+
+@pytest.mark.parametrize("name", TEMPLATE_NAMES)
+def test_builtin_starts_with_a_variables_comment(name: str) -> None:
+    text = load_template(name).text
+    assert text.startswith("{#")
+    header = text[: text.index("#}")]
+    for variable in VARIABLES[name]:
+        assert variable in header, f"{name}: {variable} not documented"
+
+
+def test_scenarios_renders_every_axis_and_every_avoided_prompt() -> None:
+    out = load_template("scenarios").render(**VARIABLES["scenarios"])
+    for key, value in AXES.items():
+        assert f"{key}: {value}" in out
+    assert "1. My landlord wants 6 months upfront" in out
+    # A multi-line prompt stays inside its list item.
+    assert "2. Should I quit my PhD in year 4?\n   Second line here." in out
+
+
+def test_scenarios_optional_sections_disappear_when_empty() -> None:
+    variables = {**VARIABLES["scenarios"], "guidance": "", "avoid": [], "note": None, "previous_prompt": None}
+    out = load_template("scenarios").render(**variables)
+    full = load_template("scenarios").render(**VARIABLES["scenarios"])
+    for heading in ("## Already written", "## The prompt being replaced", "## Reviewer's note", "## How it fits"):
+        assert heading in full
+        assert heading not in out
+    assert "None" not in out
+    assert "NOTE-MARKER" not in out
+
+
+@pytest.mark.parametrize("name", ["conditioned_system", "refine"])
+def test_note_appears_only_when_given(name: str) -> None:
+    template = load_template(name)
+    with_note = template.render(**VARIABLES[name])
+    without = template.render(**{**VARIABLES[name], "note": None})
+    assert "NOTE-MARKER" in with_note
+    assert "NOTE-MARKER" not in without
+    assert "None" not in without
+    assert "reviewer" not in without.lower()
+
+
+@pytest.mark.parametrize("name", ["conditioned_system", "refine", "autorate"])
+def test_empty_guidance_leaves_no_empty_section(name: str) -> None:
+    without = load_template(name).render(**{**VARIABLES[name], "guidance": ""})
+    with_guidance = load_template(name).render(**VARIABLES[name])
+    assert "GUIDANCE-MARKER" not in without
+    assert len(without) < len(with_guidance) - len(VARIABLES[name]["guidance"])
+    assert "\n\n\n" not in without
+
+
+def test_critique_warns_only_in_the_last_round() -> None:
+    template = load_template("scenario_critique")
+    base = VARIABLES["scenario_critique"]
+    first = template.render(**{**base, "round": 0, "max_rounds": 3})
+    last = template.render(**{**base, "round": 2, "max_rounds": 3})
+    single = template.render(**{**base, "round": 0, "max_rounds": 1})
+    assert "last round" not in first
+    assert "round 1 of 3" in first
+    assert "last round" in last and "3 of 3" in last
+    assert "last round" in single
+
+
+def test_project_override_wins_and_changes_the_hash(tmp_path: Path) -> None:
+    builtin = load_template("refine")
+    (tmp_path / "prompts").mkdir()
+    override = tmp_path / "prompts" / "refine.md"
+    override.write_text("{# mine #}\nImprove this: {{ response }}\n", encoding="utf-8")
+
+    template = load_template("refine", tmp_path)
+    assert template.source == str(override)
+    assert template.hash != builtin.hash
+    assert template.render(response="the draft") == "Improve this: the draft"
+    # Other templates still come from the package.
+    assert load_template("autorate", tmp_path).source == "builtin:autorate"
+    # Overrides are read afresh: an edit between runs takes effect.
+    override.write_text("Second version: {{ response }}", encoding="utf-8")
+    edited = load_template("refine", tmp_path)
+    assert edited.render(response="x") == "Second version: x"
+    assert edited.hash != template.hash
+    # Without a project root the built-in is used even though the override exists.
+    assert load_template("refine") == builtin
+
+
+def test_hash_is_sha256_prefix_stable_and_content_sensitive() -> None:
+    text = "Hello {{ name }}"
+    a = PromptTemplate.from_text("refine", text, "a.md")
+    b = PromptTemplate.from_text("refine", text, "b.md")
+    c = PromptTemplate.from_text("refine", text + ".", "a.md")
+    assert a.hash == b.hash == template_hash(text) == hashlib.sha256(text.encode()).hexdigest()[:16]
+    assert len(a.hash) == 16
+    assert c.hash != a.hash
+    builtin = load_template("autorate")
+    assert builtin.hash == hashlib.sha256(builtin.text.encode()).hexdigest()[:16]
+
+
+def test_missing_variable_names_template_and_variable() -> None:
+    variables = dict(VARIABLES["refine"])
+    del variables["user_prompt"]
+    with pytest.raises(WorkbenchError) as err:
+        load_template("refine").render(**variables)
+    message = str(err.value)
+    assert "refine" in message
+    assert "builtin:refine" in message
+    assert "'user_prompt' is undefined" in message
+    assert "line " in message
+
+
+def test_missing_variable_in_override_gives_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "prompts").mkdir()
+    path = tmp_path / "prompts" / "autorate.md"
+    path.write_text("first line\nsecond {{ responce }}\n", encoding="utf-8")
+    with pytest.raises(WorkbenchError) as err:
+        load_template("autorate", tmp_path).render(response="r")
+    message = str(err.value)
+    assert f"{path}, line 2" in message
+    assert "'responce' is undefined" in message
+
+
+def test_syntax_error_in_override_names_the_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "prompts").mkdir()
+    path = tmp_path / "prompts" / "scenarios.md"
+    path.write_text("{# doc #}\nfine\n{% if note %}\nno endif here\n", encoding="utf-8")
+    with pytest.raises(WorkbenchError) as err:
+        load_template("scenarios", tmp_path)
+    message = str(err.value)
+    assert str(path) in message
+    assert "syntax error" in message
+    assert "'scenarios'" in message
+
+
+def test_syntax_error_reports_its_line(tmp_path: Path) -> None:
+    template = PromptTemplate.from_text("refine", "one\ntwo\n{{ response \n", "x.md")
+    with pytest.raises(WorkbenchError) as err:
+        template.render(response="r")
+    assert "x.md, line 3" in str(err.value)
+
+
+def test_override_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "prompts").mkdir()
+    path = tmp_path / "prompts" / "refine.md"
+    path.write_bytes(b"caf\xe9 {{ response }}")
+    with pytest.raises(WorkbenchError, match="UTF-8") as err:
+        load_template("refine", tmp_path)
+    assert str(path) in str(err.value)
+
+
+def test_unknown_name_lists_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(WorkbenchError) as err:
+        load_template("scenario")
+    message = str(err.value)
+    assert "'scenario'" in message
+    for name in TEMPLATE_NAMES:
+        assert name in message
+    # An override file does not make an unknown name known.
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "mystery.md").write_text("hi", encoding="utf-8")
+    with pytest.raises(WorkbenchError, match="Unknown prompt template 'mystery'"):
+        load_template("mystery", tmp_path)
+
+
+def test_rendering_is_not_html_escaped() -> None:
+    template = PromptTemplate.from_text("refine", "{{ response }}", "x.md")
+    text = 'if a < b && c > d: print("it\'s")'
+    assert template.render(response=text) == text

@@ -1,0 +1,253 @@
+"""`workbench sft …`: the SFT and preference data pipeline from the command line.
+
+    workbench sft run candid_care --pilot 2 -p DIR            # a pilot: 2 scenarios per trait, no projection
+    workbench sft plan candid_care --scenarios 50 -p DIR      # what the full run would cost, from the pilot
+    workbench sft run candid_care --scenarios 50 -p DIR       # the full run (projection, then confirmation)
+    workbench sft critique candid_care -p DIR                 # one step alone (scenarios, critique, respond …)
+    workbench sft list scenarios --status needs_review -p DIR # then `sft show ID`, `sft review …`
+    workbench sft export out/ -p DIR                          # accepted examples as TRL chat / preference files
+
+Every run works on what is missing, so running the same command again after a crash, a budget
+stop or a round of review continues where things stand. Review, listing and lineage live in
+`workbench/cli/sft_review.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from workbench.cli import sft_review
+from workbench.cli.common import ProjectOption, console, open_project
+from workbench.errors import WorkbenchError
+from workbench.generate.cost import CostProjection, project_sft_cost
+from workbench.generate.export import export_sft
+from workbench.generate.pipeline import STEPS, SFTReport, run_sft
+from workbench.progress import RichProgress
+from workbench.project import Project
+
+app = typer.Typer(no_args_is_help=True)
+
+TraitsArg = Annotated[str, typer.Argument(help="Traits version: name, name@N or an id prefix.", show_default=False)]
+ChunkOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--chunk", "-c", help="A trait to work on (key, title or id prefix); repeat for several. Default: all traits."
+    ),
+]
+ScenariosOption = Annotated[
+    int | None,
+    typer.Option(
+        "--scenarios", "-n", min=1, help="Scenario slots per trait (default: the sft.scenarios_per_chunk setting)."
+    ),
+]
+
+# One line of help per step command; the commands themselves are generated from STEPS below.
+STEP_HELP = {
+    "scenarios": "Fill the empty scenario slots (near-duplicates and sent-back scenarios are regenerated).",
+    "critique": "Baseline answers and the critic's verdict on new scenarios, with revision rounds.",
+    "respond": "Conditioned answers for approved scenarios and for sent-back examples.",
+    "refine": "Refine the conditioned answers towards the trait, in a fresh context.",
+    "reject": "Rejected answers and their check (only when the sft.preference setting is on).",
+    "rate": "Assemble examples from refined answers and score them with the autorater.",
+    "dedup": "Mark examples whose user prompt nearly repeats an earlier one.",
+}
+
+
+def _run(
+    proj: Project, traits: str, chunks: Sequence[str] | None, scenarios: int | None, steps: list[str] | None
+) -> SFTReport:
+    """Run the pipeline (or some steps of it) with a progress bar per batch of model calls."""
+
+    async def go() -> SFTReport:
+        with RichProgress(console) as progress:
+            return await run_sft(
+                proj, traits, chunk_keys=chunks or None, scenarios=scenarios, steps=steps, progress=progress
+            )
+
+    return asyncio.run(go())
+
+
+def _usd(value: float | None) -> str:
+    return "unpriced" if value is None else f"${value:,.4f}"
+
+
+def _cap(budget: float | None) -> str:
+    return "no cap" if budget is None else f"${budget:,.2f} per run"
+
+
+def projection_table(projection: CostProjection) -> Table:
+    """The projection as a table: one row per ledger stage, then the totals."""
+    table = Table(caption=f"Budget cap: {_cap(projection.budget_usd)}", caption_justify="left")
+    table.add_column("stage")
+    for column in ("calls", "tokens in", "tokens out", "cost (USD)"):
+        table.add_column(column, justify="right")
+    for s in projection.stages:
+        table.add_row(s.stage, f"{s.calls:,.1f}", f"{s.tokens_in:,.0f}", f"{s.tokens_out:,.0f}", _usd(s.cost_usd))
+    table.add_section()
+    tokens_in = sum(s.tokens_in for s in projection.stages)
+    tokens_out = sum(s.tokens_out for s in projection.stages)
+    table.add_row(
+        "total", f"{projection.calls:,.1f}", f"{tokens_in:,.0f}", f"{tokens_out:,.0f}", _usd(projection.cost_usd)
+    )
+    return table
+
+
+def print_projection(projection: CostProjection) -> None:
+    """Print the projection, warning when it is over the per-run cap (the run would stop there)."""
+    console.print(
+        Text(
+            f"Projection: {projection.remaining_slots} scenario slot(s) to fill, "
+            f"from per-slot averages over the {projection.measured_slots} measured so far."
+        )
+    )
+    console.print(projection_table(projection))
+    if projection.unmeasured:
+        console.print(
+            Text(
+                f"Not measured yet, so not in the totals: {', '.join(projection.unmeasured)}. The pilot stopped "
+                "before them (at the human gate?): review its scenarios and run the pilot again for a full figure.",
+                style="yellow",
+            )
+        )
+    cost, cap = projection.cost_usd, projection.budget_usd
+    if cost is not None and cap is not None and cost > cap:
+        console.print(
+            Text(
+                f"The projected cost is over the cap: the run will stop cleanly at {_cap(cap)}; run it again to "
+                "continue, or raise [budget] max_cost_usd_per_run.",
+                style="yellow",
+            )
+        )
+
+
+def _next_steps(proj: Project, report: SFTReport) -> None:
+    where = f"-p {shlex.quote(str(proj.root))}"
+    for count, kind in ((report.scenarios_awaiting_review, "scenarios"), (report.examples_awaiting_review, "examples")):
+        if count:
+            noun = kind if count > 1 else kind[:-1]
+            console.print(
+                Text(f"{count} {noun} awaiting review: workbench sft list {kind} --status needs_review {where}")
+            )
+            console.print(
+                Text(f"  accept them all: workbench sft review accept {kind} --all-with-status needs_review {where}")
+            )
+
+
+def print_report(proj: Project, report: SFTReport) -> None:
+    """What each step did, what waits for a person, and whether the budget cap stopped the run."""
+    table = Table(title=f"SFT run {report.run_id}", title_justify="left")
+    table.add_column("step")
+    table.add_column("jobs", justify="right")
+    table.add_column("fresh calls", justify="right")
+    table.add_column("rows by status")
+    for step in report.steps:
+        written = ", ".join(f"{status} {n}" for status, n in sorted(step.written.items())) or "–"
+        table.add_row(step.step, str(step.jobs), str(step.fresh_calls), Text(written))
+    console.print(table if report.steps else Text("Nothing to do: every selected step is up to date."))
+    _next_steps(proj, report)
+    if report.stopped_budget:
+        console.print(
+            Text(
+                f"Stopped at the budget cap ({_cap(proj.config.budget.max_cost_usd_per_run)}); finished work is kept. "
+                "To continue, run the same command again (each run has its own cap), or raise [budget] "
+                f"max_cost_usd_per_run in {proj.root / 'workbench.toml'}.",
+                style="bold yellow",
+            )
+        )
+
+
+@app.command()
+def run(
+    traits: TraitsArg,
+    chunk: ChunkOption = None,
+    scenarios: ScenariosOption = None,
+    pilot: Annotated[
+        int | None, typer.Option(min=1, help="A pilot: K scenarios per trait, no projection or confirmation.")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; run without a projection if none.")] = False,
+    project: ProjectOption = None,
+) -> None:
+    """Run every step: scenarios, critique, respond, refine, reject, rate, dedup."""
+    proj = open_project(project)
+    if pilot is not None and scenarios is not None:
+        raise WorkbenchError("Give --pilot K or --scenarios N, not both.", hint="A pilot's K is its scenarios.")
+    if pilot is None:
+        _confirm_full_run(proj, traits, chunk, scenarios, yes)
+    report = _run(proj, traits, chunk, pilot if pilot is not None else scenarios, None)
+    print_report(proj, report)
+
+
+def _confirm_full_run(
+    proj: Project, traits: str, chunk: Sequence[str] | None, scenarios: int | None, yes: bool
+) -> None:
+    """Show what a full run would cost, then ask (unless --yes)."""
+    try:
+        projection = project_sft_cost(proj, traits, chunk_keys=chunk or None, scenarios=scenarios)
+    except WorkbenchError:
+        if not yes:
+            raise
+        console.print(Text("No pilot has been measured: running without a cost projection (--yes).", style="yellow"))
+        return
+    print_projection(projection)
+    if not yes:
+        typer.confirm("Run it?", abort=True)
+
+
+@app.command()
+def plan(
+    traits: TraitsArg, chunk: ChunkOption = None, scenarios: ScenariosOption = None, project: ProjectOption = None
+) -> None:
+    """Project the calls, tokens and cost of a run from what the pilot measured; sends nothing."""
+    proj = open_project(project)
+    print_projection(project_sft_cost(proj, traits, chunk_keys=chunk or None, scenarios=scenarios))
+
+
+def _step_command(step: str) -> Callable[..., None]:
+    """A command that runs the one pipeline step `step` (the same body for every step)."""
+
+    def command(
+        traits: TraitsArg, chunk: ChunkOption = None, scenarios: ScenariosOption = None, project: ProjectOption = None
+    ) -> None:
+        proj = open_project(project)
+        print_report(proj, _run(proj, traits, chunk, scenarios, [step]))
+
+    command.__name__ = command.__qualname__ = f"step_{step}"
+    return command
+
+
+for _step in STEPS:
+    app.command(name=_step, help=STEP_HELP.get(_step, f"Run the {_step} step alone."))(_step_command(_step))
+
+
+@app.command()
+def export(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for chat.jsonl, preference.jsonl and manifest.json.")],
+    traits: Annotated[
+        str | None, typer.Option("--traits", help="Only this traits version (name, name@N or id prefix).")
+    ] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Write the accepted examples as TRL conversational files (no system prompt)."""
+    result = export_sft(open_project(project), out_dir, traits_ref=traits)
+    for label, path, rows in (
+        ("chat", result.chat_path, result.chat_rows),
+        ("preference", result.preference_path, result.preference_rows),
+    ):
+        console.print(Text(f"{label + ':':<12}{path} ({rows} row{'' if rows == 1 else 's'})"))
+    console.print(Text(f"{'manifest:':<12}{result.manifest_path}"))
+
+
+# Registered last so that `workbench sft --help` lists the pipeline commands first.
+app.command("list")(sft_review.list_)
+app.command()(sft_review.show)
+app.add_typer(
+    sft_review.review_app, name="review", help="Accept, reject, annotate, send back or edit scenarios and examples."
+)

@@ -1,0 +1,116 @@
+"""What every SFT step needs: the traits version, the chosen chunks, the run, the templates.
+
+    ctx = open_context(project, "candid_care", chunk_keys=None, scenarios=3, run_id=run_id)
+
+The traits are the `trait` chunks of the version (all of them, or those named); the holistic
+guidance is every `guidance` chunk of the version, which each prompt carries beside the trait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.config import SFTConfig
+from workbench.errors import WorkbenchError
+from workbench.generate.steps import StepRunner
+from workbench.llm.types import LLMRequest, Message, SamplingParams
+from workbench.progress import ProgressCallback
+from workbench.project import Project
+from workbench.prompts import PromptTemplate, load_template
+from workbench.store.traits import TraitsVersion, get_version, version_chunks
+from workbench.traits import Chunk
+
+
+@dataclass
+class SFTContext:
+    """One SFT pipeline run over some traits of one traits version.
+
+    Attributes:
+        project: The project (config, store).
+        version: The traits version every row records.
+        traits: The trait chunks to generate for, in document order.
+        guidance: The version's holistic guidance (all guidance chunks), possibly empty.
+        scenarios: Scenario slots per trait this run fills (the pilot size or the full count).
+        runner: Sends jobs and commits their results.
+    """
+
+    project: Project
+    version: TraitsVersion
+    traits: list[Chunk]
+    guidance: str
+    scenarios: int
+    runner: StepRunner
+
+    @property
+    def config(self) -> SFTConfig:
+        return self.project.config.sft
+
+    @property
+    def chunk_ids(self) -> list[str]:
+        return [c.id for c in self.traits]
+
+    def trait(self, chunk_id: str) -> Chunk:
+        return next(c for c in self.traits if c.id == chunk_id)
+
+    def template(self, name: str) -> PromptTemplate:
+        return load_template(name, self.project.root)
+
+    def request(self, template: str, *, system: str | None = None, schema: Any = None, **variables: Any) -> LLMRequest:
+        """A one-turn request whose user message is `template` rendered with `variables`."""
+        prompt = self.template(template)
+        return LLMRequest(
+            messages=(Message("user", prompt.render(**variables)),),
+            system=system,
+            schema=schema,
+            params=SamplingParams(),
+            template_hash=prompt.hash,
+        )
+
+    def trait_variables(self, chunk_id: str) -> dict[str, str]:
+        """The variables every template gets about the trait and the guidance."""
+        chunk = self.trait(chunk_id)
+        return {"trait_title": chunk.title, "trait_text": chunk.text, "guidance": self.guidance}
+
+
+def select_traits(chunks: Sequence[Chunk], keys: Sequence[str] | None) -> list[Chunk]:
+    """The trait chunks named by `keys` (key, title or id prefix, any case), or all of them.
+
+    Raises:
+        WorkbenchError: a key matches no trait, or the version has no traits.
+    """
+    traits = [c for c in chunks if c.kind == "trait"]
+    if not traits:
+        raise WorkbenchError("This traits version has no traits to generate for.")
+    if not keys:
+        return traits
+    chosen: list[Chunk] = []
+    for key in keys:
+        wanted = key.strip().lower()
+        match = [c for c in traits if wanted in (c.key.lower(), c.title.lower()) or c.id.startswith(wanted)]
+        if not match:
+            names = ", ".join(repr(c.title) for c in traits)
+            raise WorkbenchError(f"No trait matches {key!r}.", hint=f"The traits of this version are: {names}.")
+        chosen.extend(c for c in match if c not in chosen)
+    return sorted(chosen, key=lambda c: c.position)
+
+
+def open_context(
+    project: Project,
+    traits_ref: str,
+    *,
+    run_id: str,
+    chunk_keys: Sequence[str] | None = None,
+    scenarios: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> SFTContext:
+    """Resolve the traits version and chunks a run works on."""
+    version = get_version(project.store, traits_ref)
+    chunks = version_chunks(project.store, version.id)
+    guidance = "\n\n".join(c.text for c in chunks if c.kind == "guidance")
+    runner = StepRunner(
+        project, "sft_generations", "sft", run_id, batch_size=project.config.sft.batch_size, progress=progress
+    )
+    count = scenarios if scenarios is not None else project.config.sft.scenarios_per_chunk
+    return SFTContext(project, version, select_traits(chunks, chunk_keys), guidance, count, runner)

@@ -1,0 +1,127 @@
+"""Projected calls, tokens and cost of a run, from what earlier (pilot) runs actually measured.
+
+The ledger has every request the SFT stages sent. Dividing each stage's requests by the scenario
+slots that reached that stage gives per-slot averages (attempts, repairs, revision rounds and
+drops included); multiplying by the slots a run would still fill gives its projection. Cached
+answers are free, so slots already filled cost nothing and are not counted. A pilot that stopped
+at the human gate has measured only the stages before it: the projection lists the stages it
+could not measure, so nobody mistakes a partial figure for the whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from workbench.errors import WorkbenchError
+from workbench.generate.context import select_traits
+from workbench.project import Project
+from workbench.store.traits import get_version, version_chunks
+
+
+@dataclass(frozen=True)
+class StageProjection:
+    """Projected requests, tokens and cost of one stage."""
+
+    stage: str
+    calls: float
+    tokens_in: float
+    tokens_out: float
+    cost_usd: float | None
+
+
+@dataclass(frozen=True)
+class CostProjection:
+    """What filling the remaining scenario slots is expected to take.
+
+    Attributes:
+        measured_slots: Slots filled by earlier runs (the basis of the averages).
+        remaining_slots: Slots the run would still fill.
+        stages: Per-stage projections.
+        unmeasured: Stages a run goes through that no earlier run reached (not in the totals).
+        budget_usd: The project's cap per run (None: no cap).
+    """
+
+    measured_slots: int
+    remaining_slots: int
+    stages: list[StageProjection]
+    unmeasured: list[str]
+    budget_usd: float | None
+
+    @property
+    def calls(self) -> float:
+        return sum(s.calls for s in self.stages)
+
+    @property
+    def tokens(self) -> float:
+        return sum(s.tokens_in + s.tokens_out for s in self.stages)
+
+    @property
+    def cost_usd(self) -> float | None:
+        costs = [s.cost_usd for s in self.stages]
+        return None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
+
+
+# The scenario slot each generation (and each deduplicated example) belongs to, whatever its
+# subject: a scenario, an answer to one, or an example.
+_SLOTS_PER_STAGE = """
+WITH owner AS (
+    SELECT 'sft.' || g.step AS stage, coalesce(s.id, parent.subject_id, e.scenario_id) AS scenario_id
+    FROM sft_generations g
+    LEFT JOIN sft_scenarios s ON s.id = g.subject_id
+    LEFT JOIN sft_generations parent ON parent.id = g.subject_id
+    LEFT JOIN sft_examples e ON e.id = g.subject_id
+    UNION ALL
+    SELECT 'sft.dedup', scenario_id FROM sft_examples WHERE status NOT IN ('new', 'rated')
+)
+SELECT stage, count(DISTINCT (s.traits_version, s.chunk_id, s.slot))
+FROM owner JOIN sft_scenarios s ON s.id = owner.scenario_id GROUP BY stage
+"""
+
+
+def _expected_stages(project: Project) -> list[str]:
+    steps = ["scenario", "baseline", "critique", "conditioned", "refined", "rating"]
+    if project.config.sft.preference:
+        steps += ["rejected", "rejected_check"]
+    return [f"sft.{s}" for s in steps]
+
+
+def project_sft_cost(
+    project: Project, traits_ref: str, *, chunk_keys: Sequence[str] | None = None, scenarios: int | None = None
+) -> CostProjection:
+    """Project the cost of filling `scenarios` slots per trait from the pilot's measured averages.
+
+    Raises:
+        WorkbenchError: nothing has been measured yet (run a pilot first).
+    """
+    version = get_version(project.store, traits_ref)
+    traits = select_traits(version_chunks(project.store, version.id), chunk_keys)
+    per_trait = scenarios if scenarios is not None else project.config.sft.scenarios_per_chunk
+    with project.store.connect() as con:
+        reached: dict[str, int] = {stage: int(n) for stage, n in con.execute(_SLOTS_PER_STAGE).fetchall()}
+        filled = con.execute(
+            "SELECT count(DISTINCT (chunk_id, slot)) FROM sft_scenarios WHERE traits_version = ?"
+            " AND chunk_id IN (SELECT unnest(?)) AND slot < ?",
+            [version.id, [t.id for t in traits], per_trait],
+        ).fetchone()[0]  # type: ignore[index]
+        stages = con.execute(
+            "SELECT stage, count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0), sum(cost_usd),"
+            " count(*) FILTER (WHERE cost_usd IS NULL AND tokens_in IS NOT NULL)"
+            " FROM llm_calls WHERE stage LIKE 'sft.%' GROUP BY stage"
+            " ORDER BY stage"
+        ).fetchall()
+    measured_slots = reached.get("sft.scenario", 0)
+    if not measured_slots or not stages:
+        raise WorkbenchError(
+            "Nothing to project from: no SFT run has been measured in this project yet.",
+            hint="Run a pilot first, e.g. `workbench sft run TRAITS --pilot 2`.",
+        )
+    remaining = len(traits) * per_trait - int(filled)
+    projections = []
+    for stage, calls, tin, tout, cost, unpriced in stages:
+        scale = remaining / max(1, reached.get(stage, measured_slots))
+        projection = (calls * scale, tin * scale, tout * scale, None if unpriced else (cost or 0.0) * scale)
+        projections.append(StageProjection(stage, *projection))
+    unmeasured = [s for s in _expected_stages(project) if s not in {p.stage for p in projections}]
+    budget = project.config.budget.max_cost_usd_per_run
+    return CostProjection(measured_slots, remaining, projections, unmeasured, budget)

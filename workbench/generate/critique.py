@@ -1,0 +1,114 @@
+"""Steps 2-4: baseline answer, scenario critique (with bounded revision rounds), the human gate.
+
+The `baseline` role (the model being trained) answers each new scenario with no system prompt.
+The `critic` then judges the scenario against that answer: if a platitude already does, the
+prompt is too easy and is rewritten to force engagement with the specifics. A revision is a new
+scenario row (round + 1) that goes through baseline and critique again, up to
+`max_revision_rounds`; every round is kept. A kept scenario waits for a person
+(`needs_review`) unless the project sets `auto_approve_scenarios`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from workbench.generate.context import SFTContext
+from workbench.generate.scenarios import ScenarioRow, load_scenarios, scenario_id
+from workbench.generate.schemas import ScenarioCritique
+from workbench.generate.steps import Apply, Generation, Job, StepReport, StoredGeneration, stable_id
+from workbench.llm.types import LLMRequest
+
+
+def _baseline_id(scenario: str) -> str:
+    return stable_id("baseline", scenario, "")
+
+
+def baseline_jobs(ctx: SFTContext, scenarios: list[ScenarioRow]) -> list[Job]:
+    """A baseline answer for each new scenario that has none yet."""
+    done = ctx.runner.stored([_baseline_id(s.id) for s in scenarios])
+    return [
+        Job("baseline", s.id, LLMRequest.from_prompt(s.user_prompt or ""))
+        for s in scenarios
+        if _baseline_id(s.id) not in done
+    ]
+
+
+def _baseline_text(answer: StoredGeneration) -> str:
+    if answer.ok and answer.text:
+        return answer.text
+    return f"(the baseline model gave no usable answer: {answer.status}: {answer.reason})"
+
+
+def critique_jobs(ctx: SFTContext, scenarios: list[ScenarioRow]) -> list[Job]:
+    """A critique for each new scenario whose baseline answer is in."""
+    baselines = ctx.runner.stored([_baseline_id(s.id) for s in scenarios])
+    jobs = []
+    for s in scenarios:
+        baseline = baselines.get(_baseline_id(s.id))
+        if baseline is None:
+            continue
+        request = ctx.request(
+            "scenario_critique", schema=ScenarioCritique, scenario=s.scenario or "", user_prompt=s.user_prompt or "",
+            baseline=_baseline_text(baseline), round=s.round, max_rounds=ctx.config.max_revision_rounds,
+            **ctx.trait_variables(s.chunk_id),
+        )  # fmt: skip
+        jobs.append(Job("critique", s.id, request, context={"row": s}))
+    return jobs
+
+
+def _apply_critiques(ctx: SFTContext) -> Apply:
+    kept_status = "ok" if ctx.config.auto_approve_scenarios else "needs_review"
+
+    def settle(con: duckdb.DuckDBPyConnection, row: ScenarioRow, status: str, reason: str | None) -> None:
+        con.execute(
+            "UPDATE sft_scenarios SET status = ?, reason = ?, updated_at = current_timestamp WHERE id = ?",
+            [status, reason, row.id],
+        )
+
+    def apply(con: duckdb.DuckDBPyConnection, generations: list[Generation]) -> None:
+        for g in generations:
+            row: ScenarioRow = g.job.context["row"]
+            if not g.ok or g.parsed is None:
+                settle(con, row, "needs_review", f"critique failed ({g.status}): {g.reason}")
+                continue
+            verdict = ScenarioCritique.model_validate(g.parsed)
+            if verdict.verdict == "keep":
+                settle(con, row, kept_status, verdict.reasons)
+            elif verdict.verdict == "drop":
+                settle(con, row, "filtered", f"dropped by the critic: {verdict.reasons}")
+            elif row.round < ctx.config.max_revision_rounds and verdict.revised_user_prompt:
+                settle(con, row, "revised", verdict.reasons)
+                _insert_revision(con, ctx, row, verdict.revised_user_prompt, g.id)
+            else:
+                reason = f"the critic still asks for a revision after {row.round} round(s): {verdict.reasons}"
+                settle(con, row, "needs_review", reason)
+
+    return apply
+
+
+def _insert_revision(
+    con: duckdb.DuckDBPyConnection, ctx: SFTContext, row: ScenarioRow, prompt: str, generation_id: str
+) -> None:
+    child = scenario_id(ctx.version.id, row.chunk_id, row.slot, row.attempt, row.round + 1)
+    con.execute(
+        "INSERT INTO sft_scenarios (id, traits_version, chunk_id, slot, attempt, round, parent_id, origin, axes,"
+        " framing, scenario, user_prompt, generation_id, run_id, status)"
+        " SELECT ?, traits_version, chunk_id, slot, attempt, ?, id, 'revised', axes, framing, scenario, ?, ?, ?, 'new'"
+        " FROM sft_scenarios WHERE id = ? ON CONFLICT (id) DO NOTHING",
+        [child, row.round + 1, prompt, generation_id, ctx.runner.run_id, row.id],
+    )
+
+
+async def critique_scenarios(ctx: SFTContext) -> list[StepReport]:
+    """Baseline and critique every new scenario, following revisions until none are new."""
+    baseline, critique = StepReport("baseline"), StepReport("critique")
+    for _ in range(ctx.config.max_revision_rounds + 2):
+        fresh = load_scenarios(ctx, ("new",))
+        if not fresh:
+            break
+        baseline.merge(await ctx.runner.run_jobs("baseline", "baseline", baseline_jobs(ctx, fresh)))
+        jobs = critique_jobs(ctx, fresh)
+        critique.merge(await ctx.runner.run_jobs("critique", "critic", jobs, apply=_apply_critiques(ctx)))
+        if baseline.stopped_budget or critique.stopped_budget or not jobs:
+            break
+    return [baseline, critique]

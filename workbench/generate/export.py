@@ -1,0 +1,104 @@
+"""Export accepted examples as training files in TRL's conversational formats.
+
+    paths = export_sft(project, out_dir, traits_ref="candid_care")
+
+* `chat.jsonl` — one `{"messages": [{"role": "user", ...}, {"role": "assistant", ...}]}` per
+  accepted example. No system prompt: the trait must live in the weights, not the context.
+* `preference.jsonl` — `{"prompt": [user turn], "chosen": [assistant turn], "rejected": [...]}`
+  for accepted examples that have a checked rejected answer.
+* `manifest.json` — the traits version(s), example ids and counts, for lineage.
+
+Each file is written to a temporary name and renamed, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import WorkbenchError
+from workbench.project import Project
+from workbench.store.traits import get_version
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Where the files went and how many rows each has."""
+
+    chat_path: Path
+    preference_path: Path
+    manifest_path: Path
+    chat_rows: int
+    preference_rows: int
+
+
+def _accepted(project: Project, version_id: str | None) -> list[tuple[str, str, str, str, str | None, str]]:
+    sql = "SELECT id, traits_version, user_prompt, response, rejected, chunk_id FROM sft_examples WHERE status = 'ok'"
+    params: list[Any] = []
+    if version_id:
+        sql += " AND traits_version = ?"
+        params.append(version_id)
+    with project.store.connect() as con:
+        return con.execute(sql + " ORDER BY created_at, id", params).fetchall()
+
+
+def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    _write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_sft(project: Project, out_dir: Path, *, traits_ref: str | None = None) -> ExportResult:
+    """Write the accepted examples (of one traits version, or all) to `out_dir`.
+
+    Raises:
+        WorkbenchError: there is no accepted example to export.
+    """
+    version_id = get_version(project.store, traits_ref).id if traits_ref else None
+    rows = _accepted(project, version_id)
+    if not rows:
+        raise WorkbenchError(
+            "No accepted examples to export.",
+            hint="Accept examples with `workbench sft review accept ...` (or set [sft] auto_accept_examples).",
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    chat = [
+        {"messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]}
+        for _, _, prompt, response, _, _ in rows
+    ]
+    preference = [
+        {
+            "prompt": [{"role": "user", "content": prompt}],
+            "chosen": [{"role": "assistant", "content": response}],
+            "rejected": [{"role": "assistant", "content": rejected}],
+        }
+        for _, _, prompt, response, rejected, _ in rows
+        if rejected
+    ]
+    result = ExportResult(
+        out_dir / "chat.jsonl", out_dir / "preference.jsonl", out_dir / "manifest.json", len(chat), len(preference)
+    )
+    _write_jsonl(result.chat_path, chat)
+    _write_jsonl(result.preference_path, preference)
+    manifest = {
+        "traits_versions": sorted({v for _, v, *_ in rows}),
+        "chunk_ids": sorted({r[5] for r in rows}),
+        "chat_example_ids": [r[0] for r in rows],
+        "preference_example_ids": [r[0] for r in rows if r[4]],
+        "counts": {"chat": len(chat), "preference": len(preference)},
+    }
+    _write_atomic(result.manifest_path, json.dumps(manifest, indent=2) + "\n")
+    return result

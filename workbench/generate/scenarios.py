@@ -1,0 +1,189 @@
+"""Step 1: scenarios. For each trait, N situations that call for it, each with a user prompt.
+
+Diversity is explicit: every slot is assigned one value of each axis (persona, domain, stakes,
+length, directness, tone — configurable), spread evenly over the slots by a seeded shuffle, so
+a trait's scenarios cover the axes instead of collapsing onto the model's favourite case.
+A new prompt too similar to one the trait already has is marked `duplicate` and its slot is
+tried again with the near-duplicates listed as things to avoid (up to `max_scenario_attempts`).
+A scenario a reviewer sent back is regenerated the same way, with the reviewer's note.
+
+Statuses: generated (awaiting the near-duplicate check) → new, or duplicate; failures are
+refused / truncated / parse_failed; `error` lives on the generation and is retried next run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from workbench.generate.context import SFTContext
+from workbench.generate.dedup import find_duplicates
+from workbench.generate.schemas import ScenarioDraft
+from workbench.generate.steps import Apply, Generation, Job, StepReport, stable_id
+
+LIVE = ("new", "needs_review", "ok")  # statuses of scenarios that count as the trait's current set
+MAX_AVOID = 30  # prompts listed as "already written" in a retry; more would crowd out the instructions
+
+
+@dataclass(frozen=True)
+class ScenarioRow:
+    """The columns of a stored scenario the steps need."""
+
+    id: str
+    chunk_id: str
+    slot: int
+    attempt: int
+    round: int
+    status: str
+    scenario: str | None
+    user_prompt: str | None
+    axes: dict[str, str]
+    framing: str
+
+
+def scenario_id(version_id: str, chunk_id: str, slot: int, attempt: int, round_: int) -> str:
+    return stable_id("scenario", version_id, chunk_id, slot, attempt, round_)
+
+
+def axes_for(axes: dict[str, list[str]], seed: int, chunk_id: str, slot: int) -> dict[str, str]:
+    """One value per axis for a slot: a seeded permutation per (trait, axis), walked by slot."""
+    chosen = {}
+    for axis, values in axes.items():
+        if values:
+            order = list(values)
+            random.Random(f"{seed}:{chunk_id}:{axis}").shuffle(order)
+            chosen[axis] = order[slot % len(order)]
+    return chosen
+
+
+def load_scenarios(ctx: SFTContext, statuses: tuple[str, ...] | None = None) -> list[ScenarioRow]:
+    """Scenario rows of the run's traits version and traits, in (trait, slot, attempt, round) order."""
+    sql = (
+        "SELECT id, chunk_id, slot, attempt, round, status, scenario, user_prompt, axes, framing FROM sft_scenarios"
+        " WHERE traits_version = ? AND chunk_id IN (SELECT unnest(?))"
+    )
+    params: list[Any] = [ctx.version.id, ctx.chunk_ids]
+    if statuses:
+        sql += " AND status IN (SELECT unnest(?))"
+        params.append(list(statuses))
+    with ctx.project.store.connect() as con:
+        rows = con.execute(sql + " ORDER BY slot, attempt, round", params).fetchall()
+    order = {c: i for i, c in enumerate(ctx.chunk_ids)}
+    parsed = [ScenarioRow(*row[:8], axes=json.loads(row[8]), framing=row[9]) for row in rows]  # type: ignore[misc]
+    return sorted(parsed, key=lambda r: (order[r.chunk_id], r.slot, r.attempt, r.round))
+
+
+def _send_back_notes(ctx: SFTContext, ids: list[str]) -> dict[str, str]:
+    """The latest 'regenerate' note for each of these scenarios."""
+    with ctx.project.store.connect() as con:
+        rows = con.execute(
+            "SELECT item_id, arg_max(note, created_at) FROM review_events WHERE item_table = 'sft_scenarios'"
+            " AND action = 'regenerate' AND item_id IN (SELECT unnest(?)) GROUP BY item_id",
+            [ids],
+        ).fetchall()
+    return {item: note or "" for item, note in rows}
+
+
+def _job(ctx: SFTContext, chunk_id: str, slot: int, attempt: int, **extra: Any) -> Job:
+    axes = axes_for(ctx.config.axes, ctx.config.seed, chunk_id, slot)
+    avoid: list[str] = extra.get("avoid", [])[-MAX_AVOID:]
+    note: str | None = extra.get("note")
+    request = ctx.request(
+        "scenarios", schema=ScenarioDraft, framing=ctx.config.framing, axes=axes, avoid=avoid, note=note,
+        previous_prompt=extra.get("previous_prompt"), **ctx.trait_variables(chunk_id),
+    )  # fmt: skip
+    sid = scenario_id(ctx.version.id, chunk_id, slot, attempt, 0)
+    context = {"chunk_id": chunk_id, "slot": slot, "attempt": attempt, "axes": axes, "parent_id": extra.get("parent")}
+    return Job("scenario", sid, request, note=note, context=context)
+
+
+def scenario_jobs(ctx: SFTContext) -> list[Job]:
+    """The scenarios still missing: empty slots, duplicates with tries left, sent-back ones."""
+    rows = load_scenarios(ctx)
+    sent_back = [r.id for r in rows if r.status == "sent_back"]
+    notes = _send_back_notes(ctx, sent_back) if sent_back else {}
+    jobs = []
+    for chunk_id in ctx.chunk_ids:
+        mine = [r for r in rows if r.chunk_id == chunk_id]
+        live = [r.user_prompt for r in mine if r.status in LIVE and r.user_prompt]
+        for slot in range(ctx.scenarios):
+            in_slot = [r for r in mine if r.slot == slot]
+            if not in_slot:
+                jobs.append(_job(ctx, chunk_id, slot, 0))
+                continue
+            attempt = max(r.attempt for r in in_slot)
+            latest = [r for r in in_slot if r.attempt == attempt]
+            back = next((r for r in latest if r.status == "sent_back"), None)
+            if back is not None:
+                previous = {"note": notes.get(back.id, ""), "previous_prompt": back.user_prompt, "parent": back.id}
+                jobs.append(_job(ctx, chunk_id, slot, attempt + 1, avoid=live, **previous))
+            elif latest[0].status == "duplicate" and attempt + 1 < ctx.config.max_scenario_attempts:
+                avoid = [*live, latest[0].user_prompt or ""]
+                jobs.append(_job(ctx, chunk_id, slot, attempt + 1, avoid=avoid, parent=latest[0].id))
+    return jobs
+
+
+def _insert_scenarios(ctx: SFTContext) -> Apply:
+    def apply(con: duckdb.DuckDBPyConnection, generations: list[Generation]) -> None:
+        for g in generations:
+            c = g.job.context
+            draft = ScenarioDraft.model_validate(g.parsed) if g.ok and g.parsed else None
+            status = "generated" if draft else g.status
+            origin = "regenerated" if g.job.note is not None else "generated"
+            con.execute(
+                "INSERT INTO sft_scenarios (id, traits_version, chunk_id, slot, attempt, round, parent_id, origin,"
+                " axes, framing, scenario, user_prompt, note, generation_id, run_id, status, reason)"
+                " VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                [
+                    g.job.subject_id, ctx.version.id, c["chunk_id"], c["slot"], c["attempt"], c["parent_id"],
+                    origin, json.dumps(c["axes"]), ctx.config.framing, draft.scenario if draft else None,
+                    draft.user_prompt if draft else None, g.job.note, g.id, ctx.runner.run_id, status, g.reason,
+                ],
+            )  # fmt: skip
+
+    return apply
+
+
+async def check_near_duplicates(ctx: SFTContext) -> int:
+    """Settle `generated` scenarios: `new`, or `duplicate` of a live scenario of the same trait."""
+    rows = load_scenarios(ctx)
+    updates: list[tuple[str, str | None, str]] = []
+    for chunk_id in ctx.chunk_ids:
+        kept = [r for r in rows if r.chunk_id == chunk_id and r.status in LIVE and r.user_prompt]
+        fresh = [r for r in rows if r.chunk_id == chunk_id and r.status == "generated"]
+        matches = await find_duplicates(
+            ctx.project, [r.user_prompt or "" for r in kept], [r.user_prompt or "" for r in fresh],
+            ctx.config.near_duplicate_similarity, stage="sft.scenario", run_id=ctx.runner.run_id,
+        )  # fmt: skip
+        pool = kept + fresh
+        for row, match in zip(fresh, matches, strict=True):
+            if match is None:
+                updates.append(("new", None, row.id))
+            else:
+                reason = f"near-duplicate of scenario {pool[match.index].id} (cosine {match.similarity:.3f})"
+                updates.append(("duplicate", reason, row.id))
+    if updates:
+        with ctx.project.store.transaction() as con:
+            con.executemany(
+                "UPDATE sft_scenarios SET status = ?, reason = ?, updated_at = current_timestamp WHERE id = ?", updates
+            )
+    return sum(1 for u in updates if u[0] == "duplicate")
+
+
+async def generate_scenarios(ctx: SFTContext) -> StepReport:
+    """Fill every slot of every trait, retrying near-duplicates and sent-back scenarios."""
+    report = StepReport("scenario")
+    for _ in range(ctx.config.max_scenario_attempts + 1):
+        await check_near_duplicates(ctx)
+        jobs = scenario_jobs(ctx)
+        if not jobs:
+            break
+        report.merge(await ctx.runner.run_jobs("scenario", "generator", jobs, apply=_insert_scenarios(ctx)))
+        if report.stopped_budget:
+            break
+    await check_near_duplicates(ctx)
+    return report

@@ -1,0 +1,224 @@
+"""The machinery every generation step shares: jobs, stored generations, batched commits.
+
+A step turns the work it finds missing into `Job`s (one model call each), and `run_jobs` sends
+them through the gateway in batches. After each batch the gateway's cache is flushed and, in
+one transaction, the batch's `Generation` rows are written together with whatever the step's
+`apply` callback derives from them (a scenario's new status, an example's scores). So a crash
+loses at most the batch in flight, and a re-run finds everything before it already done.
+
+Generation ids are deterministic (step, subject, variant), so re-running never duplicates a
+row; a generation that ended in a transport `error` is replaced when its retry succeeds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from workbench.llm.gateway import Gateway
+from workbench.llm.types import CallResult, LLMRequest
+from workbench.progress import ProgressCallback
+from workbench.project import Project
+
+# Gateway outcome -> the status a stored row carries (the names `workbench status` shows).
+ROW_STATUS = {
+    "ok": "ok",
+    "refusal": "refused",
+    "safety": "refused",
+    "length": "truncated",
+    "parse_failed": "parse_failed",
+    "error": "error",
+}
+
+GENERATION_COLUMNS = (
+    "id", "step", "subject_id", "variant", "role", "model", "template_hash", "cache_key", "run_id",
+    "system_prompt", "text", "parsed", "note", "status", "reason",
+)  # fmt: skip
+
+
+def stable_id(*parts: object) -> str:
+    """A short deterministic id for a row defined by `parts` (16 hex digits of sha256)."""
+    joined = "\x1f".join(str(p) for p in parts)
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One model call a step needs.
+
+    Attributes:
+        step: The pipeline step (scenario, baseline, critique ...).
+        subject_id: The row the call is about.
+        request: What to send.
+        variant: Distinguishes several calls about the same subject (e.g. a regeneration).
+        note: A reviewer's note that went into the prompt, kept with the output.
+        context: Anything the step's `apply` needs back with the answer.
+    """
+
+    step: str
+    subject_id: str
+    request: LLMRequest
+    variant: str = ""
+    note: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def generation_id(self) -> str:
+        return stable_id(self.step, self.subject_id, self.variant)
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A model output as stored in a generations table, with the job that asked for it."""
+
+    job: Job
+    id: str
+    model: str
+    cache_key: str
+    status: str
+    reason: str | None
+    text: str | None
+    parsed: dict[str, Any] | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class StepReport:
+    """What one step did: calls made, rows written per status, whether the budget stopped it."""
+
+    step: str
+    jobs: int = 0
+    written: dict[str, int] = field(default_factory=dict)
+    fresh_calls: int = 0
+    stopped_budget: bool = False
+
+    def count(self, status: str, n: int = 1) -> None:
+        self.written[status] = self.written.get(status, 0) + n
+
+    def merge(self, other: StepReport) -> None:
+        """Add another pass of the same step into this report."""
+        self.jobs += other.jobs
+        self.fresh_calls += other.fresh_calls
+        self.stopped_budget |= other.stopped_budget
+        for status, n in other.written.items():
+            self.count(status, n)
+
+
+@dataclass(frozen=True)
+class StoredGeneration:
+    """A generation row read back from the store."""
+
+    id: str
+    subject_id: str
+    status: str
+    reason: str | None
+    text: str | None
+    parsed: dict[str, Any] | None
+    note: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+Apply = Callable[[duckdb.DuckDBPyConnection, list["Generation"]], None]
+"""Derives a step's domain rows from a batch of generations, inside the batch's transaction."""
+
+
+@dataclass
+class StepRunner:
+    """Runs one step's jobs for a project, under one run id, into one generations table.
+
+    Args:
+        project: Where the config, gateway and store come from.
+        table: The generations table (e.g. `sft_generations`).
+        stage_prefix: Ledger stage names are `{stage_prefix}.{step}`.
+        run_id: The run every call and row belongs to.
+        batch_size: Jobs per committed batch.
+        progress: Receives gateway progress for each batch.
+    """
+
+    project: Project
+    table: str
+    stage_prefix: str
+    run_id: str
+    batch_size: int = 64
+    progress: ProgressCallback | None = None
+
+    async def run_jobs(self, step: str, role: str, jobs: Sequence[Job], apply: Apply | None = None) -> StepReport:
+        """Send `jobs` in batches; write each batch's generations and `apply` them in one transaction."""
+        report = StepReport(step, jobs=len(jobs))
+        if not jobs:
+            return report
+        async with Gateway(self.project, stage=f"{self.stage_prefix}.{step}", run_id=self.run_id) as gateway:
+            for start in range(0, len(jobs), self.batch_size):
+                batch = jobs[start : start + self.batch_size]
+                if gateway.budget_exhausted:
+                    report.stopped_budget = True
+                    break
+                results = await gateway.map([job.request for job in batch], role=role, progress=self.progress)
+                await gateway.flush()  # cache first: a stored row always has its calls cached
+                report.fresh_calls += sum(1 for r in results if not r.cached and r.status != "budget_exceeded")
+                generations = [self._generation(job, r) for job, r in zip(batch, results, strict=True)]
+                kept = [g for g in generations if g is not None]
+                report.stopped_budget |= len(kept) < len(generations)
+                self._write(role, kept, apply)
+                for generation in kept:
+                    report.count(generation.status)
+        return report
+
+    def stored(self, ids: Sequence[str]) -> dict[str, StoredGeneration]:
+        """Generations with these ids that reached a final outcome (transport errors excluded)."""
+        if not ids:
+            return {}
+        with self.project.store.connect() as con:
+            rows = con.execute(
+                f"SELECT id, subject_id, status, reason, text, parsed, note FROM {self.table}"
+                " WHERE id IN (SELECT unnest(?)) AND status != 'error'",
+                [list(ids)],
+            ).fetchall()
+        return {
+            row[0]: StoredGeneration(
+                row[0], row[1], row[2], row[3], row[4], json.loads(row[5]) if row[5] is not None else None, row[6]
+            )
+            for row in rows
+        }
+
+    def _generation(self, job: Job, result: CallResult) -> Generation | None:
+        if result.status == "budget_exceeded":
+            return None  # never sent; the next run with budget left does it
+        status = ROW_STATUS[result.status]
+        return Generation(
+            job, job.generation_id, result.model, result.cache_key, status, result.error, result.text, result.parsed
+        )
+
+    def _write(self, role: str, generations: list[Generation], apply: Apply | None) -> None:
+        if not generations:
+            return
+        rows = [
+            (
+                g.id, g.job.step, g.job.subject_id, g.job.variant, role, g.model, g.job.request.template_hash,
+                g.cache_key, self.run_id, g.job.request.system, g.text,
+                json.dumps(g.parsed) if g.parsed is not None else None, g.job.note, g.status, g.reason,
+            )
+            for g in generations
+        ]  # fmt: skip
+        placeholders = ", ".join("?" for _ in GENERATION_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in GENERATION_COLUMNS[1:])
+        with self.project.store.transaction() as con:
+            # Only a transport error is ever replaced: every other outcome is final and cached.
+            con.executemany(
+                f"INSERT INTO {self.table} ({', '.join(GENERATION_COLUMNS)}) VALUES ({placeholders}) "
+                f"ON CONFLICT (id) DO UPDATE SET {updates} WHERE {self.table}.status = 'error'",
+                rows,
+            )
+            if apply is not None:
+                apply(con, generations)

@@ -1,0 +1,165 @@
+"""Human review: append-only events, and the status changes they make (DESIGN §3.5).
+
+    review(project.store, "sft_scenarios", scenario_id, "accept", reviewer="ada")
+    new_id = review(store, "sft_examples", example_id, "edit", reviewer="ada", edits={"response": "..."})
+    review(store, "sft_examples", example_id, "regenerate", reviewer="ada", note="less hedging")
+
+Every decision is a `review_events` row with the reviewer's name, written in the same
+transaction as the status it sets. Nothing a person reviewed is overwritten: an edit is a new
+row (origin `edited`, `parent_id` = the original, status `ok`) and the original becomes
+`superseded`; `regenerate` marks the row `sent_back` and the pipeline's next run writes its
+replacement using the note. A row that has been replaced cannot be reviewed again — review its
+latest version instead.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import duckdb
+
+from workbench.errors import WorkbenchError
+from workbench.generate.steps import stable_id
+from workbench.store import Store
+
+Action = Literal["accept", "reject", "edit", "note", "regenerate"]
+ACTIONS: tuple[str, ...] = ("accept", "reject", "edit", "note", "regenerate")
+
+# Statuses of rows that have been replaced by a newer version.
+REPLACED = frozenset({"superseded", "revised", "sent_back"})
+
+
+@dataclass(frozen=True)
+class Reviewable:
+    """A table whose rows people review, and the columns an edit may change."""
+
+    table: str
+    editable: tuple[str, ...]
+
+
+REVIEWABLE = {
+    "sft_scenarios": Reviewable("sft_scenarios", ("scenario", "user_prompt")),
+    "sft_examples": Reviewable("sft_examples", ("user_prompt", "response", "rejected")),
+}
+
+_STATUS_AFTER = {"accept": "ok", "reject": "rejected", "regenerate": "sent_back"}
+
+
+def default_reviewer() -> str:
+    """$WORKBENCH_REVIEWER, else the login name."""
+    return os.environ.get("WORKBENCH_REVIEWER") or getpass.getuser()
+
+
+def review(
+    store: Store,
+    table: str,
+    item_id: str,
+    action: str,
+    *,
+    reviewer: str,
+    note: str | None = None,
+    edits: dict[str, str] | None = None,
+) -> str:
+    """Record one decision and apply it. Returns the id of the row now current (new for an edit).
+
+    Raises:
+        WorkbenchError: unknown table, action or row; a replaced row; an edit with no change or
+            an unknown field; `regenerate` without a note.
+    """
+    return review_many(store, table, [item_id], action, reviewer=reviewer, note=note, edits=edits)[0]
+
+
+def review_many(
+    store: Store,
+    table: str,
+    item_ids: Sequence[str],
+    action: str,
+    *,
+    reviewer: str,
+    note: str | None = None,
+    edits: dict[str, str] | None = None,
+) -> list[str]:
+    """Apply one decision to many rows in one transaction: all of them, or none."""
+    target = _check(table, action, reviewer, note, edits)
+    with store.transaction() as con:
+        return [_apply(con, target, item_id, action, reviewer, note, edits) for item_id in item_ids]
+
+
+def _check(table: str, action: str, reviewer: str, note: str | None, edits: dict[str, str] | None) -> Reviewable:
+    if table not in REVIEWABLE:
+        raise WorkbenchError(f"{table!r} is not reviewable; reviewable tables: {', '.join(REVIEWABLE)}.")
+    if action not in ACTIONS:
+        raise WorkbenchError(f"Unknown review action {action!r}; actions: {', '.join(ACTIONS)}.")
+    if not reviewer.strip():
+        raise WorkbenchError("A review needs a reviewer name.", hint="Pass --reviewer or set WORKBENCH_REVIEWER.")
+    if action in ("regenerate", "note") and not (note and note.strip()):
+        raise WorkbenchError(f"'{action}' needs a note saying what to change.")
+    target = REVIEWABLE[table]
+    if action == "edit":
+        unknown = sorted(set(edits or {}) - set(target.editable))
+        if not edits or unknown:
+            raise WorkbenchError(f"An edit of {table} changes some of: {', '.join(target.editable)} (got {unknown}).")
+    return target
+
+
+def _apply(
+    con: duckdb.DuckDBPyConnection,
+    target: Reviewable,
+    item_id: str,
+    action: str,
+    reviewer: str,
+    note: str | None,
+    edits: dict[str, str] | None,
+) -> str:
+    row = con.execute(f"SELECT status FROM {target.table} WHERE id = ?", [item_id]).fetchone()
+    if row is None:
+        raise WorkbenchError(f"No row {item_id!r} in {target.table}.")
+    if row[0] in REPLACED:
+        raise WorkbenchError(f"{target.table} {item_id} was {row[0]}; review its latest version instead.")
+    current = item_id
+    payload: dict[str, object] = {"previous_status": row[0]}
+    if action == "edit":
+        current = _edited_copy(con, target, item_id, edits or {})
+        payload.update(new_id=current, fields=sorted(edits or {}))
+        _set_status(con, target.table, item_id, "superseded", f"edited by {reviewer} as {current}")
+    elif action in _STATUS_AFTER:
+        _set_status(con, target.table, item_id, _STATUS_AFTER[action], note)
+    con.execute(
+        "INSERT INTO review_events (id, item_table, item_id, action, reviewer, note, payload)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [uuid.uuid4().hex, target.table, item_id, action, reviewer, note, json.dumps(payload)],
+    )
+    return current
+
+
+def _set_status(con: duckdb.DuckDBPyConnection, table: str, item_id: str, status: str, reason: str | None) -> None:
+    con.execute(
+        f"UPDATE {table} SET status = ?, reason = ?, updated_at = current_timestamp WHERE id = ?",
+        [status, reason, item_id],
+    )
+
+
+def _edited_copy(con: duckdb.DuckDBPyConnection, target: Reviewable, item_id: str, edits: dict[str, str]) -> str:
+    """Insert the edited version of a row (status ok, origin edited) and return its id."""
+    fields = sorted(edits)
+    old = con.execute(f"SELECT {', '.join(fields)} FROM {target.table} WHERE id = ?", [item_id]).fetchone()
+    if old is not None and list(old) == [edits[f] for f in fields]:
+        raise WorkbenchError(f"The edit of {target.table} {item_id} changes nothing; nothing was recorded.")
+    new_id = stable_id("edit", item_id, json.dumps(edits, sort_keys=True))
+    columns = [c[0] for c in con.execute(f"SELECT * FROM {target.table} LIMIT 0").description]
+    fixed = {"id": "?", "parent_id": "id", "origin": "'edited'", "status": "'ok'", "reason": "NULL"}
+    fixed |= {"created_at": "current_timestamp", "updated_at": "current_timestamp"}
+    select = [fixed.get(c, "?" if c in edits else c) for c in columns]
+    params = [new_id] + [edits[c] for c in columns if c in edits and c not in fixed]
+    con.execute(
+        f"INSERT INTO {target.table} ({', '.join(columns)}) SELECT {', '.join(select)} FROM {target.table}"
+        " WHERE id = ? ON CONFLICT (id) DO NOTHING",
+        [*params, item_id],
+    )
+    return new_id
