@@ -208,3 +208,16 @@ def test_budget_cap_stops_cleanly_and_a_rerun_finishes(sft_project: Project, mon
     monkeypatch.setenv("WORKBENCH_BUDGET__MAX_COST_USD_PER_RUN", "100")
     finished = run(load_project(sft_project.root))
     assert not finished.stopped_budget and finished.examples_awaiting_review == 5
+
+
+def test_a_near_duplicate_within_a_trait_is_regenerated_at_generation(sft_project: Project, fake_gemini: Any) -> None:
+    fake_gemini.rule = SFTFakeModel(TRAITS, PERSONAS, echo_within_trait=True)
+    asyncio.run(run_sft(sft_project, "test", steps=["scenarios"]))
+    first = rows(sft_project, "SELECT slot, reason, user_prompt FROM sft_scenarios WHERE status = 'duplicate'")
+    assert len(first) == 1 and "near-duplicate of scenario" in first[0][1] and "ref-0-0" in first[0][2]
+    retry = rows(sft_project, "SELECT slot, status, user_prompt FROM sft_scenarios WHERE attempt = 1")
+    assert retry == [(first[0][0], "new", retry[0][2])] and retry[0][2] != first[0][2]
+    asked = [r.last_user_text for r in fake_gemini.requests if (r.json_schema or {}).get("title") == "ScenarioDraft"]
+    assert any(first[0][2] in text for text in asked), "the retry lists the duplicate as something to avoid"
+    live = rows(sft_project, "SELECT count(*) FROM sft_scenarios WHERE status = 'new'")[0][0]
+    assert live == 8, "every slot of both traits ends with one scenario"

@@ -13,7 +13,8 @@ The embedder is the project's `embedder` role, else `DEFAULT_EMBEDDER`. Two kind
 
 Vectors live in the `embeddings` table under (spec, sha256 of the text), so a text is embedded
 once per model, ever: a call looks all its texts up in one query, embeds only the distinct
-missing ones and writes them in one transaction.
+missing ones and writes them, with the ledger rows of its requests, in one transaction at the
+end (also when it fails, so nothing paid for is lost).
 """
 
 from __future__ import annotations

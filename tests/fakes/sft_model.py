@@ -9,7 +9,9 @@ which system prompt came with the request) and plants, on purpose:
 * a near-duplicate: trait 1's scenario for persona 0 repeats trait 0's with one word added;
 * a revision: the critic asks to revise trait 0 / persona 1 once, then keeps the rewrite;
 * a drop: the critic drops trait 1 / persona 2;
-* leakage: the answer to trait 0 / persona 2 says "as my guidelines say", which the rater flags.
+* leakage: the answer to trait 0 / persona 2 says "as my guidelines say", which the rater flags;
+* with `echo_within_trait`, trait 0 / persona 3 first repeats trait 0 / persona 0 (a near-duplicate
+  inside one trait, which generation itself must catch and retry).
 
 Each scenario's user prompt carries a tag `ref-T-P` (trait index, persona index), so later
 steps know which scenario they are answering without keeping state. Texts are drawn from a
@@ -53,6 +55,7 @@ class SFTFakeModel:
 
     traits: list[str]
     personas: list[str]
+    echo_within_trait: bool = False
     conditioned_marker: str = field(default_factory=lambda: _first_line("conditioned_system"))
     rejected_marker: str = field(default_factory=lambda: _first_line("rejected_system"))
 
@@ -90,9 +93,12 @@ class SFTFakeModel:
         trait, persona = self.tag_of(prompt)
         source = 0 if (trait, persona) == (1, 0) else trait  # the planted near-duplicate
         # A regeneration quotes earlier prompts (an avoid list, the prompt it replaces), tags
-        # included; its answer must differ from them.
-        salt = words(prompt, 3) if _TAG.search(prompt) else ""
-        text = f"{words(f'{source}-{persona}')} {salt} ref-{source}-{persona}".replace("  ", " ")
+        # included; it gets fresh words so that it differs from them.
+        regenerating = _TAG.search(prompt) is not None
+        if self.echo_within_trait and (trait, persona) == (0, 3) and not regenerating:
+            persona = 0
+        body = words(prompt) if regenerating else words(f"{source}-{persona}")
+        text = f"{body} ref-{source}-{persona}"
         if (trait, persona) == (1, 0):
             text += " please"
         return {"scenario": f"Situation {words(f's{trait}-{persona}', 5)}", "user_prompt": text}
@@ -110,6 +116,7 @@ class SFTFakeModel:
         return verdict | {"verdict": "keep", "reasons": "good"}
 
     def _conditioned(self, prompt: str, system: str) -> str:
-        leak = LEAK if "ref-0-2" in prompt else ""
+        tag = _TAG.search(prompt)
+        leak = LEAK if tag and tag.groups() == ("0", "2") else ""
         noted = "Following the note. " if "reviewer has asked" in system.lower() else ""
         return f"{leak}{noted}Answer: {words('answer' + prompt + noted, 10)}"

@@ -12,6 +12,8 @@ row; a generation that ended in a transport `error` is replaced when its retry s
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -154,26 +156,45 @@ class StepRunner:
     progress: ProgressCallback | None = None
 
     async def run_jobs(self, step: str, role: str, jobs: Sequence[Job], apply: Apply | None = None) -> StepReport:
-        """Send `jobs` in batches; write each batch's generations and `apply` them in one transaction."""
+        """Send `jobs` in batches; write each batch's generations and `apply` them in one transaction.
+
+        A batch's rows are written in a thread while the next batch's calls are in flight, so
+        the store's work hides behind the model's latency instead of adding to it.
+        """
         report = StepReport(step, jobs=len(jobs))
         if not jobs:
             return report
+        writing: asyncio.Future[None] | None = None
         async with Gateway(self.project, stage=f"{self.stage_prefix}.{step}", run_id=self.run_id) as gateway:
-            for start in range(0, len(jobs), self.batch_size):
-                batch = jobs[start : start + self.batch_size]
-                if gateway.budget_exhausted:
-                    report.stopped_budget = True
-                    break
-                results = await gateway.map([job.request for job in batch], role=role, progress=self.progress)
-                await gateway.flush()  # cache first: a stored row always has its calls cached
-                report.fresh_calls += sum(1 for r in results if not r.cached and r.status != "budget_exceeded")
-                generations = [self._generation(job, r) for job, r in zip(batch, results, strict=True)]
-                kept = [g for g in generations if g is not None]
-                report.stopped_budget |= len(kept) < len(generations)
-                self._write(role, kept, apply)
-                for generation in kept:
-                    report.count(generation.status)
+            try:
+                for start in range(0, len(jobs), self.batch_size):
+                    if gateway.budget_exhausted:
+                        report.stopped_budget = True
+                        break
+                    batch = jobs[start : start + self.batch_size]
+                    progress = self._progress(start, len(jobs))
+                    results = await gateway.map([job.request for job in batch], role=role, progress=progress)
+                    await gateway.flush()  # cache first: a stored row always has its calls cached
+                    report.fresh_calls += sum(1 for r in results if not r.cached and r.status != "budget_exceeded")
+                    generations = [self._generation(job, r) for job, r in zip(batch, results, strict=True)]
+                    kept = [g for g in generations if g is not None]
+                    report.stopped_budget |= len(kept) < len(generations)
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(asyncio.to_thread(self._write, role, kept, apply))
+                    for generation in kept:
+                        report.count(generation.status)
+            finally:
+                if writing is not None:
+                    await writing
         return report
+
+    def _progress(self, offset: int, total: int) -> ProgressCallback | None:
+        """The caller's callback, counting over the whole step rather than one batch."""
+        callback = self.progress
+        if callback is None:
+            return None
+        return lambda update: callback(dataclasses.replace(update, done=offset + update.done, total=total))
 
     def stored(self, ids: Sequence[str]) -> dict[str, StoredGeneration]:
         """Generations with these ids that reached a final outcome (transport errors excluded)."""
