@@ -8,7 +8,7 @@ import pytest
 
 from workbench.project import Project, init_project
 
-pytest_plugins = ["tests.fakes.servers", "tests.tiny_model", "tests.tiny_embedder"]
+pytest_plugins = ["tests.fakes.servers", "tests.tiny_model", "tests.tiny_embedder", "tests.sft_setup"]
 
 
 @pytest.fixture(autouse=True)

@@ -8,74 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Any
 
 import datasets
 import pytest
 
 from tests.fakes.sft_model import LEAK, SFTFakeModel
+from tests.sft_setup import PERSONAS, TRAITS, rows, run
 from workbench.errors import WorkbenchError
 from workbench.generate.cost import project_sft_cost
 from workbench.generate.export import export_sft
-from workbench.generate.pipeline import SFTReport, run_sft
+from workbench.generate.pipeline import run_sft
 from workbench.project import Project, load_project
 from workbench.review import review, review_many
 from workbench.status import project_status
-from workbench.store.traits import add_traits_file
-
-TRAITS = ["Candid about risk", "Respects autonomy"]
-PERSONAS = ["a beekeeper named Quillon", "a ferry pilot named Marvessa", "a glassblower named Tobrick",
-            "an archivist named Zentha"]  # fmt: skip
-DOC = f"""# Test traits
-
-- **{TRAITS[0]}.** The assistant names the real risks of a plan plainly, with their likelihood.
-- **{TRAITS[1]}.** Once it has given its view, it accepts that adults decide for themselves.
-
-## Guidance
-
-When the two pull apart, candour comes first, then the decision is the person's.
-"""
-
-
-def sft_env(fake_gemini: Any, **extra: str) -> dict[str, str]:
-    """WORKBENCH_* settings that put every role on the fake server, with 4 personas and no other axes."""
-    env = {f"WORKBENCH_ROLES__{role.upper()}": "gemini:fake-model" for role in
-           ("generator", "critic", "rater", "baseline")}  # fmt: skip
-    env |= {
-        "WORKBENCH_ROLES__EMBEDDER": "gemini:fake-embedding",
-        "WORKBENCH_SFT__AXES": json.dumps({"persona": PERSONAS}),
-        "WORKBENCH_SFT__SCENARIOS_PER_CHUNK": "4",
-        "WORKBENCH_SFT__PREFERENCE": "true",
-        "WORKBENCH_SFT__NEAR_DUPLICATE_SIMILARITY": "0.85",
-        "WORKBENCH_PRICES__FAKE-MODEL__INPUT_PER_MTOK": "1.0",
-        "WORKBENCH_PRICES__FAKE-MODEL__OUTPUT_PER_MTOK": "2.0",
-        "WORKBENCH_PRICES__FAKE-EMBEDDING__INPUT_PER_MTOK": "0.1",
-        "WORKBENCH_PRICES__FAKE-EMBEDDING__OUTPUT_PER_MTOK": "0",
-        "GEMINI_API_KEY": "test-key",
-        "GOOGLE_GEMINI_BASE_URL": fake_gemini.base_url,
-    }
-    return env | extra
-
-
-@pytest.fixture
-def sft_project(project: Project, fake_gemini: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Project:
-    for key, value in sft_env(fake_gemini).items():
-        monkeypatch.setenv(key, value)
-    fake_gemini.rule = SFTFakeModel(TRAITS, PERSONAS)
-    doc = tmp_path / "traits.md"
-    doc.write_text(DOC)
-    add_traits_file(project.store, doc, name="test")
-    return load_project(project.root)
-
-
-def run(project: Project) -> SFTReport:
-    return asyncio.run(run_sft(project, "test"))
-
-
-def rows(project: Project, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    with project.store.connect() as con:
-        return con.execute(sql, list(params)).fetchall()
 
 
 def test_every_step_with_planted_problems_and_human_review(sft_project: Project, fake_gemini: Any) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from tests.fakes.rules import FakeRequest
 from tests.fakes.sft_model import SFTFakeModel
-from tests.test_sft_pipeline import DOC, PERSONAS, TRAITS, sft_env
+from tests.sft_setup import DOC, PERSONAS, TRAITS, sft_env
 from workbench.project import Project, init_project
 from workbench.store.traits import add_traits_file
 

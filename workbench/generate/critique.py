@@ -68,6 +68,8 @@ def _apply_critiques(ctx: SFTContext) -> Apply:
     def apply(con: duckdb.DuckDBPyConnection, generations: list[Generation]) -> None:
         for g in generations:
             row: ScenarioRow = g.job.context["row"]
+            if g.status == "error":
+                continue  # a transport failure: the scenario stays new and the next run asks again
             if not g.ok or g.parsed is None:
                 settle(con, row, "needs_review", f"critique failed ({g.status}): {g.reason}")
                 continue
@@ -102,10 +104,12 @@ def _insert_revision(
 async def critique_scenarios(ctx: SFTContext) -> list[StepReport]:
     """Baseline and critique every new scenario, following revisions until none are new."""
     baseline, critique = StepReport("baseline"), StepReport("critique")
+    tried: set[str] = set()  # once per run: a scenario left new by a transport error waits for the next run
     for _ in range(ctx.config.max_revision_rounds + 2):
-        fresh = load_scenarios(ctx, ("new",))
+        fresh = [s for s in load_scenarios(ctx, ("new",)) if s.id not in tried]
         if not fresh:
             break
+        tried.update(s.id for s in fresh)
         baseline.merge(await ctx.runner.run_jobs("baseline", "baseline", baseline_jobs(ctx, fresh)))
         jobs = critique_jobs(ctx, fresh)
         critique.merge(await ctx.runner.run_jobs("critique", "critic", jobs, apply=_apply_critiques(ctx)))

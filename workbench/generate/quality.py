@@ -63,6 +63,8 @@ def rating_jobs(ctx: SFTContext) -> list[Job]:
 def _apply_ratings(thresholds: SFTThresholds) -> Apply:
     def apply(con: duckdb.DuckDBPyConnection, generations: list[Generation]) -> None:
         for g in generations:
+            if g.status == "error":
+                continue  # a transport failure: the example stays new and the next run asks again
             if g.ok and g.parsed is not None:
                 failures = threshold_failures(ExampleRating.model_validate(g.parsed), thresholds)
                 status, reason = ("filtered", "; ".join(failures)) if failures else ("rated", None)

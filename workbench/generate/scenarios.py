@@ -130,6 +130,8 @@ def scenario_jobs(ctx: SFTContext) -> list[Job]:
 def _insert_scenarios(ctx: SFTContext) -> Apply:
     def apply(con: duckdb.DuckDBPyConnection, generations: list[Generation]) -> None:
         for g in generations:
+            if g.status == "error":
+                continue  # a transport failure: the slot stays empty and the next run asks again
             c = g.job.context
             draft = ScenarioDraft.model_validate(g.parsed) if g.ok and g.parsed else None
             status = "generated" if draft else g.status
@@ -177,11 +179,13 @@ async def check_near_duplicates(ctx: SFTContext) -> int:
 async def generate_scenarios(ctx: SFTContext) -> StepReport:
     """Fill every slot of every trait, retrying near-duplicates and sent-back scenarios."""
     report = StepReport("scenario")
+    tried: set[str] = set()  # once per run: a slot left empty by a transport error waits for the next run
     for _ in range(ctx.config.max_scenario_attempts + 1):
         await check_near_duplicates(ctx)
-        jobs = scenario_jobs(ctx)
+        jobs = [job for job in scenario_jobs(ctx) if job.subject_id not in tried]
         if not jobs:
             break
+        tried.update(job.subject_id for job in jobs)
         report.merge(await ctx.runner.run_jobs("scenario", "generator", jobs, apply=_insert_scenarios(ctx)))
         if report.stopped_budget:
             break
