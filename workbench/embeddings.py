@@ -28,11 +28,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from workbench.config import ProjectConfig
 from workbench.errors import WorkbenchError
+from workbench.llm.gateway import backoff
 from workbench.llm.ledger import LEDGER_COLUMNS, call_cost, new_ledger_row
 from workbench.llm.types import BackendError
 from workbench.project import Project
@@ -272,7 +272,7 @@ class _GeminiEmbedder:
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda e: isinstance(e, BackendError) and e.retryable),
             stop=stop_after_attempt(max_attempts),
-            wait=self._backoff,
+            wait=backoff(self.config.gateway),
             reraise=True,
         )
         attempt = 0
@@ -310,15 +310,6 @@ class _GeminiEmbedder:
             latency_ms=_ms_since(started),
         ))  # fmt: skip
         return vectors
-
-    def _backoff(self, state: RetryCallState) -> float:
-        """Exponential backoff with jitter, or the server's Retry-After when it asks for longer."""
-        gateway = self.config.gateway
-        delay = wait_exponential_jitter(initial=gateway.backoff_initial_s, max=gateway.backoff_max_s)(state)
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, BackendError) and error.retry_after is not None:
-            delay = max(delay, min(error.retry_after, gateway.backoff_max_s))
-        return delay
 
 
 def _ms_since(started: float) -> float:

@@ -25,7 +25,7 @@ from typing import Any
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
-from workbench.config import Price
+from workbench.config import GatewayConfig, Price
 from workbench.errors import BudgetExceededError, WorkbenchError
 from workbench.llm import cache
 from workbench.llm.backends import make_backend
@@ -223,7 +223,7 @@ class Gateway:
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda e: isinstance(e, BackendError) and e.retryable),
             stop=stop_after_attempt(gateway.max_attempts),
-            wait=self._backoff,
+            wait=backoff(gateway),
             sleep=self.sleep,
             reraise=True,
         )
@@ -264,15 +264,6 @@ class Gateway:
         self._record(call, row, started, status=ledger_status, response=response, cost=cost)
         return answer
 
-    def _backoff(self, state: RetryCallState) -> float:
-        """Exponential backoff with jitter, or the server's Retry-After when it asks for longer."""
-        gateway = self.config.gateway
-        delay = wait_exponential_jitter(initial=gateway.backoff_initial_s, max=gateway.backoff_max_s)(state)
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, BackendError) and error.retry_after is not None:
-            delay = max(delay, min(error.retry_after, gateway.backoff_max_s))
-        return delay
-
     def _price(self, spec: ModelSpec) -> Price | None:
         return self.config.prices.get(spec.model) or self.config.prices.get(str(spec))
 
@@ -302,6 +293,20 @@ class Gateway:
         if status in cache.CACHEABLE_STATUSES:
             self._writer.add_cache(cache.cache_row(result, call.fingerprint))
         return result
+
+
+def backoff(gateway: GatewayConfig) -> Callable[[RetryCallState], float]:
+    """Exponential backoff with jitter, or the server's Retry-After when it asks for longer."""
+    exponential = wait_exponential_jitter(initial=gateway.backoff_initial_s, max=gateway.backoff_max_s)
+
+    def delay(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        wait = exponential(state)
+        if isinstance(error, BackendError) and error.retry_after is not None:
+            wait = max(wait, min(error.retry_after, gateway.backoff_max_s))
+        return wait
+
+    return delay
 
 
 def _finish_error(response: BackendResponse) -> str:
