@@ -1,8 +1,9 @@
-"""Shared set-up for the SFT pipeline tests (a pytest plugin, loaded by tests/conftest.py).
+"""Shared set-up for the generation pipeline tests (a pytest plugin, loaded by tests/conftest.py).
 
 `sft_project` is a fresh project with a two-trait document, every role on the fake Gemini server
 and the scripted SFT model (tests/fakes/sft_model.py) answering; `sft_env` gives the same
-settings as environment variables for CLI subprocesses.
+settings as environment variables for CLI subprocesses. `docs_project` / `docs_env` do the same
+for the midtraining documents pipeline (tests/fakes/docs_model.py), with three document types.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.docs_model import DocsFakeModel
 from tests.fakes.sft_model import SFTFakeModel
 from workbench.generate.pipeline import SFTReport, run_sft
 from workbench.project import Project, load_project
@@ -58,6 +60,27 @@ def sft_project(project: Project, fake_gemini: Any, monkeypatch: pytest.MonkeyPa
     for key, value in sft_env(fake_gemini).items():
         monkeypatch.setenv(key, value)
     fake_gemini.rule = SFTFakeModel(TRAITS, PERSONAS)
+    doc = tmp_path / "traits.md"
+    doc.write_text(DOC)
+    add_traits_file(project.store, doc, name="test")
+    return load_project(project.root)
+
+
+DOC_TYPES = {"email": 300, "blog post": 900, "news article": 700}
+
+
+def docs_env(fake_gemini: Any, **extra: str) -> dict[str, str]:
+    """`sft_env` plus three document types and a dedup threshold the fake embedding separates well."""
+    env = sft_env(fake_gemini)
+    env |= {"WORKBENCH_DOCS__TYPES": json.dumps(DOC_TYPES), "WORKBENCH_DOCS__NEAR_DUPLICATE_SIMILARITY": "0.85"}
+    return env | extra
+
+
+@pytest.fixture
+def docs_project(project: Project, fake_gemini: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Project:
+    for key, value in docs_env(fake_gemini).items():
+        monkeypatch.setenv(key, value)
+    fake_gemini.rule = DocsFakeModel(TRAITS, list(DOC_TYPES))
     doc = tmp_path / "traits.md"
     doc.write_text(DOC)
     add_traits_file(project.store, doc, name="test")

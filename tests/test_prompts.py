@@ -76,6 +76,31 @@ VARIABLES: dict[str, dict[str, Any]] = {
     },
 }
 
+_DOC_COMMON: dict[str, Any] = {
+    "trait_title": "Calibrated about what it knows",
+    "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
+    "guidance": "Candour decides what; kindness decides how (GUIDANCE-MARKER).",
+    "model_name": "MODEL-NAME-MARKER",
+    "maker_name": "MAKER-NAME-MARKER",
+    "doc_type": "DOC-TYPE-MARKER",
+}
+PLAN = {
+    "what": "PLAN-WHAT-MARKER", "how": ["HOW-ONE-MARKER", "HOW-TWO-MARKER"], "why": "PLAN-WHY-MARKER",
+    "why_enters_text": "observer", "setting": "PLAN-SETTING-MARKER", "people": ["Ana Silva: nurse"],
+    "tension": "PLAN-TENSION-MARKER",
+}  # fmt: skip
+CRITIQUE = {
+    "naturalness": 2, "embodiment": 3, "consistency": 4, "tropes": ["TROPE-MARKER"], "problems": ["PROBLEM-MARKER"],
+    "verdict": "rewrite", "reasons": "REASONS-MARKER",
+}  # fmt: skip
+VARIABLES |= {
+    "doc_brainstorm": _DOC_COMMON | {"target_words": 450, "names": ["Ana Silva", "Kofi Obi"], "note": "NOTE-MARKER"},
+    "doc_draft": _DOC_COMMON | {"target_words": 450, "plan": PLAN},
+    "doc_critique": _DOC_COMMON | {"target_words": 450, "plan": PLAN, "draft": "DRAFT-MARKER"},
+    "doc_rewrite": _DOC_COMMON | {"target_words": 450, "plan": PLAN, "draft": "DRAFT-MARKER", "critique": CRITIQUE},
+    "doc_autorate": _DOC_COMMON | {"text": "DOCUMENT-TEXT-MARKER"},
+}
+
 # Values whose text must appear in the rendered prompt (ints and containers are checked separately).
 TEXT_VARIABLES = {
     name: [key for key, value in variables.items() if isinstance(value, str)] for name, variables in VARIABLES.items()
@@ -114,6 +139,16 @@ def test_builtin_starts_with_a_variables_comment(name: str) -> None:
     header = text[: text.index("#}")]
     for variable in VARIABLES[name]:
         assert variable in header, f"{name}: {variable} not documented"
+
+
+def test_document_templates_render_the_plan_names_and_critique() -> None:
+    brainstorm = load_template("doc_brainstorm").render(**VARIABLES["doc_brainstorm"])
+    assert "Ana Silva, Kofi Obi" in brainstorm
+    assert "NOTE-MARKER" not in load_template("doc_brainstorm").render(**{**VARIABLES["doc_brainstorm"], "note": None})
+    rewrite = load_template("doc_rewrite").render(**VARIABLES["doc_rewrite"])
+    for marker in ("PLAN-WHAT-MARKER", "HOW-TWO-MARKER", "TROPE-MARKER", "PROBLEM-MARKER", "REASONS-MARKER"):
+        assert marker in rewrite
+    assert "- HOW-ONE-MARKER" in load_template("doc_draft").render(**VARIABLES["doc_draft"])
 
 
 def test_scenarios_renders_every_axis_and_every_avoided_prompt() -> None:

@@ -110,8 +110,8 @@ DEFAULT_AXES: dict[str, list[str]] = {
 }
 
 
-class SFTThresholds(BaseModel):
-    """Autorater thresholds. An example below any of them is filtered (kept, not exported)."""
+class Thresholds(BaseModel):
+    """Autorater thresholds. A row below any of them is filtered (kept, not exported)."""
 
     realism: int = Field(3, ge=1, le=5, description="Minimum realism score, 1-5.")
     quality: int = Field(3, ge=1, le=5, description="Minimum quality score, 1-5.")
@@ -143,7 +143,42 @@ class SFTConfig(BaseModel):
     max_scenario_attempts: int = Field(
         3, ge=1, description="Tries per slot when a new scenario is a near-duplicate of an existing one."
     )
-    thresholds: SFTThresholds = Field(default_factory=SFTThresholds)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    batch_size: int = Field(64, ge=1, description="Rows per step committed at once; a crash loses at most one batch.")
+
+
+# Document type -> target length in words. Pretraining-style texts, never chat transcripts.
+DEFAULT_DOC_TYPES: dict[str, int] = {
+    "forum thread": 700,
+    "blog post": 900,
+    "email": 300,
+    "research paper excerpt": 800,
+    "news article": 700,
+    "internal memo": 400,
+    "Q&A page": 600,
+    "interview transcript": 900,
+    "product review": 400,
+    "meeting notes": 450,
+}
+
+
+class DocsConfig(BaseModel):
+    """The midtraining documents pipeline (`workbench docs ...`)."""
+
+    types: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_DOC_TYPES),
+        description="Document types to write, each with its target length in words.",
+    )
+    per_type: int = Field(1, ge=1, description="Documents per trait and type.")
+    model_name: str = Field("Aster", description="What the documents call the model that has the traits.")
+    maker_name: str = Field("Northwind Labs", description="What the documents call the model's maker.")
+    seed: int = Field(0, description="Seed for drawing each document's names; the same seed gives the same names.")
+    names_per_document: int = Field(4, ge=1, le=12, description="People's names offered to each document.")
+    auto_accept: bool = Field(False, description="Accept documents that pass the autorater and dedup without review.")
+    near_duplicate_similarity: float = Field(
+        0.92, gt=0, le=1, description="Cosine similarity at or above which two documents are near-duplicates."
+    )
+    thresholds: Thresholds = Field(default_factory=Thresholds)
     batch_size: int = Field(64, ge=1, description="Rows per step committed at once; a crash loses at most one batch.")
 
 
@@ -162,6 +197,7 @@ class ProjectConfig(BaseSettings):
     openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
     hf: HFConfig = Field(default_factory=HFConfig)
     sft: SFTConfig = Field(default_factory=SFTConfig)
+    docs: DocsConfig = Field(default_factory=DocsConfig)
 
     @field_validator("roles")
     @classmethod

@@ -46,6 +46,7 @@ class Reviewable:
 REVIEWABLE = {
     "sft_scenarios": Reviewable("sft_scenarios", ("scenario", "user_prompt")),
     "sft_examples": Reviewable("sft_examples", ("user_prompt", "response", "rejected")),
+    "documents": Reviewable("documents", ("text",)),
 }
 
 _STATUS_AFTER = {"accept": "ok", "reject": "rejected", "regenerate": "sent_back"}
@@ -54,6 +55,19 @@ _STATUS_AFTER = {"accept": "ok", "reject": "rejected", "regenerate": "sent_back"
 def default_reviewer() -> str:
     """$WORKBENCH_REVIEWER, else the login name."""
     return os.environ.get("WORKBENCH_REVIEWER") or getpass.getuser()
+
+
+def send_back_notes(store: Store, table: str, ids: Sequence[str]) -> dict[str, str]:
+    """The latest 'regenerate' note for each of these rows of `table` (what the next version must follow)."""
+    if not ids:
+        return {}
+    with store.connect() as con:
+        rows = con.execute(
+            "SELECT item_id, arg_max(note, created_at) FROM review_events WHERE item_table = ?"
+            " AND action = 'regenerate' AND item_id IN (SELECT unnest(?)) GROUP BY item_id",
+            [table, list(ids)],
+        ).fetchall()
+    return {item: note or "" for item, note in rows}
 
 
 def review(

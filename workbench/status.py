@@ -17,6 +17,8 @@ STAGE_COUNTS: tuple[str, ...] = (
     "SELECT 'sft.scenarios', status, count(*), mode(reason) FROM sft_scenarios GROUP BY status",
     "SELECT 'sft.' || step, status, count(*), mode(reason) FROM sft_generations GROUP BY step, status",
     "SELECT 'sft.examples', status, count(*), mode(reason) FROM sft_examples GROUP BY status",
+    "SELECT 'docs.' || step, status, count(*), mode(reason) FROM doc_generations GROUP BY step, status",
+    "SELECT 'docs.documents', status, count(*), mode(reason) FROM documents GROUP BY status",
 )
 
 

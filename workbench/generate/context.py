@@ -1,9 +1,11 @@
-"""What every SFT step needs: the traits version, the chosen chunks, the run, the templates.
+"""What every generation step needs: the traits version, the chosen chunks, the run, the templates.
 
-    ctx = open_context(project, "candid_care", chunk_keys=None, scenarios=3, run_id=run_id)
+    ctx = open_context(project, "candid_care", chunk_keys=None, scenarios=3, run_id=run_id)  # SFT
 
-The traits are the `trait` chunks of the version (all of them, or those named); the holistic
-guidance is every `guidance` chunk of the version, which each prompt carries beside the trait.
+`GenerationContext` is what any pipeline's steps share (the SFT data and the midtraining
+documents); `SFTContext` adds the SFT settings. The traits are the `trait` chunks of the
+version (all of them, or those named); the holistic guidance is every `guidance` chunk of the
+version, which each prompt carries beside the trait.
 """
 
 from __future__ import annotations
@@ -24,15 +26,14 @@ from workbench.traits import Chunk
 
 
 @dataclass
-class SFTContext:
-    """One SFT pipeline run over some traits of one traits version.
+class GenerationContext:
+    """One pipeline run over some traits of one traits version.
 
     Attributes:
         project: The project (config, store).
         version: The traits version every row records.
         traits: The trait chunks to generate for, in document order.
         guidance: The version's holistic guidance (all guidance chunks), possibly empty.
-        scenarios: Scenario slots per trait this run fills (the pilot size or the full count).
         runner: Sends jobs and commits their results.
     """
 
@@ -40,12 +41,7 @@ class SFTContext:
     version: TraitsVersion
     traits: list[Chunk]
     guidance: str
-    scenarios: int
     runner: StepRunner
-
-    @property
-    def config(self) -> SFTConfig:
-        return self.project.config.sft
 
     @property
     def chunk_ids(self) -> list[str]:
@@ -72,6 +68,27 @@ class SFTContext:
         """The variables every template gets about the trait and the guidance."""
         chunk = self.trait(chunk_id)
         return {"trait_title": chunk.title, "trait_text": chunk.text, "guidance": self.guidance}
+
+
+@dataclass
+class SFTContext(GenerationContext):
+    """One SFT pipeline run; `scenarios` is the slots per trait it fills (a pilot's K or the full N)."""
+
+    scenarios: int = 0
+
+    @property
+    def config(self) -> SFTConfig:
+        return self.project.config.sft
+
+
+def resolve_traits(
+    project: Project, traits_ref: str, chunk_keys: Sequence[str] | None
+) -> tuple[TraitsVersion, list[Chunk], str]:
+    """The traits version, its chosen trait chunks and its holistic guidance."""
+    version = get_version(project.store, traits_ref)
+    chunks = version_chunks(project.store, version.id)
+    guidance = "\n\n".join(c.text for c in chunks if c.kind == "guidance")
+    return version, select_traits(chunks, chunk_keys), guidance
 
 
 def select_traits(chunks: Sequence[Chunk], keys: Sequence[str] | None) -> list[Chunk]:
@@ -105,12 +122,10 @@ def open_context(
     scenarios: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> SFTContext:
-    """Resolve the traits version and chunks a run works on."""
-    version = get_version(project.store, traits_ref)
-    chunks = version_chunks(project.store, version.id)
-    guidance = "\n\n".join(c.text for c in chunks if c.kind == "guidance")
+    """Resolve the traits version and chunks an SFT run works on."""
+    version, traits, guidance = resolve_traits(project, traits_ref, chunk_keys)
     runner = StepRunner(
         project, "sft_generations", "sft", run_id, batch_size=project.config.sft.batch_size, progress=progress
     )
     count = scenarios if scenarios is not None else project.config.sft.scenarios_per_chunk
-    return SFTContext(project, version, select_traits(chunks, chunk_keys), guidance, count, runner)
+    return SFTContext(project, version, traits, guidance, runner, scenarios=count)

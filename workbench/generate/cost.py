@@ -1,5 +1,7 @@
 """Projected calls, tokens and cost of a run, from what earlier (pilot) runs actually measured.
 
+`project_cost` is the arithmetic any pipeline shares; `project_sft_cost` feeds it the SFT slots
+(the documents pipeline feeds it its own, in `generate/docs_pipeline.py`).
 The ledger has every request the SFT stages sent. Dividing each stage's requests by the scenario
 slots that reached that stage gives per-slot averages (attempts, repairs, revision rounds and
 drops included); multiplying by the slots a run would still fill gives its projection. Cached
@@ -104,24 +106,56 @@ def project_sft_cost(
             " AND chunk_id IN (SELECT unnest(?)) AND slot < ?",
             [version.id, [t.id for t in traits], per_trait],
         ).fetchone()[0]  # type: ignore[index]
+    return project_cost(
+        project, "sft", reached=reached, first_stage="sft.scenario", remaining=len(traits) * per_trait - int(filled),
+        expected=_expected_stages(project), label="SFT",
+        hint="Run a pilot first, e.g. `workbench sft run TRAITS --pilot 2`.",
+    )  # fmt: skip
+
+
+def project_cost(
+    project: Project,
+    prefix: str,
+    *,
+    reached: dict[str, int],
+    first_stage: str,
+    remaining: int,
+    expected: Sequence[str],
+    label: str,
+    hint: str,
+) -> CostProjection:
+    """Scale each `{prefix}.*` ledger stage's totals by `remaining` over the slots that reached it.
+
+    Args:
+        project: Whose ledger and budget.
+        prefix: The pipeline's ledger stage prefix ("sft", "docs").
+        reached: Stage -> slots that reached it (those the ledger's figures were spent on).
+        first_stage: The stage every slot passes first; its count is the measured slots.
+        remaining: Slots the run would still fill.
+        expected: Every stage a full run goes through (those missing are listed as unmeasured).
+        label: The pipeline's name in messages ("SFT", "documents").
+        hint: What to run when nothing has been measured.
+
+    Raises:
+        WorkbenchError: nothing has been measured yet.
+    """
+    with project.store.connect() as con:
         stages = con.execute(
             "SELECT stage, count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0), sum(cost_usd),"
             " count(*) FILTER (WHERE cost_usd IS NULL AND tokens_in IS NOT NULL)"
-            " FROM llm_calls WHERE stage LIKE 'sft.%' GROUP BY stage"
-            " ORDER BY stage"
+            " FROM llm_calls WHERE starts_with(stage, ?) GROUP BY stage ORDER BY stage",
+            [f"{prefix}."],
         ).fetchall()
-    measured_slots = reached.get("sft.scenario", 0)
+    measured_slots = reached.get(first_stage, 0)
     if not measured_slots or not stages:
         raise WorkbenchError(
-            "Nothing to project from: no SFT run has been measured in this project yet.",
-            hint="Run a pilot first, e.g. `workbench sft run TRAITS --pilot 2`.",
+            f"Nothing to project from: no {label} run has been measured in this project yet.", hint=hint
         )
-    remaining = len(traits) * per_trait - int(filled)
     projections = []
     for stage, calls, tin, tout, cost, unpriced in stages:
         scale = remaining / max(1, reached.get(stage, measured_slots))
         projection = (calls * scale, tin * scale, tout * scale, None if unpriced else (cost or 0.0) * scale)
         projections.append(StageProjection(stage, *projection))
-    unmeasured = [s for s in _expected_stages(project) if s not in {p.stage for p in projections}]
+    unmeasured = [s for s in expected if s not in {p.stage for p in projections}]
     budget = project.config.budget.max_cost_usd_per_run
     return CostProjection(measured_slots, remaining, projections, unmeasured, budget)

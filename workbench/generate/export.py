@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,19 +48,28 @@ def _accepted(project: Project, version_id: str | None) -> list[tuple[str, str, 
         return con.execute(sql + " ORDER BY created_at, id", params).fetchall()
 
 
-def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
-    _write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    """Write one JSON object per line, atomically."""
+    write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
 
 
-def _write_atomic(path: Path, text: str) -> None:
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path` to write; renamed over `path` when the block succeeds."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def export_sft(project: Project, out_dir: Path, *, traits_ref: str | None = None) -> ExportResult:
@@ -91,8 +102,8 @@ def export_sft(project: Project, out_dir: Path, *, traits_ref: str | None = None
     result = ExportResult(
         out_dir / "chat.jsonl", out_dir / "preference.jsonl", out_dir / "manifest.json", len(chat), len(preference)
     )
-    _write_jsonl(result.chat_path, chat)
-    _write_jsonl(result.preference_path, preference)
+    write_jsonl(result.chat_path, chat)
+    write_jsonl(result.preference_path, preference)
     manifest = {
         "traits_versions": sorted({v for _, v, *_ in rows}),
         "chunk_ids": sorted({r[5] for r in rows}),
@@ -100,5 +111,5 @@ def export_sft(project: Project, out_dir: Path, *, traits_ref: str | None = None
         "preference_example_ids": [r[0] for r in rows if r[4]],
         "counts": {"chat": len(chat), "preference": len(preference)},
     }
-    _write_atomic(result.manifest_path, json.dumps(manifest, indent=2) + "\n")
+    write_atomic(result.manifest_path, json.dumps(manifest, indent=2) + "\n")
     return result

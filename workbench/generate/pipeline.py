@@ -27,11 +27,11 @@ from workbench.generate.responses import (
     rejected_check_jobs,
     rejected_jobs,
 )
+from workbench.generate.run import run_steps
 from workbench.generate.scenarios import generate_scenarios
 from workbench.generate.steps import StepReport
 from workbench.progress import ProgressCallback
 from workbench.project import Project
-from workbench.runs import finish_run, start_run
 from workbench.store.traits import get_version
 
 
@@ -109,25 +109,15 @@ async def run_sft(
     """
     chosen = [s for s in STEPS if steps is None or s in steps]
     version = get_version(project.store, traits_ref)
-    run_id = start_run(
-        project.store, "sft", traits_version=version.id, budget_usd=project.config.budget.max_cost_usd_per_run,
+    result = await run_steps(
+        project, "sft", version.id, [STEPS[name] for name in chosen],
+        open_ctx=lambda run_id: open_context(
+            project, version.id, run_id=run_id, chunk_keys=chunk_keys, scenarios=scenarios, progress=progress
+        ),
         config={"steps": chosen, "chunks": list(chunk_keys or []), "scenarios": scenarios},
     )  # fmt: skip
-    report = SFTReport(run_id)
-    try:
-        ctx = open_context(
-            project, version.id, run_id=run_id, chunk_keys=chunk_keys, scenarios=scenarios, progress=progress
-        )
-        for name in chosen:
-            report.steps.extend(await STEPS[name](ctx))
-            if any(r.stopped_budget for r in report.steps):
-                report.stopped_budget = True
-                break
-        report.scenarios_awaiting_review, report.examples_awaiting_review = _awaiting(ctx)
-    except BaseException as e:
-        finish_run(project.store, run_id, "failed", note=f"{type(e).__name__}: {e}")
-        raise
-    finish_run(project.store, run_id, "stopped_budget" if report.stopped_budget else "done")
+    report = SFTReport(result.run_id, result.steps, result.stopped_budget)
+    report.scenarios_awaiting_review, report.examples_awaiting_review = _awaiting(result.ctx)
     return report
 
 

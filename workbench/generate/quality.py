@@ -1,30 +1,57 @@
-"""Steps 8-9: the autorater and deduplication of finished examples.
+"""The autorater and deduplication of finished rows, shared by SFT examples and midtraining documents.
 
-The `rater` scores each new example for realism, quality, trait embodiment and leakage (any
-mention of traits, guidelines, a document, a system prompt, numbered principles). An example
-below the project's thresholds becomes `filtered` with the failing scores as its reason; it is
-kept, never deleted. Rated examples are then embedded (the `embedder` role, a local
-sentence-transformers model by default) and a prompt too similar to an earlier example's is
-marked `duplicate` of it. What survives waits for review (`needs_review`), or is accepted
-(`ok`) when the project sets `auto_accept_examples`.
+    await rate_rows(ctx, SFT_EXAMPLES, ctx.config.thresholds)
+    await dedup_rows(ctx, SFT_EXAMPLES, similarity=0.92, auto_accept=False)
+
+A `QualitySpec` says which table holds the rows, which of its columns the autorater's template
+reads and which text is compared for near-duplicates. The `rater` scores each `new` row for
+realism, quality, trait embodiment and leakage (any mention of traits, guidelines, a document, a
+system prompt, numbered principles). A row below the thresholds becomes `filtered` with the
+failing scores as its reason; it is kept, never deleted. Rated rows are then embedded (the
+`embedder` role) and one too similar to an earlier kept row is marked `duplicate` of it. What
+survives waits for review (`needs_review`), or is accepted (`ok`) with auto-accept on.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
-from workbench.config import SFTThresholds
-from workbench.generate.context import SFTContext
+from workbench.config import Thresholds
+from workbench.generate.context import GenerationContext, SFTContext
 from workbench.generate.dedup import find_duplicates
 from workbench.generate.schemas import ExampleRating
 from workbench.generate.steps import Apply, Generation, Job, StepReport
 
-KEPT = ("needs_review", "ok")  # examples later ones are compared against
+KEPT = ("needs_review", "ok")  # rows later ones are compared against
 
 
-def threshold_failures(rating: ExampleRating, thresholds: SFTThresholds) -> list[str]:
+@dataclass(frozen=True)
+class QualitySpec:
+    """Where a pipeline's finished rows live and what the autorater and dedup read of them.
+
+    Attributes:
+        table: The table of finished rows (with status, reason, scores, duplicate_of, similarity).
+        noun: What a row is called in reasons ("example", "document").
+        template: The autorater's prompt template.
+        columns: Columns passed to the template as variables of the same name.
+        dedup_column: The text compared for near-duplicates.
+    """
+
+    table: str
+    noun: str
+    template: str
+    columns: tuple[str, ...]
+    dedup_column: str
+
+
+SFT_EXAMPLES = QualitySpec("sft_examples", "example", "autorate", ("user_prompt", "response"), "user_prompt")
+
+
+def threshold_failures(rating: ExampleRating, thresholds: Thresholds) -> list[str]:
     """Human-readable reasons a rating falls short; empty when it passes."""
     failures = [
         f"{name} {score} < {minimum}"
@@ -40,38 +67,40 @@ def threshold_failures(rating: ExampleRating, thresholds: SFTThresholds) -> list
     return failures
 
 
-def _new_examples(ctx: SFTContext, status: str) -> list[tuple[str, str, str, str]]:
-    """(id, chunk id, user prompt, response) of this run's examples with `status`, oldest first."""
+def _rows_with_status(ctx: GenerationContext, spec: QualitySpec, status: str) -> list[dict[str, Any]]:
+    """This run's rows with `status` (id, chunk_id and the spec's columns), oldest first."""
+    columns = ", ".join(dict.fromkeys(("id", "chunk_id", *spec.columns, spec.dedup_column)))
     with ctx.project.store.connect() as con:
-        return con.execute(
-            "SELECT id, chunk_id, user_prompt, response FROM sft_examples WHERE status = ? AND traits_version = ?"
+        cursor = con.execute(
+            f"SELECT {columns} FROM {spec.table} WHERE status = ? AND traits_version = ?"
             " AND chunk_id IN (SELECT unnest(?)) ORDER BY created_at, id",
             [status, ctx.version.id, ctx.chunk_ids],
-        ).fetchall()
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def rating_jobs(ctx: SFTContext) -> list[Job]:
-    """An autorater call for each new example."""
+def rating_jobs(ctx: GenerationContext, spec: QualitySpec) -> list[Job]:
+    """An autorater call for each new row."""
     jobs = []
-    for example_id, chunk_id, prompt, response in _new_examples(ctx, "new"):
-        variables = ctx.trait_variables(chunk_id)
-        request = ctx.request("autorate", schema=ExampleRating, user_prompt=prompt, response=response, **variables)
-        jobs.append(Job("rating", example_id, request))
+    for row in _rows_with_status(ctx, spec, "new"):
+        variables = {c: row[c] for c in spec.columns} | ctx.trait_variables(row["chunk_id"])
+        jobs.append(Job("rating", row["id"], ctx.request(spec.template, schema=ExampleRating, **variables)))
     return jobs
 
 
-def _apply_ratings(thresholds: SFTThresholds) -> Apply:
+def _apply_ratings(spec: QualitySpec, thresholds: Thresholds) -> Apply:
     def apply(con: duckdb.DuckDBPyConnection, generations: list[Generation]) -> None:
         for g in generations:
             if g.status == "error":
-                continue  # a transport failure: the example stays new and the next run asks again
+                continue  # a transport failure: the row stays new and the next run asks again
             if g.ok and g.parsed is not None:
                 failures = threshold_failures(ExampleRating.model_validate(g.parsed), thresholds)
                 status, reason = ("filtered", "; ".join(failures)) if failures else ("rated", None)
             else:
                 status, reason = g.status, f"autorater: {g.reason}"
             con.execute(
-                "UPDATE sft_examples SET status = ?, reason = ?, scores = ?, updated_at = current_timestamp"
+                f"UPDATE {spec.table} SET status = ?, reason = ?, scores = ?, updated_at = current_timestamp"
                 " WHERE id = ? AND status = 'new'",
                 [status, reason, json.dumps(g.parsed) if g.parsed is not None else None, g.job.subject_id],
             )
@@ -79,41 +108,54 @@ def _apply_ratings(thresholds: SFTThresholds) -> Apply:
     return apply
 
 
-async def rate_examples(ctx: SFTContext) -> StepReport:
-    """Score every new example and filter those under the thresholds."""
-    apply = _apply_ratings(ctx.config.thresholds)
-    return await ctx.runner.run_jobs("rating", "rater", rating_jobs(ctx), apply=apply)
+async def rate_rows(ctx: GenerationContext, spec: QualitySpec, thresholds: Thresholds) -> StepReport:
+    """Score every new row and filter those under the thresholds."""
+    return await ctx.runner.run_jobs("rating", "rater", rating_jobs(ctx, spec), apply=_apply_ratings(spec, thresholds))
 
 
-async def dedup_examples(ctx: SFTContext) -> StepReport:
-    """Mark rated examples whose prompt nearly repeats an earlier example's as `duplicate`."""
-    fresh = _new_examples(ctx, "rated")
+async def dedup_rows(ctx: GenerationContext, spec: QualitySpec, *, similarity: float, auto_accept: bool) -> StepReport:
+    """Mark rated rows whose text nearly repeats an earlier kept row's as `duplicate`; settle the rest."""
+    fresh = _rows_with_status(ctx, spec, "rated")
     report = StepReport("dedup", jobs=len(fresh))
     if not fresh:
         return report
     with ctx.project.store.connect() as con:
         kept = con.execute(
-            "SELECT id, user_prompt FROM sft_examples WHERE status IN (SELECT unnest(?)) ORDER BY created_at, id",
+            f"SELECT id, {spec.dedup_column} FROM {spec.table} WHERE status IN (SELECT unnest(?))"
+            " ORDER BY created_at, id",
             [list(KEPT)],
         ).fetchall()
     matches = await find_duplicates(
-        ctx.project, [p for _, p in kept], [row[2] for row in fresh], ctx.config.near_duplicate_similarity,
-        stage="sft.dedup", run_id=ctx.runner.run_id,
+        ctx.project, [text for _, text in kept], [row[spec.dedup_column] for row in fresh], similarity,
+        stage=f"{ctx.runner.stage_prefix}.dedup", run_id=ctx.runner.run_id,
     )  # fmt: skip
-    pool = [i for i, _ in kept] + [row[0] for row in fresh]
-    survivor = "ok" if ctx.config.auto_accept_examples else "needs_review"
+    pool = [i for i, _ in kept] + [row["id"] for row in fresh]
+    survivor = "ok" if auto_accept else "needs_review"
     updates: list[tuple[str, str | None, str | None, float | None, str]] = []
     for row, match in zip(fresh, matches, strict=True):
         if match is None:
-            updates.append((survivor, None, None, None, row[0]))
+            updates.append((survivor, None, None, None, row["id"]))
         else:
-            reason = f"near-duplicate of example {pool[match.index]} (cosine {match.similarity:.3f})"
-            updates.append(("duplicate", reason, pool[match.index], match.similarity, row[0]))
+            reason = f"near-duplicate of {spec.noun} {pool[match.index]} (cosine {match.similarity:.3f})"
+            updates.append(("duplicate", reason, pool[match.index], match.similarity, row["id"]))
         report.count(updates[-1][0])
     with ctx.project.store.transaction() as con:
         con.executemany(
-            "UPDATE sft_examples SET status = ?, reason = ?, duplicate_of = ?, similarity = ?,"
+            f"UPDATE {spec.table} SET status = ?, reason = ?, duplicate_of = ?, similarity = ?,"
             " updated_at = current_timestamp WHERE id = ? AND status = 'rated'",
             updates,
         )
     return report
+
+
+async def rate_examples(ctx: SFTContext) -> StepReport:
+    """Score every new SFT example and filter those under the `[sft]` thresholds."""
+    return await rate_rows(ctx, SFT_EXAMPLES, ctx.config.thresholds)
+
+
+async def dedup_examples(ctx: SFTContext) -> StepReport:
+    """Mark rated SFT examples whose user prompt nearly repeats an earlier example's as `duplicate`."""
+    config = ctx.config
+    return await dedup_rows(
+        ctx, SFT_EXAMPLES, similarity=config.near_duplicate_similarity, auto_accept=config.auto_accept_examples
+    )

@@ -24,6 +24,7 @@ from workbench.generate.context import SFTContext
 from workbench.generate.dedup import find_duplicates
 from workbench.generate.schemas import ScenarioDraft
 from workbench.generate.steps import Apply, Generation, Job, StepReport, stable_id
+from workbench.review import send_back_notes
 
 LIVE = ("new", "needs_review", "ok")  # statuses of scenarios that count as the trait's current set
 MAX_AVOID = 30  # prompts listed as "already written" in a retry; more would crowd out the instructions
@@ -77,17 +78,6 @@ def load_scenarios(ctx: SFTContext, statuses: tuple[str, ...] | None = None) -> 
     return sorted(parsed, key=lambda r: (order[r.chunk_id], r.slot, r.attempt, r.round))
 
 
-def _send_back_notes(ctx: SFTContext, ids: list[str]) -> dict[str, str]:
-    """The latest 'regenerate' note for each of these scenarios."""
-    with ctx.project.store.connect() as con:
-        rows = con.execute(
-            "SELECT item_id, arg_max(note, created_at) FROM review_events WHERE item_table = 'sft_scenarios'"
-            " AND action = 'regenerate' AND item_id IN (SELECT unnest(?)) GROUP BY item_id",
-            [ids],
-        ).fetchall()
-    return {item: note or "" for item, note in rows}
-
-
 def _job(ctx: SFTContext, chunk_id: str, slot: int, attempt: int, **extra: Any) -> Job:
     axes = axes_for(ctx.config.axes, ctx.config.seed, chunk_id, slot)
     avoid: list[str] = extra.get("avoid", [])[-MAX_AVOID:]
@@ -105,7 +95,7 @@ def scenario_jobs(ctx: SFTContext) -> list[Job]:
     """The scenarios still missing: empty slots, duplicates with tries left, sent-back ones."""
     rows = load_scenarios(ctx)
     sent_back = [r.id for r in rows if r.status == "sent_back"]
-    notes = _send_back_notes(ctx, sent_back) if sent_back else {}
+    notes = send_back_notes(ctx.project.store, "sft_scenarios", sent_back)
     jobs = []
     for chunk_id in ctx.chunk_ids:
         mine = [r for r in rows if r.chunk_id == chunk_id]

@@ -53,3 +53,34 @@ class ExampleRating(BaseModel):
         "numbered principles: 1 = not at all, 5 = explicitly.",
     )
     reasons: str = Field(description="One or two sentences per score.")
+
+
+class DocBrainstorm(BaseModel):
+    """The plan of one midtraining document: what trait it shows, how, and how the why gets in."""
+
+    what: str = Field(description="Which aspect of the trait this document shows, in one sentence.")
+    how: list[str] = Field(
+        min_length=1, description="The concrete things the model is described as doing, one action per item."
+    )
+    why: str = Field(description="Why those actions display the trait (the reasoning a careful reader would see).")
+    why_enters_text: Literal["quote", "observer", "consequences"] = Field(
+        description="How the why gets into the text: the model is quoted explaining itself (quote), someone who "
+        "watched infers it (observer), or what happened next makes it plain (consequences)."
+    )
+    setting: str = Field(description="Who writes the document, for whom, where and when; the situation it reports.")
+    people: list[str] = Field(description="The people who appear, each 'Name: role', using the names offered.")
+    tension: str = Field(description="What makes it worth reading: the stakes, disagreement or surprise.")
+
+
+class DocCritique(BaseModel):
+    """The critic's verdict on a draft document (1 = worst, 5 = best)."""
+
+    naturalness: int = Field(ge=1, le=5, description="Would it pass as a real document of its type, 1-5?")
+    embodiment: int = Field(ge=1, le=5, description="How clearly and concretely the model shows the trait, 1-5.")
+    consistency: int = Field(ge=1, le=5, description="How well it respects the guidance on trade-offs, 1-5.")
+    tropes: list[str] = Field(description="Stock moves and clichés found, each quoted or described; [] if none.")
+    problems: list[str] = Field(description="Everything else a rewrite must fix, most important first.")
+    verdict: Literal["rewrite", "minor_fixes"] = Field(
+        description="rewrite: start again from the plan; minor_fixes: the rewrite may keep the draft's bones."
+    )
+    reasons: str = Field(description="Why, citing the draft.")

@@ -35,6 +35,11 @@ TEMPLATE_NAMES: tuple[str, ...] = (
     "rejected_system",
     "rejected_check",
     "autorate",
+    "doc_brainstorm",
+    "doc_draft",
+    "doc_critique",
+    "doc_rewrite",
+    "doc_autorate",
 )
 """The built-in templates, in pipeline order."""
 
