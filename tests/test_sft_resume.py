@@ -30,8 +30,9 @@ def identity(system: str | None, messages: list[Any]) -> str:
     return json.dumps([system or None, [list(m) for m in messages]])
 
 
-def start(project: Project, env: dict[str, str]) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "workbench.cli", "sft", "run", "test", "--yes", "--project", str(project.root)]
+def start(project: Project, env: dict[str, str], pipeline: str = "sft") -> subprocess.Popen[str]:
+    """`workbench PIPELINE run test --yes` on `project`, in a subprocess (as a user runs it)."""
+    command = [sys.executable, "-m", "workbench.cli", pipeline, "run", "test", "--yes", "--project", str(project.root)]
     return subprocess.Popen(command, cwd=REPO, env={**os.environ, **env}, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
 

@@ -15,7 +15,7 @@ import sys
 import typer
 from rich.text import Text
 
-from workbench.cli import llm, project_cmds, sft, traits
+from workbench.cli import docs, llm, project_cmds, sft, traits
 from workbench.cli.common import console
 from workbench.errors import WorkbenchError
 
@@ -29,6 +29,9 @@ project_cmds.register(app)
 app.add_typer(traits.app, name="traits", help="Traits documents: add versions, list, show, diff.")
 app.add_typer(llm.app, name="llm", help="Talk to the configured models through the gateway.")
 app.add_typer(sft.app, name="sft", help="SFT and preference data: scenarios, critique, responses, review, export.")
+app.add_typer(
+    docs.app, name="docs", help="Midtraining documents: brainstorm, draft, critique, rewrite, review, export."
+)
 
 
 def main() -> None:

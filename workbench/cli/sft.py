@@ -30,6 +30,7 @@ from workbench.errors import WorkbenchError
 from workbench.generate.cost import CostProjection, project_sft_cost
 from workbench.generate.export import export_sft
 from workbench.generate.pipeline import STEPS, SFTReport, run_sft
+from workbench.generate.steps import StepReport
 from workbench.progress import RichProgress
 from workbench.project import Project
 
@@ -100,11 +101,11 @@ def projection_table(projection: CostProjection) -> Table:
     return table
 
 
-def print_projection(projection: CostProjection) -> None:
+def print_projection(projection: CostProjection, slots: str = "scenario slot(s)") -> None:
     """Print the projection, warning when it is over the per-run cap (the run would stop there)."""
     console.print(
         Text(
-            f"Projection: {projection.remaining_slots} scenario slot(s) to fill, "
+            f"Projection: {projection.remaining_slots} {slots} to fill, "
             f"from per-slot averages over the {projection.measured_slots} measured so far."
         )
     )
@@ -141,19 +142,22 @@ def _next_steps(proj: Project, report: SFTReport) -> None:
             )
 
 
-def print_report(proj: Project, report: SFTReport) -> None:
-    """What each step did, what waits for a person, and whether the budget cap stopped the run."""
-    table = Table(title=f"SFT run {report.run_id}", title_justify="left")
+def print_steps(title: str, steps: Sequence[StepReport]) -> None:
+    """One row per step pass: jobs, fresh calls, rows written by status."""
+    table = Table(title=title, title_justify="left")
     table.add_column("step")
     table.add_column("jobs", justify="right")
     table.add_column("fresh calls", justify="right")
     table.add_column("rows by status")
-    for step in report.steps:
+    for step in steps:
         written = ", ".join(f"{status} {n}" for status, n in sorted(step.written.items())) or "–"
         table.add_row(step.step, str(step.jobs), str(step.fresh_calls), Text(written))
-    console.print(table if report.steps else Text("Nothing to do: every selected step is up to date."))
-    _next_steps(proj, report)
-    if report.stopped_budget:
+    console.print(table if steps else Text("Nothing to do: every selected step is up to date."))
+
+
+def print_budget_stop(proj: Project, stopped: bool) -> None:
+    """Say so when the budget cap stopped the run, and how to go on."""
+    if stopped:
         console.print(
             Text(
                 f"Stopped at the budget cap ({_cap(proj.config.budget.max_cost_usd_per_run)}); finished work is kept. "
@@ -162,6 +166,13 @@ def print_report(proj: Project, report: SFTReport) -> None:
                 style="bold yellow",
             )
         )
+
+
+def print_report(proj: Project, report: SFTReport) -> None:
+    """What each step did, what waits for a person, and whether the budget cap stopped the run."""
+    print_steps(f"SFT run {report.run_id}", report.steps)
+    _next_steps(proj, report)
+    print_budget_stop(proj, report.stopped_budget)
 
 
 @app.command()

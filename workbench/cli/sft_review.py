@@ -37,7 +37,9 @@ KINDS = {
     "example": "sft_examples",
     "examples": "sft_examples",
 }
-NOUNS = {"sft_scenarios": "scenario", "sft_examples": "example"}
+NOUNS = {"sft_scenarios": "scenario", "sft_examples": "example", "documents": "document"}
+LISTS = {"sft_scenarios": "sft list scenarios", "sft_examples": "sft list examples", "documents": "docs list"}
+RUNS = {"sft_scenarios": "sft run", "sft_examples": "sft run", "documents": "docs run"}
 MIN_PREFIX = 4
 PAST = {"accept": "Accepted", "reject": "Rejected", "note": "Noted", "regenerate": "Sent back"}
 LISTED_IDS = 20  # ids printed after a review; a bulk review of hundreds only prints the count beyond this
@@ -80,7 +82,7 @@ def resolve_id(proj: Project, table: str, ref: str) -> str:
         found = con.execute(f"SELECT id FROM {table} WHERE starts_with(id, ?) LIMIT 2", [ref]).fetchall()
     noun = NOUNS[table]
     if len(ref) < MIN_PREFIX or not found:
-        raise WorkbenchError(f"No {noun} {ref!r}.", hint=f"See `workbench sft list {noun}s`.")
+        raise WorkbenchError(f"No {noun} {ref!r}.", hint=f"See `workbench {LISTS[table]}`.")
     if len(found) > 1:
         raise WorkbenchError(f"{noun.capitalize()} id prefix {ref!r} is ambiguous.", hint="Give more characters.")
     return str(found[0][0])
@@ -156,7 +158,7 @@ def show(
     """Show a scenario or an example: its fields, lineage and review events."""
     proj = open_project(project)
     found = []
-    for table in NOUNS:
+    for table in ("sft_scenarios", "sft_examples"):
         try:
             found.append((table, resolve_id(proj, table, item_id)))
         except WorkbenchError:
@@ -178,7 +180,7 @@ def _bulk_ids(proj: Project, table: str, status: str, action: str, yes: bool) ->
     return [r[0] for r in rows]
 
 
-def _targets(proj: Project, table: str, ids: list[str], status: str | None, action: str, yes: bool) -> list[str]:
+def targets(proj: Project, table: str, ids: list[str], status: str | None, action: str, yes: bool) -> list[str]:
     """The full ids a review applies to: those named, or every row with `status`."""
     if ids and status:
         raise WorkbenchError("Name ids or use --all-with-status, not both.")
@@ -187,12 +189,12 @@ def _targets(proj: Project, table: str, ids: list[str], status: str | None, acti
     if not ids:
         raise WorkbenchError(
             f"Nothing to {action}: name the ids, or use --all-with-status STATUS.",
-            hint=f"See `workbench sft list {NOUNS[table]}s --status needs_review`.",
+            hint=f"See `workbench {LISTS[table]} --status needs_review`.",
         )
     return [resolve_id(proj, table, i) for i in ids]
 
 
-def _print_reviewed(proj: Project, table: str, action: str, ids: list[str]) -> None:
+def print_reviewed(proj: Project, table: str, action: str, ids: list[str]) -> None:
     with proj.store.connect() as con:
         counts = con.execute(
             f"SELECT status, count(*) FROM {table} WHERE id IN (SELECT unnest(?)) GROUP BY status ORDER BY status",
@@ -205,7 +207,7 @@ def _print_reviewed(proj: Project, table: str, action: str, ids: list[str]) -> N
     if len(ids) > LISTED_IDS:
         console.print(Text(f"  … and {len(ids) - LISTED_IDS} more"))
     if action == "regenerate":
-        console.print(Text("The next `workbench sft run` writes their replacements, following the note."))
+        console.print(Text(f"The next `workbench {RUNS[table]}` writes their replacements, following the note."))
 
 
 def _action_command(action: str) -> Callable[..., None]:
@@ -227,11 +229,11 @@ def _action_command(action: str) -> Callable[..., None]:
         if action in ("note", "regenerate") and not (note and note.strip()):
             # Checked before any confirmation: asking "Send back 300?" and then failing wastes the answer.
             raise WorkbenchError(f"'{action}' needs a note.", hint='Add --note "what should change".')
-        targets = _targets(proj, table, list(ids or []), all_with_status, action, yes)
-        if not targets:
+        chosen = targets(proj, table, list(ids or []), all_with_status, action, yes)
+        if not chosen:
             return
-        review_many(proj.store, table, targets, action, reviewer=reviewer or default_reviewer(), note=note)
-        _print_reviewed(proj, table, action, targets)
+        review_many(proj.store, table, chosen, action, reviewer=reviewer or default_reviewer(), note=note)
+        print_reviewed(proj, table, action, chosen)
 
     command.__name__ = command.__qualname__ = f"review_{action}"
     return command
