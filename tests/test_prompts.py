@@ -305,3 +305,12 @@ def test_rendering_is_not_html_escaped() -> None:
     template = PromptTemplate.from_text("refine", "{{ response }}", "x.md")
     text = 'if a < b && c > d: print("it\'s")'
     assert template.render(response=text) == text
+
+
+@pytest.mark.parametrize(("doc_type", "phrase"), [("email", "an email"), ("blog post", "a blog post"),
+                                                  ("internal memo", "an internal memo")])  # fmt: skip
+def test_document_types_get_the_right_article(doc_type: str, phrase: str) -> None:
+    template = load_template("doc_draft")
+    plan = dict.fromkeys(("what", "why", "why_enters_text", "setting", "tension"), "x") | {"how": ["h"], "people": []}
+    variables = dict.fromkeys(template.variables, "") | {"doc_type": doc_type, "target_words": 300, "plan": plan}
+    assert f"Write {phrase} of about 300 words" in template.render(**variables)

@@ -59,7 +59,7 @@ class DocsFakeModel:
     def tag_of(self, prompt: str) -> tuple[int, str]:
         """(trait index, document type) a request is about."""
         trait = next(i for i, t in enumerate(self.traits) if t in prompt)
-        doc_type = next(t for t in self.types if f"a {t} of about" in prompt or f"realistic {t} " in prompt)
+        doc_type = next(t for t in self.types if f" {t} of about" in prompt or f"realistic {t} " in prompt)
         return trait, doc_type
 
     def final_text(self, trait: int, doc_type: str, regen: bool = False) -> str:

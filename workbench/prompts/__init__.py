@@ -61,6 +61,14 @@ _ENV = jinja2.Environment(
 )
 
 
+def with_article(noun: str) -> str:
+    """ "an email", "a blog post": the indefinite article by the first letter (a template filter)."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+_ENV.filters["with_article"] = with_article
+
+
 def template_hash(text: str) -> str:
     """Content hash of a template: the first 16 hex digits of sha256 of its text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
