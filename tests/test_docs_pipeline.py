@@ -14,10 +14,12 @@ import datasets
 import pytest
 
 from tests.fakes.docs_model import CRITIQUE_REASONS, LEAK, DocsFakeModel
+from tests.fakes.rules import FakeRequest, Reply, Text
 from tests.sft_setup import DOC_TYPES, TRAITS, rows
 from workbench.errors import WorkbenchError
 from workbench.generate.docs_export import export_docs
 from workbench.generate.docs_pipeline import DocsReport, project_docs_cost, run_docs
+from workbench.generate.documents import placeholder_in
 from workbench.generate.names import GIVEN_NAMES
 from workbench.project import Project, load_project
 from workbench.review import review, review_many
@@ -159,3 +161,29 @@ def test_pilot_projection_and_budget_cap(docs_project: Project, monkeypatch: Any
 def test_unknown_type_is_a_user_error(docs_project: Project) -> None:
     with pytest.raises(WorkbenchError, match="Unknown document type"):
         run(docs_project, types=["sonnet"])
+
+
+@pytest.mark.parametrize(
+    ("text", "slot"),
+    [("Dear [Name], thanks", "[Name]"), ("From [Your Company Name]", "[Your Company Name]"),
+     ("Due [insert date].", "[insert date]"), ("Hi {{ name }}", "{{ name }}"),
+     ("[Laughter] Right, see [1].", None), ("A plain memo.", None)],
+)  # fmt: skip
+def test_placeholders_are_found_but_transcript_cues_are_not(text: str, slot: str | None) -> None:
+    assert placeholder_in(text) == slot
+
+
+def test_a_rewrite_with_an_unfilled_placeholder_is_filtered(docs_project: Project, fake_gemini: Any) -> None:
+    fake: DocsFakeModel = fake_gemini.rule
+
+    def rule(request: FakeRequest) -> Reply:
+        reply = fake(request)
+        if "## The critique" in request.last_user_text and isinstance(reply, Text):
+            return Text("Dear [Name], " + reply.text)
+        return reply
+
+    fake_gemini.rule = rule
+    run(docs_project)
+    reasons = {r[0] for r in rows(docs_project, "SELECT reason FROM documents WHERE status = 'filtered'")}
+    assert reasons == {"unfilled placeholder [Name] in the final text"}
+    assert not rows(docs_project, "SELECT * FROM doc_generations WHERE step = 'rating'"), "filtered before rating"

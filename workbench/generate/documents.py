@@ -18,6 +18,7 @@ new attempt in its slot, brainstormed afresh with the note.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -227,6 +228,32 @@ CRITIQUE = Advance("critique", "critic", "drafted", "critiqued", "critique_id", 
 REWRITE = Advance("rewrite", "critic", "critiqued", "new", "rewrite_id", _rewrite, text_column="text")
 
 
+# Template slots a model forgot to fill ("[Name]", "[Your Company]", "[insert date]", "{{name}}"),
+# but not a transcript's "[Laughter]" or a citation's "[1]".
+_PLACEHOLDER = re.compile(
+    r"\[(?:your |insert |the )?(?:first |last |full |company |product )?"
+    r"(?:name|company|date|address|client|product|title|location|e-?mail|phone|city|person|organi[sz]ation"
+    r"|recipient|sender|position|team|number|time)(?: name| here)?\]|\{\{\s*\w+\s*\}\}",
+    re.IGNORECASE,
+)
+
+
+def placeholder_in(text: str) -> str | None:
+    """The first unfilled template slot in a document's text, if any."""
+    match = _PLACEHOLDER.search(text)
+    return match.group(0) if match else None
+
+
+def _outcome(step: Advance, g: Generation) -> tuple[str, str | None]:
+    """The document's status and reason after this step's answer."""
+    if not g.ok:
+        return g.status, f"{step.step}: {g.reason}"
+    slot = placeholder_in(g.text or "") if step.text_column else None
+    if slot is not None:
+        return "filtered", f"unfilled placeholder {slot} in the final text"
+    return step.becomes, None
+
+
 def _apply_advance(step: Advance) -> Apply:
     text = f", {step.text_column} = ?" if step.text_column else ""
 
@@ -234,7 +261,7 @@ def _apply_advance(step: Advance) -> Apply:
         for g in generations:
             if g.status == "error":
                 continue  # a transport failure: the document waits at its step for the next run
-            status, reason = (step.becomes, None) if g.ok else (g.status, f"{step.step}: {g.reason}")
+            status, reason = _outcome(step, g)
             values = [(g.text or "").strip()] if step.text_column else []
             con.execute(
                 f"UPDATE documents SET {step.column} = ?, status = ?, reason = ?{text},"
