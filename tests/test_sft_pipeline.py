@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import datasets
@@ -167,3 +168,10 @@ def test_a_near_duplicate_within_a_trait_is_regenerated_at_generation(sft_projec
     assert any(first[0][2] in text for text in asked), "the retry lists the duplicate as something to avoid"
     live = rows(sft_project, "SELECT count(*) FROM sft_scenarios WHERE status = 'new'")[0][0]
     assert live == 8, "every slot of both traits ends with one scenario"
+
+
+def test_export_with_nothing_accepted_says_how_and_writes_nothing(sft_project: Project, tmp_path: Path) -> None:
+    with pytest.raises(WorkbenchError, match="Nothing accepted to export from sft_examples") as error:
+        export_sft(sft_project, tmp_path / "out")
+    assert "sft review accept" in (error.value.hint or "")
+    assert not (tmp_path / "out").exists()

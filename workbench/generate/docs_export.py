@@ -16,15 +16,12 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workbench.errors import WorkbenchError
-from workbench.generate.export import atomic_path, write_atomic, write_jsonl
+from workbench.generate.export import accepted_rows, atomic_path, write_atomic, write_jsonl
 from workbench.project import Project
-from workbench.store.traits import get_version
 
 
 @dataclass(frozen=True)
@@ -37,29 +34,16 @@ class DocsExportResult:
     rows: int
 
 
-def _accepted(project: Project, version_id: str | None) -> list[tuple[str, str, str, str, str]]:
-    sql = "SELECT id, traits_version, chunk_id, doc_type, text FROM documents WHERE status = 'ok'"
-    params: list[Any] = []
-    if version_id:
-        sql += " AND traits_version = ?"
-        params.append(version_id)
-    with project.store.connect() as con:
-        return con.execute(sql + " ORDER BY created_at, id", params).fetchall()
-
-
 def export_docs(project: Project, out_dir: Path, *, traits_ref: str | None = None) -> DocsExportResult:
     """Write the accepted documents (of one traits version, or all) to `out_dir`.
 
     Raises:
         WorkbenchError: there is no accepted document to export.
     """
-    version_id = get_version(project.store, traits_ref).id if traits_ref else None
-    rows = _accepted(project, version_id)
-    if not rows:
-        raise WorkbenchError(
-            "No accepted documents to export.",
-            hint="Accept documents with `workbench docs review accept ...` (or set [docs] auto_accept).",
-        )
+    rows = accepted_rows(
+        project, "documents", "id, traits_version, chunk_id, doc_type, text", traits_ref,
+        hint="Accept documents with `workbench docs review accept ...` (or set [docs] auto_accept).",
+    )  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     result = DocsExportResult(
         out_dir / "documents.jsonl", out_dir / "documents.parquet", out_dir / "manifest.json", len(rows)

@@ -38,14 +38,22 @@ class ExportResult:
     preference_rows: int
 
 
-def _accepted(project: Project, version_id: str | None) -> list[tuple[str, str, str, str, str | None, str]]:
-    sql = "SELECT id, traits_version, user_prompt, response, rejected, chunk_id FROM sft_examples WHERE status = 'ok'"
+def accepted_rows(project: Project, table: str, columns: str, traits_ref: str | None, hint: str) -> list[Any]:
+    """`columns` of the accepted (`ok`) rows of `table`, of one traits version or all, oldest first.
+
+    Raises:
+        WorkbenchError: there is no accepted row; `hint` says how to accept some.
+    """
+    sql = f"SELECT {columns} FROM {table} WHERE status = 'ok'"
     params: list[Any] = []
-    if version_id:
+    if traits_ref:
         sql += " AND traits_version = ?"
-        params.append(version_id)
+        params.append(get_version(project.store, traits_ref).id)
     with project.store.connect() as con:
-        return con.execute(sql + " ORDER BY created_at, id", params).fetchall()
+        rows = con.execute(sql + " ORDER BY created_at, id", params).fetchall()
+    if not rows:
+        raise WorkbenchError(f"Nothing accepted to export from {table}.", hint=hint)
+    return rows
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
@@ -78,13 +86,10 @@ def export_sft(project: Project, out_dir: Path, *, traits_ref: str | None = None
     Raises:
         WorkbenchError: there is no accepted example to export.
     """
-    version_id = get_version(project.store, traits_ref).id if traits_ref else None
-    rows = _accepted(project, version_id)
-    if not rows:
-        raise WorkbenchError(
-            "No accepted examples to export.",
-            hint="Accept examples with `workbench sft review accept ...` (or set [sft] auto_accept_examples).",
-        )
+    rows = accepted_rows(
+        project, "sft_examples", "id, traits_version, user_prompt, response, rejected, chunk_id", traits_ref,
+        hint="Accept examples with `workbench sft review accept ...` (or set [sft] auto_accept_examples).",
+    )  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     chat = [
         {"messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]}
