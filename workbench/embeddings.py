@@ -28,11 +28,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from workbench.config import ProjectConfig
 from workbench.errors import WorkbenchError
-from workbench.llm.gateway import backoff
+from workbench.llm.gateway import transient_retries
 from workbench.llm.ledger import LEDGER_COLUMNS, call_cost, new_ledger_row
 from workbench.llm.types import BackendError
 from workbench.project import Project
@@ -268,13 +267,7 @@ class _GeminiEmbedder:
     ) -> None:
         """One batch to its vectors, retrying transient failures."""
         key = hashlib.sha256("\0".join([self.spec, *batch]).encode()).hexdigest()
-        max_attempts = self.config.gateway.max_attempts
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(lambda e: isinstance(e, BackendError) and e.retryable),
-            stop=stop_after_attempt(max_attempts),
-            wait=backoff(self.config.gateway),
-            reraise=True,
-        )
+        retrying = transient_retries(self.config.gateway)
         attempt = 0
         try:
             async for retry in retrying:

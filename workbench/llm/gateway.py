@@ -219,14 +219,7 @@ class Gateway:
 
     async def _send(self, call: _Call, request: LLMRequest, tally: _Tally, purpose: str) -> _Answer | CallResult:
         """One request with retries. Returns the answer, or the failed `CallResult`."""
-        gateway = self.config.gateway
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(lambda e: isinstance(e, BackendError) and e.retryable),
-            stop=stop_after_attempt(gateway.max_attempts),
-            wait=backoff(gateway),
-            sleep=self.sleep,
-            reraise=True,
-        )
+        retrying = transient_retries(self.config.gateway, self.sleep)
         attempt = 0
         try:
             async for retry in retrying:
@@ -293,6 +286,19 @@ class Gateway:
         if status in cache.CACHEABLE_STATUSES:
             self._writer.add_cache(cache.cache_row(result, call.fingerprint))
         return result
+
+
+def transient_retries(
+    gateway: GatewayConfig, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+) -> AsyncRetrying:
+    """Retry transient backend errors (rate limits, 5xx, timeouts, connection) per `[gateway]`."""
+    return AsyncRetrying(
+        retry=retry_if_exception(lambda e: isinstance(e, BackendError) and e.retryable),
+        stop=stop_after_attempt(gateway.max_attempts),
+        wait=backoff(gateway),
+        sleep=sleep,
+        reraise=True,
+    )
 
 
 def backoff(gateway: GatewayConfig) -> Callable[[RetryCallState], float]:
