@@ -8,7 +8,13 @@ import pytest
 
 from workbench.project import Project, init_project
 
-pytest_plugins = ["tests.fakes.servers", "tests.tiny_model", "tests.tiny_embedder", "tests.sft_setup"]
+pytest_plugins = [
+    "tests.fakes.servers",
+    "tests.tiny_model",
+    "tests.tiny_embedder",
+    "tests.sft_setup",
+    "tests.audit_fixtures",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +39,37 @@ def generate_calls(requests: list[FakeRequest]) -> list[str]:
     return [identity(r.system, r.messages) for r in requests if r.path.endswith(":generateContent")]
 
 
-def start(project: Project, env: dict[str, str], pipeline: str) -> subprocess.Popen[str]:
-    """`workbench PIPELINE run test --yes` on `project`, in a subprocess (as a user runs it)."""
-    command = [sys.executable, "-m", "workbench.cli", pipeline, "run", "test", "--yes", "--project", str(project.root)]
+def add_test_traits(project: Project) -> None:
+    """Store the test traits document as `test`."""
+    doc = project.root / "traits.md"
+    doc.write_text(DOC)
+    add_traits_file(project.store, doc, name="test")
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A run to kill: the `workbench` arguments, and what a fresh project needs before it."""
+
+    args: tuple[str, ...]
+    prepare: Callable[[Project], None] = add_test_traits
+
+
+def traits_pipeline(name: str) -> Pipeline:
+    """`workbench NAME run test --yes` on a project holding the test traits document."""
+    return Pipeline((name, "run", "test", "--yes"))
+
+
+def start(project: Project, env: dict[str, str], pipeline: Pipeline) -> subprocess.Popen[str]:
+    """The pipeline's command on `project`, in a subprocess (as a user runs it)."""
+    command = [sys.executable, "-m", "workbench.cli", *pipeline.args, "--project", str(project.root)]
     return subprocess.Popen(command, cwd=REPO, env={**os.environ, **env}, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
 
 
-def new_project(path: Path) -> Project:
-    """A fresh project holding the test traits document as `test`."""
+def new_project(path: Path, pipeline: Pipeline) -> Project:
+    """A fresh project, prepared for the pipeline."""
     project = init_project(path)
-    doc = path / "traits.md"
-    doc.write_text(DOC)
-    add_traits_file(project.store, doc, name="test")
+    pipeline.prepare(project)
     return project
 
 
@@ -58,18 +78,21 @@ def finish(process: subprocess.Popen[str]) -> None:
     assert process.returncode == 0, output
 
 
-def run_clean(path: Path, env: dict[str, str], pipeline: str) -> Project:
-    """A new project, run once without interruption."""
-    project = new_project(path)
+def run_clean(path: Path, env: dict[str, str], pipeline: str | Pipeline) -> Project:
+    """A new project, run once without interruption (`pipeline`: a traits pipeline's name, or any)."""
+    pipeline = traits_pipeline(pipeline) if isinstance(pipeline, str) else pipeline
+    project = new_project(path, pipeline)
     finish(start(project, env, pipeline))
     return project
 
 
 def kill_midway_and_restart(
-    path: Path, env: dict[str, str], pipeline: str, fake: Any, *, after_calls: int, generations: str, batch: int
-) -> Project:
+    path: Path, env: dict[str, str], pipeline: str | Pipeline, fake: Any, *, after_calls: int, generations: str,
+    batch: int,
+) -> Project:  # fmt: skip
     """Start a run, SIGKILL it once `after_calls` model calls were sent, restart it to the end."""
-    killed = new_project(path)
+    pipeline = traits_pipeline(pipeline) if isinstance(pipeline, str) else pipeline
+    killed = new_project(path, pipeline)
     process = start(killed, env, pipeline)
     while len(generate_calls(fake.requests)) < after_calls:
         assert process.poll() is None, f"the run ended before it could be killed: {process.stdout.read()}"  # type: ignore[union-attr]

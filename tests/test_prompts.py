@@ -101,6 +101,21 @@ VARIABLES |= {
     "doc_autorate": _DOC_COMMON | {"text": "DOCUMENT-TEXT-MARKER"},
 }
 
+ROWS = [{"label": "R1", "text": "ROW-ONE-MARKER"}, {"label": "R2", "text": "ROW-TWO-MARKER"}]
+VARIABLES |= {
+    "audit_scan": {"rows": ROWS},
+    "audit_merge": {
+        "candidates": [{"name": "CANDIDATE-MARKER", "description": "DESCRIPTION-MARKER", "kind": "rhetorical",
+                        "quotes": ["QUOTE-MARKER"]}],
+        "neighbours": [{"name": "NEIGHBOUR-MARKER", "description": "NEIGHBOUR-DESCRIPTION-MARKER"}],
+    },
+    "audit_rate": {
+        "patterns": [{"label": "P1", "name": "PATTERN-MARKER", "description": "D", "broad": "BROAD-MARKER",
+                      "strict": "STRICT-MARKER"}],
+        "rows": ROWS,
+    },
+}  # fmt: skip
+
 # Values whose text must appear in the rendered prompt (ints and containers are checked separately).
 TEXT_VARIABLES = {
     name: [key for key, value in variables.items() if isinstance(value, str)] for name, variables in VARIABLES.items()

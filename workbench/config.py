@@ -182,6 +182,28 @@ class DocsConfig(BaseModel):
     batch_size: int = Field(64, ge=1, description="Rows per step committed at once; a crash loses at most one batch.")
 
 
+class AuditConfig(BaseModel):
+    """The pattern audit (`workbench audit ...`): scan, cluster, autorate a whole dataset."""
+
+    rows_per_scan: int = Field(20, ge=2, description="Rows concatenated into one scan (K).")
+    scan_token_budget: int = Field(
+        12000, ge=500, description="Most tokens of rows in one scan; a batch closes before a row would pass it."
+    )
+    max_row_tokens: int = Field(
+        2000, ge=100, description="A longer row is cut to this many tokens in a scan (never in rating)."
+    )
+    scans: int = Field(8, ge=1, description="Scans to run (M), in parallel; each reads a different batch of rows.")
+    min_scans: int = Field(2, ge=1, description="A pattern must be found by at least this many scans to be kept.")
+    cluster_similarity: float = Field(
+        0.7, gt=0, le=1, description="Cosine similarity at which two candidate patterns join one group."
+    )
+    sample_size: int = Field(200, ge=1, description="Rows rated against every pattern (S), drawn with `seed`.")
+    rows_per_call: int = Field(10, ge=1, description="Rows one rating call judges.")
+    patterns_per_call: int = Field(10, ge=1, description="Patterns one rating call judges each row against.")
+    seed: int = Field(0, description="Seed for the scan batches and the rating sample.")
+    batch_size: int = Field(32, ge=1, description="Calls per committed batch; a crash loses at most one batch.")
+
+
 class ProjectConfig(BaseSettings):
     """Everything in `workbench.toml`. Environment variables (`WORKBENCH_...`) take precedence."""
 
@@ -198,6 +220,7 @@ class ProjectConfig(BaseSettings):
     hf: HFConfig = Field(default_factory=HFConfig)
     sft: SFTConfig = Field(default_factory=SFTConfig)
     docs: DocsConfig = Field(default_factory=DocsConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
     @field_validator("roles")
     @classmethod

@@ -19,6 +19,8 @@ STAGE_COUNTS: tuple[str, ...] = (
     "SELECT 'sft.examples', status, count(*), mode(reason) FROM sft_examples GROUP BY status",
     "SELECT 'docs.' || step, status, count(*), mode(reason) FROM doc_generations GROUP BY step, status",
     "SELECT 'docs.documents', status, count(*), mode(reason) FROM documents GROUP BY status",
+    "SELECT 'audit.' || step, status, count(*), mode(reason) FROM audit_generations GROUP BY step, status",
+    "SELECT 'audit.patterns', origin || ' ' || status, count(*), NULL FROM audit_patterns GROUP BY origin, status",
 )
 
 

@@ -15,7 +15,7 @@ import sys
 import typer
 from rich.text import Text
 
-from workbench.cli import docs, llm, project_cmds, sft, traits
+from workbench.cli import audit, docs, llm, project_cmds, sft, traits
 from workbench.cli.common import console
 from workbench.errors import WorkbenchError
 
@@ -31,6 +31,10 @@ app.add_typer(llm.app, name="llm", help="Talk to the configured models through t
 app.add_typer(sft.app, name="sft", help="SFT and preference data: scenarios, critique, responses, review, export.")
 app.add_typer(
     docs.app, name="docs", help="Midtraining documents: brainstorm, draft, critique, rewrite, review, export."
+)
+
+app.add_typer(
+    audit.app, name="audit", help="Pattern audit: scan a dataset for over-represented patterns, rate, filter."
 )
 
 

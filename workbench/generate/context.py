@@ -55,14 +55,7 @@ class GenerationContext:
 
     def request(self, template: str, *, system: str | None = None, schema: Any = None, **variables: Any) -> LLMRequest:
         """A one-turn request whose user message is `template` rendered with `variables`."""
-        prompt = self.template(template)
-        return LLMRequest(
-            messages=(Message("user", prompt.render(**variables)),),
-            system=system,
-            schema=schema,
-            params=SamplingParams(),
-            template_hash=prompt.hash,
-        )
+        return template_request(self.project, template, system=system, schema=schema, **variables)
 
     def trait_variables(self, chunk_id: str) -> dict[str, str]:
         """The variables every template gets about the trait and the guidance."""
@@ -79,6 +72,20 @@ class SFTContext(GenerationContext):
     @property
     def config(self) -> SFTConfig:
         return self.project.config.sft
+
+
+def template_request(
+    project: Project, template: str, *, system: str | None = None, schema: Any = None, **variables: Any
+) -> LLMRequest:
+    """A one-turn request whose user message is the project's `template` rendered with `variables`."""
+    prompt = load_template(template, project.root)
+    return LLMRequest(
+        messages=(Message("user", prompt.render(**variables)),),
+        system=system,
+        schema=schema,
+        params=SamplingParams(),
+        template_hash=prompt.hash,
+    )
 
 
 def resolve_traits(

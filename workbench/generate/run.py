@@ -35,13 +35,13 @@ class RunResult(Generic[C]):
 async def run_steps(
     project: Project,
     kind: str,
-    version_id: str,
+    version_id: str | None,
     steps: Sequence[StepFn[C]],
     *,
     open_ctx: Callable[[str], C],
     config: dict[str, Any],
 ) -> RunResult[C]:
-    """Run `steps` in order as one recorded run of `kind` over traits version `version_id`."""
+    """Run `steps` in order as one recorded run of `kind` (over traits version `version_id`, if any)."""
     budget = project.config.budget.max_cost_usd_per_run
     run_id = start_run(project.store, kind, traits_version=version_id, budget_usd=budget, config=config)
     try:

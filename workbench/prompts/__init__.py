@@ -40,6 +40,9 @@ TEMPLATE_NAMES: tuple[str, ...] = (
     "doc_critique",
     "doc_rewrite",
     "doc_autorate",
+    "audit_scan",
+    "audit_merge",
+    "audit_rate",
 )
 """The built-in templates, in pipeline order."""
 

@@ -1,0 +1,181 @@
+"""`workbench audit …`: find over-represented superficial patterns in a whole dataset.
+
+    workbench audit import chats.jsonl --name chats -p DIR      # or: workbench audit snapshot sft -p DIR
+    workbench audit plan chats -p DIR                           # projected calls, tokens, cost
+    workbench audit run chats -p DIR                            # scan, cluster, rate; prints prevalence
+    workbench audit run chats --until cluster -p DIR            # stop to edit criteria, then `audit rate`
+    workbench audit patterns chats -p DIR                       # criteria; `audit pattern add|edit|remove`
+    workbench audit report chats --by-group -p DIR
+    workbench audit filter chats -P "Opens with validation" --level strict --out clean.jsonl -p DIR
+
+A dataset or audit is named by its name, id or id prefix; an audit also by its dataset's name
+(the newest audit of it). Every run does only what is missing, so the same command after a
+crash, a budget stop or an edit of the criteria continues where things stand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from workbench.audit.audits import list_audits
+from workbench.audit.cost import plan_audit
+from workbench.audit.datasets import StoreSource, get_dataset, list_datasets, snapshot_store
+from workbench.audit.formats import Format
+from workbench.audit.imports import import_file
+from workbench.audit.prevalence import AuditReport, Proportion, audit_report
+from workbench.audit.run import STEPS, run_audit
+from workbench.cli import audit_patterns
+from workbench.cli.common import ProjectOption, console, open_project
+from workbench.cli.sft import print_budget_stop, print_steps, projection_table
+from workbench.progress import RichProgress
+from workbench.project import Project
+
+app = typer.Typer(no_args_is_help=True)
+app.add_typer(audit_patterns.pattern_app, name="pattern", help="Add, edit or remove a pattern by hand.")
+audit_patterns.register(app)
+
+DatasetArg = Annotated[str, typer.Argument(help="A dataset: name, id or id prefix.")]
+AuditArg = Annotated[str, typer.Argument(help="An audit: id, id prefix, or its dataset's name.")]
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="JSONL, Parquet, or a folder saved by datasets' save_to_disk.")],
+    name: Annotated[str | None, typer.Option(help="A name for the dataset (default: the file's stem).")] = None,
+    format: Annotated[Format | None, typer.Option(help="The rows' format (default: detected).")] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Import a dataset file; every row is checked first, and a bad file imports nothing."""
+    dataset = import_file(open_project(project), path, name=name, format=format)
+    console.print(Text(f"Dataset {dataset.id} '{dataset.name}': {dataset.row_count} {dataset.format} rows."))
+
+
+@app.command()
+def snapshot(
+    source: Annotated[StoreSource, typer.Argument(help="sft, preference or documents: their accepted rows.")],
+    traits: Annotated[str | None, typer.Option(help="Only this traits version (name or id).")] = None,
+    name: Annotated[str | None, typer.Option(help="A name for the dataset (default: the source).")] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Freeze the store's accepted SFT examples, preference pairs or documents as a dataset to audit."""
+    dataset = snapshot_store(open_project(project), source, traits_ref=traits, name=name)
+    console.print(Text(f"Dataset {dataset.id} '{dataset.name}': {dataset.row_count} {dataset.format} rows."))
+
+
+@app.command()
+def datasets(project: ProjectOption = None) -> None:
+    """List the datasets to audit, newest first."""
+    table = Table("id", "name", "source", "format", "rows", "parent", "created")
+    for d in list_datasets(open_project(project)):
+        table.add_row(
+            d.id,
+            Text(d.name),
+            d.source,
+            d.format,
+            str(d.row_count),
+            d.parent_id or "–",
+            f"{d.created_at:%Y-%m-%d %H:%M}",
+        )
+    console.print(table)
+
+
+@app.command("list")
+def list_(project: ProjectOption = None) -> None:
+    """List the audits, newest first."""
+    proj = open_project(project)
+    table = Table("audit", "dataset", "scans", "sample", "created")
+    for a in list_audits(proj):
+        dataset = get_dataset(proj, a.dataset_id)
+        table.add_row(a.id, Text(dataset.name), str(a.settings.get("scans")), str(a.settings.get("sample_size")),
+                      f"{a.created_at:%Y-%m-%d %H:%M}")  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def plan(
+    dataset: DatasetArg,
+    patterns: Annotated[int, typer.Option(min=1, help="Patterns you expect the audit to rate.")] = 10,
+    project: ProjectOption = None,
+) -> None:
+    """Project an audit's calls, tokens and cost before running it."""
+    print_plan(open_project(project), dataset, patterns)
+
+
+def print_plan(proj: Project, dataset: str, patterns: int) -> None:
+    projection = plan_audit(proj, dataset, patterns=patterns)
+    console.print(Text(f"Projection: {projection.rows} rows, {projection.sample} rated against {patterns} patterns."))
+    console.print(projection_table(projection.cost))
+    if projection.assumptions:
+        console.print(Text("Assumed, not measured: " + "; ".join(projection.assumptions) + ".", style="yellow"))
+
+
+@app.command()
+def run(
+    dataset: DatasetArg,
+    until: Annotated[str, typer.Option(help="The last step to run: scan, cluster or rate.")] = "rate",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not show the projection and ask.")] = False,
+    project: ProjectOption = None,
+) -> None:
+    """Scan, cluster and rate a dataset (or resume its audit), then print each pattern's prevalence."""
+    proj = open_project(project)
+    names = list(STEPS)
+    steps = names[: names.index(until) + 1] if until in names else [until]
+    if not yes:
+        print_plan(proj, dataset, 10)
+        typer.confirm("Run it?", abort=True)
+    _run(proj, dataset, steps, new=True)
+
+
+@app.command()
+def rate(audit: AuditArg, project: ProjectOption = None) -> None:
+    """Rate the audit's sample against every active pattern not yet rated under its current criteria."""
+    _run(open_project(project), audit, ["rate"], new=False)
+
+
+def _run(proj: Project, ref: str, steps: list[str], *, new: bool) -> None:
+    async def go() -> None:
+        with RichProgress(console) as progress:
+            result = await run_audit(proj, ref, steps=steps, new=new, progress=progress)
+        print_steps(f"Audit {result.audit_id}, run {result.run_id}", result.steps)
+        print_report(result.report, by_group=False)
+        print_budget_stop(proj, result.stopped_budget)
+
+    asyncio.run(go())
+
+
+@app.command()
+def report(
+    audit: AuditArg,
+    by_group: Annotated[bool, typer.Option("--by-group", help="Also break prevalence down by group (trait).")] = False,
+    project: ProjectOption = None,
+) -> None:
+    """Each pattern's prevalence on the audit's sample: broad and strict, with 95% Wilson intervals."""
+    print_report(audit_report(open_project(project), audit), by_group=by_group)
+
+
+def _proportion(p: Proportion) -> str:
+    if p.rate is None:
+        return "–"
+    return f"{p.rate:.0%} [{p.low:.0%}, {p.high:.0%}]  {p.k}/{p.n}"
+
+
+def print_report(report: AuditReport, *, by_group: bool) -> None:
+    """The prevalence table (and, with `by_group`, one row per group under each pattern)."""
+    table = Table(title=f"Audit {report.audit_id} of '{report.dataset.name}', sample of {report.sample_size}",
+                  title_justify="left")  # fmt: skip
+    for column in ("pattern", "kind", "found by", "broad", "strict", "unrated"):
+        table.add_column(column)
+    for p in report.patterns:
+        found = f"{len(p.pattern.scans)} scans" if p.pattern.origin == "found" else "manual"
+        table.add_row(Text(p.pattern.name), p.pattern.kind, found, _proportion(p.broad), _proportion(p.strict),
+                      str(p.unrated or ""))  # fmt: skip
+        if by_group:
+            for group, g in p.by_group.items():
+                table.add_row(Text(f"  {group}", style="dim"), "", "", _proportion(g.broad), _proportion(g.strict), "")
+    console.print(table if report.patterns else Text("No patterns yet: run `workbench audit run DATASET`."))
