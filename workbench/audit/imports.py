@@ -3,6 +3,8 @@
     dataset = import_file(project, Path("chats.jsonl"))                  # format from the first row
     dataset = import_file(project, Path("prefs.parquet"), name="prefs", format="preference")
     dataset = import_file(project, Path("hf_dir"))                       # from `Dataset.save_to_disk`
+    rows, fmt, origin = read_rows(Path("chats.jsonl"))                   # the same checks, nothing stored
+    rows, fmt = read_records(hf_dataset.to_list(), "org/name")           # rows already loaded
 
 Rows may be in any format of `formats.py`, all in one. Every row is parsed and rendered before
 anything is written, so a file with a bad row imports nothing; the error lists the bad rows by
@@ -49,21 +51,68 @@ def import_file(project: Project, path: Path, *, name: str | None = None, format
     Raises:
         WorkbenchError: the file is missing, unsupported, empty, or has a bad row (all are listed).
     """
-    if format is not None and format not in FORMATS:
-        raise WorkbenchError(f"Unknown format {format!r}.", hint=f"Use one of {', '.join(FORMATS)}.")
+    rows, fmt, origin = read_rows(path, format=format)
+    name = name or Path(path).expanduser().resolve().stem
+    return save_dataset(project, name=name, source="file", format=fmt, rows=rows, origin=origin)
+
+
+def read_rows(path: Path, *, format: Format | None = None) -> tuple[list[DatasetRow], Format, str]:
+    """Read and check every row of a file, storing nothing (what `import_file` saves).
+
+    Args:
+        path: A JSONL/JSON-lines file, a Parquet file, or a Hugging Face dataset folder.
+        format: The rows' format; detected from the first row if not given.
+
+    Returns:
+        The rows (with ids and groups), their format, and where they came from (the path, and
+        the split for a `DatasetDict`).
+
+    Raises:
+        WorkbenchError: the file is missing, unsupported, empty, or has a bad row (all are listed).
+    """
+    _check_format(format)
     path = Path(path).expanduser().resolve()
     entries, split = _read(path)
+    rows, fmt = _checked(entries, str(path), format, json_file=path.suffix.lower() == ".json")
+    return rows, fmt, f"{path} (split {split})" if split else str(path)
+
+
+def read_records(
+    records: list[dict[str, Any]], source: str, *, format: Format | None = None
+) -> tuple[list[DatasetRow], Format]:
+    """Check rows already loaded in columnar form (a Hugging Face dataset's `to_list()`), numbered `row N`.
+
+    Args:
+        records: One dict per row; a null column counts as absent.
+        source: What the rows are called in errors (a dataset name).
+        format: The rows' format; detected from the first row if not given.
+
+    Raises:
+        WorkbenchError: no rows, or a bad row (all are listed).
+    """
+    _check_format(format)
+    return _checked(_columnar(records), source, format, json_file=False)
+
+
+def _check_format(format: Format | None) -> None:
+    if format is not None and format not in FORMATS:
+        raise WorkbenchError(f"Unknown format {format!r}.", hint=f"Use one of {', '.join(FORMATS)}.")
+
+
+def _checked(
+    entries: list[Entry], source: str, format: Format | None, *, json_file: bool
+) -> tuple[list[DatasetRow], Format]:
+    """Every entry rendered in one format, or a WorkbenchError listing the bad ones."""
     if not entries:
-        raise WorkbenchError(f"{path} has no rows; nothing was imported.", hint=f"Import {_KINDS}.")
+        raise WorkbenchError(f"{source} has no rows; nothing was imported.", hint=f"Import {_KINDS}.")
     fmt = format or _first_format(entries)
     rows, problems = _check(entries, fmt, explicit=format is not None)
     if problems or fmt is None:
         hint = f"Fix these rows (formats: {', '.join(FORMATS)})."
-        if path.suffix.lower() == ".json":  # a JSON array is the likeliest mistake
+        if json_file:  # a JSON array is the likeliest mistake
             hint += " A .json file must hold one JSON object per line, not an array."
-        raise WorkbenchError(_report(path, problems), hint=hint)
-    origin = f"{path} (split {split})" if split else str(path)
-    return save_dataset(project, name=name or path.stem, source="file", format=fmt, rows=rows, origin=origin)
+        raise WorkbenchError(_report(source, problems), hint=hint)
+    return rows, fmt
 
 
 def _read(path: Path) -> tuple[list[Entry], str | None]:
@@ -185,9 +234,9 @@ def _render(record: Any, fmt: Format | None, *, explicit: bool) -> str:
         raise
 
 
-def _report(path: Path, problems: list[str]) -> str:
+def _report(source: str, problems: list[str]) -> str:
     """The error message: the first problems, one per line, and how many more there are."""
-    lines = [f"Cannot import {path}: {len(problems)} bad row(s); nothing was imported."]
+    lines = [f"Cannot import {source}: {len(problems)} bad row(s); nothing was imported."]
     lines += [f"  {p}" for p in problems[:_MAX_PROBLEMS]]
     if len(problems) > _MAX_PROBLEMS:
         lines.append(f"  ... and {len(problems) - _MAX_PROBLEMS} more")

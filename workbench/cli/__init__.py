@@ -15,7 +15,7 @@ import sys
 import typer
 from rich.text import Text
 
-from workbench.cli import audit, docs, llm, project_cmds, sft, traits
+from workbench.cli import audit, dataset, docs, llm, project_cmds, sft, train, traits
 from workbench.cli.common import console
 from workbench.errors import WorkbenchError
 
@@ -36,6 +36,9 @@ app.add_typer(
 app.add_typer(
     audit.app, name="audit", help="Pattern audit: scan a dataset for over-represented patterns, rate, filter."
 )
+
+app.add_typer(dataset.app, name="dataset", help="Training datasets: build from accepted rows and a baseline, export.")
+app.add_typer(train.app, name="train", help="Fine-tune: SFT, midtraining, DPO, BDPO; runs, metrics, checkpoints.")
 
 
 def main() -> None:

@@ -166,8 +166,8 @@ class HFBackend:
                 return
             local = self._local_path()
             source = str(local) if local is not None else self.model_name
-            self._device = _pick_device(self._config.device)
-            dtype = _pick_dtype(self._config.dtype, self._device)
+            self._device = pick_device(self._config.device)
+            dtype = pick_dtype(self._config.dtype, self._device)
             trust = self._config.trust_remote_code
             try:
                 # The tokenizer first: a missing chat template is found before gigabytes load.
@@ -338,7 +338,7 @@ def _tokenizer_source(checkpoint: Path) -> str:
     return str(json.loads(adapter_config.read_text(encoding="utf-8"))["base_model_name_or_path"])
 
 
-def _pick_device(name: str) -> torch.device:
+def pick_device(name: str) -> torch.device:
     """'auto' is the first CUDA GPU when there is one, else the CPU."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -351,7 +351,7 @@ def _pick_device(name: str) -> torch.device:
     return device
 
 
-def _pick_dtype(name: str, device: torch.device) -> torch.dtype:
+def pick_dtype(name: str, device: torch.device) -> torch.dtype:
     """'auto' is float32 on CPU (half precision is slow there) and bfloat16/float16 on CUDA."""
     if name == "auto":
         if device.type != "cuda":
