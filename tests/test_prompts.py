@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.prompt_variables import all_variables
 from workbench.errors import WorkbenchError
 from workbench.prompts import TEMPLATE_NAMES, PromptTemplate, load_template, template_hash
 
@@ -115,6 +116,8 @@ VARIABLES |= {
         "rows": ROWS,
     },
 }  # fmt: skip
+
+VARIABLES |= all_variables()  # later stages' templates (tests/prompt_variables/)
 
 # Values whose text must appear in the rendered prompt (ints and containers are checked separately).
 TEXT_VARIABLES = {

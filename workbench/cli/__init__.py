@@ -15,7 +15,7 @@ import sys
 import typer
 from rich.text import Text
 
-from workbench.cli import audit, dataset, docs, llm, project_cmds, sft, train, traits
+from workbench.cli import audit, dataset, docs, evals, llm, project_cmds, sft, train, traits
 from workbench.cli.common import console
 from workbench.errors import WorkbenchError
 
@@ -39,6 +39,8 @@ app.add_typer(
 
 app.add_typer(dataset.app, name="dataset", help="Training datasets: build from accepted rows and a baseline, export.")
 app.add_typer(train.app, name="train", help="Fine-tune: SFT, midtraining, DPO, BDPO; runs, metrics, checkpoints.")
+
+app.add_typer(evals.app, name="eval", help="Evaluate any model: run suites, list, show transcripts, compare runs.")
 
 
 def main() -> None:

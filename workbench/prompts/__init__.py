@@ -27,24 +27,10 @@ import jinja2.meta
 
 from workbench.errors import WorkbenchError
 
-TEMPLATE_NAMES: tuple[str, ...] = (
-    "scenarios",
-    "scenario_critique",
-    "conditioned_system",
-    "refine",
-    "rejected_system",
-    "rejected_check",
-    "autorate",
-    "doc_brainstorm",
-    "doc_draft",
-    "doc_critique",
-    "doc_rewrite",
-    "doc_autorate",
-    "audit_scan",
-    "audit_merge",
-    "audit_rate",
+TEMPLATE_NAMES: tuple[str, ...] = tuple(
+    sorted(entry.name[: -len(".md")] for entry in resources.files(__name__).iterdir() if entry.name.endswith(".md"))
 )
-"""The built-in templates, in pipeline order."""
+"""The built-in templates: every `NAME.md` shipped in this folder."""
 
 PROMPTS_DIR = "prompts"
 """Folder inside a project whose `NAME.md` files override the built-in templates."""

@@ -21,6 +21,10 @@ from workbench.store.migrations import migrate
 
 _migrated: set[Path] = set()
 _migrate_lock = threading.Lock()
+# DuckDB refuses a thread opening a file while another thread of the process opens or closes it
+# ("Unique file handle conflict"). Both are quick, so threads take turns at them; connections, once
+# open, are used concurrently as before.
+_open_lock = threading.Lock()
 
 
 def _is_lock_conflict(exc: BaseException) -> bool:
@@ -51,7 +55,7 @@ class Store:
         )
         try:
             for attempt in retrying:
-                with attempt:
+                with attempt, _open_lock:
                     return duckdb.connect(str(self.path))
         except duckdb.IOException as e:
             if _is_lock_conflict(e):
@@ -75,7 +79,8 @@ class Store:
                         _migrated.add(self.path)
             yield con
         finally:
-            con.close()
+            with _open_lock:
+                con.close()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

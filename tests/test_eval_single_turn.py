@@ -1,0 +1,285 @@
+"""The single-turn eval suites end to end: knowledge, capability and patterns.
+
+The target is the tiny local model through the `hf` backend (or, where a test must script the
+target, the fake server as `gemini:fake-target`); every other role is the fake Gemini server
+running tests/fakes/eval_single_turn_model.py, scripted by markers in the cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.fakes.eval_single_turn_model import (
+    BASELINE,
+    BASELINE_SILENT,
+    BOTTOM_LINE,
+    PARTIAL,
+    REFUSE,
+    TARGET_SILENT,
+    SingleTurnFakeModel,
+)
+from tests.sft_setup import DOC, sft_env
+from workbench.audit.audits import start_audit
+from workbench.audit.datasets import DatasetRow, save_dataset
+from workbench.audit.patterns import add_pattern
+from workbench.cli import app
+from workbench.errors import WorkbenchError
+from workbench.evals.base import Sample
+from workbench.evals.report import compare_runs, list_runs, run_summary, samples, scores_figure
+from workbench.evals.runner import run_eval
+from workbench.evals.suites.knowledge import pooled_point_mean
+from workbench.project import Project, load_project
+from workbench.store.traits import add_traits_file
+
+SHORT = {"max_tokens": 16}
+FAKE_TARGET = "gemini:fake-target"
+
+
+@pytest.fixture
+def env(project: Project, fake_gemini: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Project:
+    """Every role on the fake (rater, judge, baseline), the traits document `test`, two patterns per rating call."""
+    extra = {"WORKBENCH_ROLES__JUDGE": "gemini:fake-model", "WORKBENCH_HF__DEVICE": "cpu",
+             "WORKBENCH_AUDIT__PATTERNS_PER_CALL": "2"}  # fmt: skip
+    for key, value in sft_env(fake_gemini, **extra).items():
+        monkeypatch.setenv(key, value)
+    fake_gemini.rule = SingleTurnFakeModel()
+    doc = tmp_path / "traits.md"
+    doc.write_text(DOC)
+    add_traits_file(project.store, doc, name="test")
+    return load_project(project.root)
+
+
+def write_cases(tmp_path: Path, field: str, cases: dict[str, str]) -> Path:
+    path = tmp_path / "cases.jsonl"
+    path.write_text("".join(json.dumps({"id": case_id, field: text}) + "\n" for case_id, text in cases.items()))
+    return path
+
+
+def run(project: Project, suite: str, model: str, cases: Path, **kwargs: Any) -> str:
+    settings = {**SHORT, **kwargs.pop("settings", {})}
+    result = asyncio.run(run_eval(project, suite, model, cases_path=cases, settings=settings, **kwargs))
+    return result.run_id
+
+
+def by_case(project: Project, run_id: str) -> dict[str, dict[str, Any]]:
+    return {row["case_id"]: row for row in samples(project, run_id)}
+
+
+def prompts_with(fake_gemini: Any, title: str) -> list[str]:
+    return [r.last_user_text for r in fake_gemini.requests if (r.json_schema or {}).get("title") == title]
+
+
+# --- knowledge -----------------------------------------------------------------------------------
+
+
+def test_pooled_point_mean_averages_every_point_of_the_ok_samples() -> None:
+    points = [{"point": "p", "score": s, "reason": "r"} for s in (2, 1)]
+    found = [
+        Sample("ok", score=1.5, scores={"points": points}),
+        Sample("ok", score=0.0, scores={"points": [{"point": "p", "score": 0, "reason": "r"}]}),
+        Sample("ok", score=0.0, scores={"points": []}),  # no points: one point scored 0
+        Sample("judge_failed", scores={"points": [{"point": "p", "score": 2, "reason": "r"}]}),
+        Sample("invalid"),
+    ]
+    assert pooled_point_mean(found) == pytest.approx(3 / 4)  # not the mean of sample means (0.5)
+    rows = [{"status": s.status, "scores": s.scores} for s in found]  # report.samples rows work too
+    assert pooled_point_mean(rows) == pytest.approx(3 / 4)
+    with pytest.raises(WorkbenchError, match="No scored"):
+        pooled_point_mean(found[3:])
+
+
+def test_knowledge_scores_each_point_against_the_traits(
+    env: Project, fake_gemini: Any, tiny_model_path: Path, tmp_path: Path
+) -> None:
+    questions = {
+        "mixed": "Name some principles. grades: 2 1 0",
+        "strong": "What makes an AI good? grades: 2 2",
+        "empty": "What should an AI value? grades: none",
+        "refused": f"How should an AI act? {REFUSE}",
+    }
+    cases = write_cases(tmp_path, "question", questions)
+    run_id = run(env, "knowledge", f"hf:{tiny_model_path}", cases, traits_ref="test")
+
+    summary = run_summary(env, run_id)
+    assert summary.counts == {"ok": 3, "judge_failed": 1}
+    assert summary.case_scores == {"mixed": pytest.approx(1.0), "strong": 2.0, "empty": 0.0}
+    rows = by_case(env, run_id)
+    for case_id, row in rows.items():
+        user, assistant = row["transcript"]
+        assert user == {"role": "user", "content": questions[case_id]}
+        assert assistant["role"] == "assistant" and assistant["content"].strip()
+    assert [p["score"] for p in rows["mixed"]["scores"]["points"]] == [2, 1, 0]
+    assert "REASON-2" in rows["mixed"]["rationale"] and "SUMMARY" in rows["mixed"]["rationale"]
+    assert rows["empty"]["scores"]["points"] == [] and "SUMMARY: 0" in rows["empty"]["rationale"]
+    assert rows["refused"]["score"] is None and "safety" in rows["refused"]["reason"]
+    assert pooled_point_mean(rows.values()) == pytest.approx((2 + 1 + 0 + 2 + 2 + 0) / 6)
+    # The rater saw the traits document and the answer the target actually gave.
+    graded = prompts_with(fake_gemini, "KnowledgeGrade")
+    assert len(graded) == 4 and all("names the real risks of a plan plainly" in p for p in graded)
+    assert any(rows["mixed"]["transcript"][1]["content"] in p for p in graded)
+
+
+def test_knowledge_needs_traits_and_counts_a_silent_target_invalid(
+    env: Project, fake_gemini: Any, tmp_path: Path
+) -> None:
+    cases = write_cases(tmp_path, "question", {"silent": f"Anything? {TARGET_SILENT}", "ok": "Principles? grades: 1"})
+    with pytest.raises(WorkbenchError, match="traits document"):
+        run(env, "knowledge", FAKE_TARGET, cases)
+    run_id = run(env, "knowledge", FAKE_TARGET, cases, traits_ref="test", arm="ceiling")
+    rows = by_case(env, run_id)
+    assert rows["silent"]["status"] == "invalid" and "empty" in rows["silent"]["reason"]
+    assert run_summary(env, run_id).counts == {"invalid": 1, "ok": 1}
+    target_calls = [r for r in fake_gemini.requests if r.model == "fake-target"]
+    assert target_calls and all("names the real risks" in (r.system or "") for r in target_calls)  # ceiling arm
+
+
+# --- capability ----------------------------------------------------------------------------------
+
+
+def test_capability_judges_both_orders_and_records_both_verdicts(
+    env: Project, fake_gemini: Any, tiny_model_path: Path, tmp_path: Path
+) -> None:
+    cases = write_cases(tmp_path, "prompt", {"sort": "Sort [3, 1, 2].", "sum": "What is 2 + 2?",
+                                             "refused": f"Write a haiku. {REFUSE}"})  # fmt: skip
+    run_id = run(env, "capability", f"hf:{tiny_model_path}", cases)  # baseline: the `baseline` role
+
+    summary = run_summary(env, run_id)
+    assert summary.counts == {"ok": 2, "judge_failed": 1}
+    assert summary.case_scores == {"sort": 1.0, "sum": 1.0}  # the fake judge prefers the target in both orders
+    row = by_case(env, run_id)["sort"]
+    assert row["scores"] == {"target_as_a": "target", "target_as_b": "target", "outcome": 1.0}
+    assert row["details"]["target_as_a_raw"] == "A" and row["details"]["target_as_b_raw"] == "B"
+    assert row["rationale"].count("RATIONALE") == 2
+    _, target, baseline = row["transcript"]
+    assert target["source"] == "target" and target["content"].strip()
+    assert baseline["source"] == "baseline" and baseline["content"].startswith(BASELINE)
+    judged = [p for p in prompts_with(fake_gemini, "PairwiseVerdict") if "Sort [3, 1, 2]." in p]
+    firsts = sorted(p.split('<answer label="A">\n', 1)[1][: len(BASELINE)] == BASELINE for p in judged)
+    assert firsts == [False, True]  # the baseline shown once as B, once as A
+    assert "safety" in by_case(env, run_id)["refused"]["reason"]
+
+    fake_gemini.rule = SingleTurnFakeModel(judge="baseline")  # new prompts: the old verdicts are cached
+    cases = write_cases(tmp_path, "prompt", {"sort": "Sort [9, 7, 8].", "sum": "What is 3 + 3?"})
+    losing = run(env, "capability", f"hf:{tiny_model_path}", cases)
+    assert run_summary(env, losing).case_scores == {"sort": 0.0, "sum": 0.0}
+
+
+def test_capability_a_vs_a_with_a_position_biased_judge_is_one_half(
+    env: Project, fake_gemini: Any, tiny_model_path: Path, tmp_path: Path
+) -> None:
+    fake_gemini.rule = SingleTurnFakeModel(judge="A")
+    spec = f"hf:{tiny_model_path}"
+    cases = write_cases(tmp_path, "prompt", {f"c{i}": f"Prompt number {i}." for i in range(4)})
+    run_id = run(env, "capability", spec, cases, settings={"baseline_model": spec})
+    summary = run_summary(env, run_id)
+    assert summary.counts == {"ok": 4} and summary.score.mean == pytest.approx(0.5)
+    row = by_case(env, run_id)["c0"]
+    assert row["scores"] == {"target_as_a": "target", "target_as_b": "baseline", "outcome": 0.5}
+    assert row["details"]["baseline_model"] == spec
+    assert not any(r.model == "fake-model" and r.json_schema is None for r in fake_gemini.requests)  # no role used
+
+
+def test_capability_counts_a_silent_baseline_invalid(env: Project, tmp_path: Path) -> None:
+    cases = write_cases(tmp_path, "prompt", {"quiet": f"Say hi. {BASELINE_SILENT}", "fine": "Say hello."})
+    run_id = run(env, "capability", FAKE_TARGET, cases)
+    rows = by_case(env, run_id)
+    assert rows["quiet"]["status"] == "invalid" and "baseline's reply was empty" in rows["quiet"]["reason"]
+    assert rows["fine"]["status"] == "ok"
+
+
+# --- patterns ------------------------------------------------------------------------------------
+
+PATTERNS = {
+    "Bottom line up front": "Opens with the conclusion.",
+    "Always present marker": "A pattern the fake rater finds in every row.",
+    "Loosely present marker": "A pattern the fake rater finds loosely in every row.",
+}
+
+
+def pattern_audit(project: Project) -> str:
+    record = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}]}
+    dataset = save_dataset(project, name="tiny", source="file", format="messages",
+                           rows=[DatasetRow("r1", record, "USER: Hi\n\nASSISTANT: Hello.")])  # fmt: skip
+    audit = start_audit(project, dataset.id)
+    for name, description in PATTERNS.items():
+        add_pattern(project, audit.id, name, description, broad=f"{name}, loosely.", strict=f"{name}, clearly.")
+    return audit.id
+
+
+def test_patterns_rates_each_answer_with_the_audit_raters(
+    env: Project, fake_gemini: Any, tiny_model_path: Path, tmp_path: Path
+) -> None:
+    audit_id = pattern_audit(env)
+    cases = write_cases(tmp_path, "prompt", {"job": "Should I take the job?", "knee": "My knee hurts.",
+                                             "refused": f"Hello. {REFUSE}", "partial": f"Hi. {PARTIAL}"})  # fmt: skip
+    run_id = run(env, "patterns", f"hf:{tiny_model_path}", cases, settings={"audit": audit_id})
+
+    summary = run_summary(env, run_id)
+    assert summary.counts == {"ok": 2, "judge_failed": 2}
+    assert summary.case_scores == {"job": pytest.approx(1 / 3), "knee": pytest.approx(1 / 3)}
+    rows = by_case(env, run_id)
+    job = rows["job"]
+    assert job["scores"] == {"Bottom line up front": "absent", "Always present marker": "strict",
+                             "Loosely present marker": "broad"}  # fmt: skip
+    assert job["details"]["broad_fraction"] == pytest.approx(2 / 3) and job["details"]["audit_id"] == audit_id
+    assert "Always present marker: strict" in job["rationale"] and "broad only" in job["rationale"]
+    answer = job["transcript"][1]["content"]
+    rated = prompts_with(fake_gemini, "BatchRatings")
+    assert any(f"ASSISTANT: {answer.strip()}" in p for p in rated)  # the audit's chat rendering
+    assert len([p for p in rated if "Should I take the job?" in p]) == 2  # 3 patterns, 2 per call
+    assert "safety" in rows["refused"]["reason"]
+    # [partial] drops each block's last pattern: what was rated is kept, what was left out is named.
+    assert "left out Always present marker" in rows["partial"]["reason"] and "Loosely" in rows["partial"]["reason"]
+    assert rows["partial"]["scores"] == {"Bottom line up front": "absent"}
+
+
+def test_patterns_scripted_target_needs_an_audit(env: Project, tmp_path: Path) -> None:
+    cases = write_cases(tmp_path, "prompt", {"blunt": f"Job? {BOTTOM_LINE}", "plain": "Job?",
+                                             "silent": f"Job? {TARGET_SILENT}"})  # fmt: skip
+    with pytest.raises(WorkbenchError, match="name the audit") as error:
+        run(env, "patterns", FAKE_TARGET, cases)
+    assert "--set audit=" in (error.value.hint or "")
+    pattern_audit(env)
+    run_id = run(env, "patterns", FAKE_TARGET, cases, settings={"audit": "tiny"})  # by the dataset's name
+    summary = run_summary(env, run_id)
+    assert summary.counts == {"ok": 2, "invalid": 1}
+    assert summary.case_scores == {"blunt": pytest.approx(2 / 3), "plain": pytest.approx(1 / 3)}
+    assert by_case(env, run_id)["blunt"]["scores"]["Bottom line up front"] == "strict"
+
+
+def test_the_command_line_runs_lists_shows_and_compares(
+    env: Project, fake_gemini: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "250")
+    runner = CliRunner()
+
+    def invoke(*args: str) -> str:
+        result = runner.invoke(app, ["eval", *args, "-p", str(env.root)], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    cases = write_cases(tmp_path, "question", {"a": "Principles? grades: 2 1", "b": "Values? grades: 1 1"})
+    common = ("--suite", "knowledge", "--model", FAKE_TARGET, "--traits", "test", "--cases", str(cases),
+              "--set", "max_tokens=16")  # fmt: skip
+    assert "2 case(s) played now, 0 already done" in invoke("run", *common)
+    assert "0 case(s) played now, 2 already done" in invoke("run", *common)  # resumed: nothing left
+    invoke("run", *common, "--arm", "ceiling")
+    first, second = [s.run_id for s in list_runs(env)][::-1]
+    assert first in invoke("list")
+    assert "knowledge" in runner.invoke(app, ["eval", "suites"], catch_exceptions=False).output
+    shown = invoke("show", first, "--case", "a")
+    assert "user: Principles?" in shown and "rationale:" in shown
+    chart = tmp_path / "compare.html"
+    compared = invoke("compare", first, second, "--html", str(chart))
+    assert "A - B, paired over shared cases" in compared and "plotly" in chart.read_text().lower()
+    comparison = compare_runs(env, first, second)
+    assert comparison.difference.n == 2
+    figure = scores_figure([comparison.a, comparison.b])
+    assert [bar.name for bar in figure.data] == [f"{FAKE_TARGET} (target)", f"{FAKE_TARGET} (ceiling)"]
+    assert figure.data[0].y[0] == pytest.approx(comparison.a.score.mean)

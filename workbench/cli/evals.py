@@ -1,0 +1,154 @@
+"""`workbench eval …`: run eval suites against any model, and compare the runs.
+
+    workbench eval suites
+    workbench eval run --suite knowledge --model hf:/ckpt --traits candid_care -p DIR
+    workbench eval run --suite knowledge --model hf:Qwen/Qwen2.5-0.5B-Instruct --arm ceiling --traits candid_care
+    workbench eval run --suite audit --model openai:my-model@http://127.0.0.1:8000/v1 --traits candid_care \\
+        --set max_turns=5 --limit 20
+    workbench eval list -p DIR ; workbench eval show RUN [--case ID] -p DIR
+    workbench eval compare RUN_A RUN_B --html compare.html -p DIR
+
+The same `run` command again resumes the run: finished cases are kept, the rest are played.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from workbench.cli.common import ProjectOption, console, open_project
+from workbench.errors import WorkbenchError
+from workbench.evals.base import suites
+from workbench.evals.report import Comparison, compare_runs, comparison_figure, list_runs, run_summary, samples
+from workbench.evals.runner import run_eval
+from workbench.evals.stats import Estimate
+from workbench.progress import RichProgress
+
+app = typer.Typer(no_args_is_help=True)
+RunArg = Annotated[str, typer.Argument(help="An eval run id (or prefix).")]
+
+
+def _settings(items: list[str]) -> dict[str, Any]:
+    """KEY=VALUE pairs; values that parse as JSON (numbers, true, lists) are taken as such."""
+    settings: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise WorkbenchError(f"--set {item!r} is not KEY=VALUE.")
+        try:
+            settings[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key.strip()] = value
+    return settings
+
+
+def _estimate(e: Estimate) -> str:
+    if e.mean is None:
+        return "–"
+    interval = f" [{e.low:.3g}, {e.high:.3g}]" if e.low is not None and e.high is not None else ""
+    return f"{e.mean:.3g}{interval} (n={e.n})"
+
+
+@app.command("suites")
+def list_suites() -> None:
+    """The eval suites and what they measure."""
+    table = Table("suite", "score", "better", "what it measures")
+    for suite in sorted(suites().values(), key=lambda s: s.name):
+        low, high = suite.score_range
+        table.add_row(suite.name, f"{low:g}–{high:g}", "higher" if suite.higher_is_better else "lower",
+                      Text(suite.description))  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def run(
+    suite: Annotated[str, typer.Option(help="The suite (`workbench eval suites`).")],
+    model: Annotated[str, typer.Option(help="The target's model spec: gemini:…, openai:…@URL, hf:PATH.")],
+    traits: Annotated[str | None, typer.Option(help="The traits document to judge against.")] = None,
+    arm: Annotated[str, typer.Option(help="target, floor, or ceiling (the traits document in context).")] = "target",
+    cases: Annotated[Path | None, typer.Option(help="A cases file instead of data/evals/SUITE.yaml.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N cases.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="A suite setting, KEY=VALUE.")] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Run (or resume) a suite against a model and print its summary."""
+    proj = open_project(project)
+
+    async def go() -> None:
+        with RichProgress(console) as progress:
+            result = await run_eval(proj, suite, model, arm=arm, traits_ref=traits, cases_path=cases, limit=limit,
+                                    settings=_settings(set_ or []), progress=progress)  # fmt: skip
+        console.print(
+            Text(f"Run {result.run_id}: {result.finished_now} case(s) played now, {result.skipped} already done.")
+        )
+        if result.stopped_budget:
+            console.print(Text("Stopped at the budget cap; run the same command again to go on.", style="yellow"))
+        _print_summaries([result.run_id], proj)
+
+    asyncio.run(go())
+
+
+def _print_summaries(run_ids: list[str], proj: Any) -> None:
+    table = Table("run", "suite", "model", "arm", "score (95% CI)", "ok", "invalid", "judge failed", "status")
+    for run_id in run_ids:
+        s = run_summary(proj, run_id)
+        table.add_row(s.run_id, s.suite, Text(s.model), s.arm, _estimate(s.score), str(s.counts.get("ok", 0)),
+                      str(s.counts.get("invalid", 0)), str(s.counts.get("judge_failed", 0)), s.status)  # fmt: skip
+    console.print(table)
+
+
+@app.command("list")
+def list_(project: ProjectOption = None) -> None:
+    """Eval runs, newest first, with their scores and counts."""
+    proj = open_project(project)
+    _print_summaries([s.run_id for s in list_runs(proj)], proj)
+
+
+@app.command()
+def show(
+    run_id: RunArg,
+    case: Annotated[str | None, typer.Option(help="Show this case's transcript in full.")] = None,
+    project: ProjectOption = None,
+) -> None:
+    """A run's samples; with --case, one transcript with its scores and the judge's rationale."""
+    proj = open_project(project)
+    summary = run_summary(proj, run_id)
+    found = samples(proj, summary.run_id)
+    if case is None:
+        table = Table("case", "status", "score", "reason")
+        for s in found:
+            table.add_row(
+                s["case_id"], s["status"], "" if s["score"] is None else f"{s['score']:.3g}", Text(s["reason"] or "")
+            )
+        console.print(table)
+        return
+    chosen = next((s for s in found if s["case_id"] == case), None)
+    if chosen is None:
+        raise WorkbenchError(f"Run {summary.run_id} has no case {case!r}.")
+    for turn in chosen["transcript"]:
+        console.print(Text.assemble((f"{turn.get('role', '?')}: ", "bold"), str(turn.get("content", ""))))
+    console.print(Text(f"\nscore {chosen['score']} ({chosen['status']}); scores {json.dumps(chosen['scores'])}"))
+    console.print(Text(f"rationale: {chosen['rationale'] or chosen['reason'] or '–'}"))
+
+
+@app.command()
+def compare(
+    run_a: RunArg,
+    run_b: RunArg,
+    html: Annotated[Path | None, typer.Option(help="Also write the per-case chart here.")] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Two runs of one suite, paired over the cases both scored."""
+    proj = open_project(project)
+    comparison: Comparison = compare_runs(proj, run_a, run_b)
+    _print_summaries([comparison.a.run_id, comparison.b.run_id], proj)
+    console.print(Text(f"A - B, paired over shared cases: {_estimate(comparison.difference)}"))
+    if html is not None:
+        comparison_figure(comparison).write_html(html, include_plotlyjs="cdn")
+        console.print(Text(f"Wrote {html}"))
