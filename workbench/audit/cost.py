@@ -88,11 +88,8 @@ def plan_audit(
     assumptions.append(f"{patterns} patterns of about {PATTERN_CHARS} characters each")
 
     scans = scan_batches(rows, settings)
-    scan_chars = sum(
-        _template_chars("audit_scan", project, rows=[])
-        + _rows_chars([by_id[i] for i in b.row_ids], settings.max_row_tokens)
-        for b in scans
-    )
+    scan_overhead = _template_chars("audit_scan", project, rows=[])
+    scan_chars = sum(scan_overhead + _rows_chars([by_id[i] for i in b.row_ids], settings.max_row_tokens) for b in scans)
     merge_overhead = _template_chars("audit_merge", project, candidates=[], neighbours=[])
     merge_chars = patterns * (merge_overhead + 8 * PATTERN_CHARS)  # a group's reports, about a pattern each
     sample = sample_rows(rows, settings.sample_size, settings.seed)

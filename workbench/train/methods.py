@@ -6,7 +6,7 @@
   turns (and their end-of-turn token) are learnt.
 * Midtraining: SFTTrainer on `text` rows, packed into `max_seq_length` blocks the way
   pretraining reads text (`wrapped`: concatenated and cut), with the loss on every token; the
-  embeddings and the output head train at `embedding_learning_rate` (`MidtrainTrainer`).
+  embeddings and the output head train at `embedding_learning_rate` (`midtrain_trainer`).
 * DPO: TRL's DPOTrainer (sigmoid loss). BDPO: `BDPOTrainer` (train/bdpo.py).
 
 Nothing here imports a training library at module level: the backend decides what is imported
@@ -72,7 +72,7 @@ def make_trainer(
     if isinstance(config, MidtrainConfig):
         sft_args = SFTConfig(**args, max_length=config.max_seq_length, packing=True, packing_strategy="wrapped",
                              dataset_text_field="text", completion_only_loss=False)  # fmt: skip
-        return MidtrainTrainer.create(config, sft_args, shared)
+        return midtrain_trainer(config, sft_args, shared)
     sft_args = SFTConfig(**args, max_length=config.max_seq_length, assistant_only_loss=True)
     return SFTTrainer(args=sft_args, **shared)
 
@@ -90,22 +90,20 @@ def _preference_trainer(config: DPOTrainConfig, args: dict[str, Any], shared: di
     return DPOTrainer(args=DPOConfig(**args, beta=config.beta, max_length=config.max_seq_length), **shared)
 
 
-class MidtrainTrainer:
-    """Builds an SFTTrainer whose optimiser gives the embeddings and the output head their own rate."""
+def midtrain_trainer(config: MidtrainConfig, args: Any, shared: dict[str, Any]) -> Any:
+    """An SFTTrainer whose optimiser gives the embeddings and the output head their own, lower rate."""
+    from trl import SFTTrainer
 
-    @staticmethod
-    def create(config: MidtrainConfig, args: Any, shared: dict[str, Any]) -> Any:
-        from trl import SFTTrainer
+    if not config.train_embeddings:
+        return SFTTrainer(args=args, **shared)
 
-        class _Trainer(SFTTrainer):
-            def create_optimizer(self, *a: Any, **k: Any) -> Any:
-                if self.optimizer is None:
-                    self.optimizer = embedding_aware_adamw(self.model, args, config.embedding_learning_rate)
-                return self.optimizer
+    class MidtrainTrainer(SFTTrainer):
+        def create_optimizer(self, *a: Any, **k: Any) -> Any:
+            if self.optimizer is None:
+                self.optimizer = embedding_aware_adamw(self.model, args, config.embedding_learning_rate)
+            return self.optimizer
 
-        if not config.train_embeddings:
-            return SFTTrainer(args=args, **shared)
-        return _Trainer(args=args, **shared)
+    return MidtrainTrainer(args=args, **shared)
 
 
 def embedding_aware_adamw(model: Any, args: Any, embedding_learning_rate: float) -> Any:

@@ -31,7 +31,7 @@ from typing import Any
 
 from workbench.errors import WorkbenchError
 from workbench.evals.base import Sample, Suite
-from workbench.evals.context import EvalContext
+from workbench.evals.context import EvalContext, counts_as_reply
 from workbench.evals.runner import require_traits
 from workbench.evals.suites.audit_schemas import (
     AuditCase,
@@ -42,7 +42,6 @@ from workbench.evals.suites.audit_schemas import (
 )
 from workbench.llm.types import Message
 
-REPLY_STATUSES = frozenset({"ok", "length"})  # a reply cut at the token limit is still a reply
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…|\[\.\.\.\])\s*")
 
 
@@ -171,7 +170,7 @@ async def _converse(
         talk.turns.append({"role": "user", "content": text, "turn": turn})
         reply = await ctx.target(messages, system=system, max_tokens=settings.max_tokens)
         answer = (reply.text or "").strip()
-        counted = reply.status in REPLY_STATUSES and bool(answer)
+        counted = counts_as_reply(reply)
         problem = None if counted else reply.error or "empty reply"
         talk.turns.append({"role": "assistant", "content": answer, "turn": turn, "status": reply.status,
                            "counted": counted, **({"error": problem} if problem else {})})  # fmt: skip

@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 
 from workbench.evals.base import Case, Sample, Suite
 from workbench.evals.context import EvalContext
-from workbench.evals.suites.knowledge import TargetReply, target_reply
+from workbench.evals.suites.knowledge import TargetReply, as_reply, target_reply
 from workbench.llm.types import LLMRequest, SamplingParams
 
 TEMPLATE = "eval_pairwise"
@@ -59,11 +59,7 @@ async def baseline_reply(ctx: EvalContext, prompt: str) -> tuple[TargetReply, st
     spec = ctx.setting("baseline_model", None)
     request = LLMRequest.from_prompt(prompt, params=SamplingParams(max_output_tokens=ctx.setting("max_tokens", None)))
     result = await ctx.gateway.call(request, role=None if spec else "baseline", model=str(spec) if spec else None)
-    if result.status not in ("ok", "length"):
-        return TargetReply(None, f"the baseline did not reply ({result.status}: {result.error})"), result.model
-    if not (result.text or "").strip():
-        return TargetReply(None, "the baseline's reply was empty"), result.model
-    return TargetReply(result.text, truncated=result.status == "length"), result.model
+    return as_reply(result, "the baseline"), result.model
 
 
 def winner(label: str, *, target_is_a: bool) -> Winner:

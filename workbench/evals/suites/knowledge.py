@@ -34,9 +34,9 @@ from pydantic import BaseModel, Field
 
 from workbench.errors import WorkbenchError
 from workbench.evals.base import Case, Sample, Suite
-from workbench.evals.context import EvalContext
+from workbench.evals.context import REPLIED, EvalContext, counts_as_reply
 from workbench.evals.runner import require_traits
-from workbench.llm.types import Message
+from workbench.llm.types import CallResult, Message
 
 TEMPLATE = "eval_knowledge_grade"
 
@@ -82,18 +82,22 @@ class TargetReply:
     truncated: bool = False
 
 
+def as_reply(result: CallResult, who: str) -> TargetReply:
+    """A call's answer as a `TargetReply`; `who` names the model in the reason when there is none."""
+    if result.status not in REPLIED:
+        return TargetReply(None, f"{who} did not reply ({result.status}: {result.error})")
+    if not counts_as_reply(result):
+        return TargetReply(None, f"{who}'s reply was empty")
+    return TargetReply(result.text, truncated=result.status == "length")
+
+
 async def target_reply(ctx: EvalContext, prompt: str) -> TargetReply:
     """The target's answer to a single user prompt (no system prompt beyond what the arm adds).
 
-    A failed, blocked or empty reply has no text; one cut at `max_tokens` is kept and marked truncated.
     Shared by the single-turn suites (knowledge, capability, patterns).
     """
     result = await ctx.target([Message("user", prompt)], max_tokens=ctx.setting("max_tokens", None))
-    if result.status not in ("ok", "length"):
-        return TargetReply(None, f"the target did not reply ({result.status}: {result.error})")
-    if not (result.text or "").strip():
-        return TargetReply(None, "the target's reply was empty")
-    return TargetReply(result.text, truncated=result.status == "length")
+    return as_reply(result, "the target")
 
 
 def _rationale(grade: KnowledgeGrade) -> str:

@@ -25,10 +25,9 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 
 from workbench.evals.base import Sample
-from workbench.evals.context import EvalContext
+from workbench.evals.context import EvalContext, counts_as_reply
 from workbench.llm.types import CallResult, Message
 
-REPLIED = ("ok", "length")  # call statuses that carry an answer (a truncated one still counts)
 Handler = Callable[[dict[str, Any]], str]
 
 
@@ -150,7 +149,7 @@ async def run_agent(
     messages = [Message("user", task)]
     for step in range(1, max_steps + 1):
         result = await ctx.target(messages, system=system, max_tokens=max_tokens)
-        if result.status not in REPLIED or not (result.text or "").strip():
+        if not counts_as_reply(result):
             episode.ended, episode.error = f"target_{result.status}", result.error or "empty reply"
             return episode
         text = result.text or ""
