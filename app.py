@@ -1,18 +1,31 @@
-"""Trait Workbench app: browse and review a project.
+"""Trait Workbench app: browse, review by hand, and demo results.
 
     streamlit run app.py                      # the default project under data/
     workbench app --project DIR               # another project
 
-Pages live in workbench/app/; they read and write through the library only.
+Pages live in workbench/app/; they read and write through the library only, open the store per
+rerun (one connection per rerun, none held between reruns, so a CLI run or a notebook can write
+meanwhile) and show generated text as text.
 """
 
 import streamlit as st
 
+from workbench.app.session import page_session
+
 st.set_page_config(page_title="Trait Workbench", layout="wide")
+PAGES = [
+    ("overview", "Overview"),
+    ("traits", "Traits"),
+    ("review", "Review"),
+    ("documents", "Documents"),
+    ("patterns", "Patterns"),
+    ("datasets", "Datasets"),
+    ("training", "Training"),
+    ("evals", "Evals"),
+    ("costs", "Costs"),
+]
 navigation = st.navigation(
-    [
-        st.Page("workbench/app/overview.py", title="Overview", default=True),
-        st.Page("workbench/app/traits.py", title="Traits"),
-    ]
+    [st.Page(f"workbench/app/{name}.py", title=title, default=name == "overview") for name, title in PAGES]
 )
-navigation.run()
+with page_session():
+    navigation.run()

@@ -144,7 +144,7 @@ def main() -> None:
     backend = choose_backend(args.backend)  # first: Unsloth must be imported before transformers
     import torch
 
-    from workbench.train.tracking import peak_memory_mb
+    from workbench.train.metrics import peak_memory_mb
 
     cuda, installed = torch.cuda.is_available(), {d.metadata["Name"].lower(): d.version for d in distributions()}
     gpu = torch.cuda.get_device_name(0) if cuda else "none"

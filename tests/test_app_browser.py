@@ -13,12 +13,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.review_rows import plant_examples, statuses
+from tests.sft_setup import rows
 from workbench.project import Project
 from workbench.store.traits import add_traits_file
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -34,16 +41,13 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def served_app(project: Project, tmp_path: Path) -> Iterator[str]:
-    """The real app, as `streamlit run app.py` serves it, on a project holding one traits document."""
-    doc = tmp_path / "doc.md"
-    doc.write_text("# Demo\n\n- **Candid.** Says what it thinks <b>even when</b> it is unwelcome.\n")
-    add_traits_file(project.store, doc, name="demo")
+def served_app(project: Project) -> Iterator[str]:
+    """The real app, as `streamlit run app.py` serves it, on `project` (tests fill it; pages read it per rerun)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
         cwd=REPO, env={**os.environ, "WORKBENCH_PROJECT": str(project.root)},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
@@ -58,8 +62,10 @@ def served_app(project: Project, tmp_path: Path) -> Iterator[str]:
         server.wait(30)
 
 
-def test_app_in_a_real_browser_shows_overview_and_traits(served_app: str, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+@contextmanager
+def browser_page() -> Iterator[Page]:
+    """A page of headless Debian chromium, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
 
     assert CHROMIUM is not None, "WORKBENCH_REQUIRE_BROWSER is set but chromium is not installed"
     with sync_playwright() as p:
@@ -67,7 +73,19 @@ def test_app_in_a_real_browser_shows_overview_and_traits(served_app: str, tmp_pa
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
         )
-        page = browser.new_page()
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def test_app_in_a_real_browser_shows_overview_and_traits(served_app: str, project: Project, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    doc = tmp_path / "doc.md"
+    doc.write_text("# Demo\n\n- **Candid.** Says what it thinks <b>even when</b> it is unwelcome.\n")
+    add_traits_file(project.store, doc, name="demo")
+    with browser_page() as page:
         page.goto(served_app)
         expect(page.get_by_role("heading", name="Overview")).to_be_visible(timeout=30_000)
         expect(page.get_by_text("Traits documents").first).to_be_visible()
@@ -78,4 +96,25 @@ def test_app_in_a_real_browser_shows_overview_and_traits(served_app: str, tmp_pa
         expect(page.get_by_text("<b>even when</b>", exact=False)).to_be_visible(timeout=10_000)
         assert page.locator("b", has_text="even when").count() == 0
         page.screenshot(path=str(tmp_path / "traits.png"), full_page=True)
-        browser.close()
+
+
+def test_review_page_accepts_an_example_with_the_keyboard(served_app: str, project: Project) -> None:
+    from playwright.sync_api import expect
+
+    ids = plant_examples(project, 3, response="Answer {i}: <i>careful</i>.")
+    with browser_page() as page:
+        page.goto(f"{served_app}/review")
+        expect(page.get_by_role("heading", name="1 of 3")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Answer 0: <i>careful</i>.")).to_be_visible()
+        # The key only works once the Accept button is on the page and the script run has finished.
+        expect(page.get_by_role("button", name="Accept")).to_be_enabled(timeout=30_000)
+        expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_have_count(0, timeout=30_000)
+        page.get_by_role("heading", name="1 of 3").click()  # focus the page, not a text box
+        page.keyboard.press("a")
+        expect(page.get_by_role("heading", name="1 of 2")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Answer 1: <i>careful</i>.")).to_be_visible()
+        # Between reruns the app holds no connection: another process opens the store read-write at once.
+        code = f"import duckdb; duckdb.connect({str(project.store.path)!r}).execute('SELECT 1')"
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert statuses(project)[ids[0]] == "ok"
+    assert rows(project, "SELECT item_id, action FROM review_events") == [(ids[0], "accept")]

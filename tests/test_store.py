@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import duckdb
@@ -45,6 +46,30 @@ def test_no_connection_is_held_between_units_of_work(tmp_path: Path) -> None:
     with store.connect() as con:
         con.execute("SELECT 1")
     # Another process can open the file read-write at once: nothing of ours holds the lock.
+    code = f"import duckdb; duckdb.connect({str(store.path)!r}).execute('SELECT 1')"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_a_session_shares_one_connection_and_releases_it(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.duckdb")
+    with store.session():
+        with store.connect() as first, store.transaction() as second:
+            assert first is second
+            second.execute("INSERT INTO runs (id, stage, status) VALUES ('r1', 'test', 'running')")
+        other_thread: list[object] = []
+
+        def use_store() -> None:
+            with store.connect() as con:
+                other_thread.append(con)
+
+        thread = threading.Thread(target=use_store)
+        thread.start()
+        thread.join()
+        assert other_thread and other_thread[0] is not first, "another thread never sees this thread's session"
+    with pytest.raises(duckdb.ConnectionException):
+        first.execute("SELECT 1")  # closed when the session ended
+    with store.connect() as con:
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (1,)
     code = f"import duckdb; duckdb.connect({str(store.path)!r}).execute('SELECT 1')"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

@@ -49,7 +49,7 @@ REVIEWABLE = {
     "documents": Reviewable("documents", ("text",)),
 }
 
-_STATUS_AFTER = {"accept": "ok", "reject": "rejected", "regenerate": "sent_back"}
+STATUS_AFTER = {"accept": "ok", "reject": "rejected", "regenerate": "sent_back"}
 
 
 def default_reviewer() -> str:
@@ -86,7 +86,24 @@ def review(
         WorkbenchError: unknown table, action or row; a replaced row; an edit with no change or
             an unknown field; `regenerate` without a note.
     """
-    return review_many(store, table, [item_id], action, reviewer=reviewer, note=note, edits=edits)[0]
+    return review_many(store, table, [item_id], action, reviewer=reviewer, note=note, edits=edits).current_ids[0]
+
+
+@dataclass(frozen=True)
+class ReviewBatch:
+    """One review_many() call: its events share `batch_id`, which undo_batch() takes.
+
+    Attributes:
+        batch_id: The id every event of this decision carries.
+        table: The reviewed table.
+        action: What was decided.
+        current_ids: For each item, the id of the row now current (a new row for an edit).
+    """
+
+    batch_id: str
+    table: str
+    action: str
+    current_ids: list[str]
 
 
 def review_many(
@@ -98,11 +115,65 @@ def review_many(
     reviewer: str,
     note: str | None = None,
     edits: dict[str, str] | None = None,
-) -> list[str]:
-    """Apply one decision to many rows in one transaction: all of them, or none."""
+) -> ReviewBatch:
+    """Apply one decision to many rows in one transaction: all of them, or none.
+
+    A bulk decision over thousands of rows is a handful of set-based statements, not one per row.
+    """
     target = _check(table, action, reviewer, note, edits)
+    ids = list(dict.fromkeys(item_ids))
+    if action == "edit" and len(ids) != 1:
+        raise WorkbenchError("An edit changes one row at a time.")
+    batch_id = uuid.uuid4().hex
+    if not ids:
+        return ReviewBatch(batch_id, target.table, action, [])
     with store.transaction() as con:
-        return [_apply(con, target, item_id, action, reviewer, note, edits) for item_id in item_ids]
+        previous = _current_statuses(con, target.table, ids)
+        current = ids
+        payloads: list[dict[str, object]] = [
+            {"previous_status": previous[i][0], "previous_reason": previous[i][1]} for i in ids
+        ]
+        if action == "edit":
+            current = [_edited_copy(con, target, ids[0], edits or {})]
+            payloads[0].update(new_id=current[0], fields=sorted(edits or {}))
+            _set_status(con, target.table, ids, "superseded", f"edited by {reviewer} as {current[0]}")
+        elif action in STATUS_AFTER:
+            _set_status(con, target.table, ids, STATUS_AFTER[action], note)
+        _record_events(con, target.table, ids, action, reviewer, note, payloads, batch_id)
+    return ReviewBatch(batch_id, target.table, action, current)
+
+
+def _current_statuses(con: duckdb.DuckDBPyConnection, table: str, ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Each row's (status, reason); raises for a missing row or one replaced by a newer version."""
+    found = {
+        row[0]: (row[1], row[2])
+        for row in con.execute(f"SELECT id, status, reason FROM {table} WHERE id IN (SELECT unnest(?))", [ids])
+        .fetchall()
+    }  # fmt: skip
+    for item_id in ids:
+        if item_id not in found:
+            raise WorkbenchError(f"No row {item_id!r} in {table}.")
+        if found[item_id][0] in REPLACED:
+            raise WorkbenchError(f"{table} {item_id} was {found[item_id][0]}; review its latest version instead.")
+    return found
+
+
+def _record_events(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    ids: list[str],
+    action: str,
+    reviewer: str,
+    note: str | None,
+    payloads: list[dict[str, object]],
+    batch_id: str,
+) -> None:
+    con.execute(
+        "INSERT INTO review_events (id, item_table, item_id, action, reviewer, note, payload, batch_id)"
+        " SELECT unnest(?), ?, unnest(?), ?, ?, ?, unnest(?), ?",
+        [[uuid.uuid4().hex for _ in ids], table, ids, action, reviewer, note, [json.dumps(p) for p in payloads],
+         batch_id],
+    )  # fmt: skip
 
 
 def _check(table: str, action: str, reviewer: str, note: str | None, edits: dict[str, str] | None) -> Reviewable:
@@ -122,40 +193,12 @@ def _check(table: str, action: str, reviewer: str, note: str | None, edits: dict
     return target
 
 
-def _apply(
-    con: duckdb.DuckDBPyConnection,
-    target: Reviewable,
-    item_id: str,
-    action: str,
-    reviewer: str,
-    note: str | None,
-    edits: dict[str, str] | None,
-) -> str:
-    row = con.execute(f"SELECT status FROM {target.table} WHERE id = ?", [item_id]).fetchone()
-    if row is None:
-        raise WorkbenchError(f"No row {item_id!r} in {target.table}.")
-    if row[0] in REPLACED:
-        raise WorkbenchError(f"{target.table} {item_id} was {row[0]}; review its latest version instead.")
-    current = item_id
-    payload: dict[str, object] = {"previous_status": row[0]}
-    if action == "edit":
-        current = _edited_copy(con, target, item_id, edits or {})
-        payload.update(new_id=current, fields=sorted(edits or {}))
-        _set_status(con, target.table, item_id, "superseded", f"edited by {reviewer} as {current}")
-    elif action in _STATUS_AFTER:
-        _set_status(con, target.table, item_id, _STATUS_AFTER[action], note)
+def _set_status(
+    con: duckdb.DuckDBPyConnection, table: str, ids: Sequence[str], status: str, reason: str | None
+) -> None:
     con.execute(
-        "INSERT INTO review_events (id, item_table, item_id, action, reviewer, note, payload)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [uuid.uuid4().hex, target.table, item_id, action, reviewer, note, json.dumps(payload)],
-    )
-    return current
-
-
-def _set_status(con: duckdb.DuckDBPyConnection, table: str, item_id: str, status: str, reason: str | None) -> None:
-    con.execute(
-        f"UPDATE {table} SET status = ?, reason = ?, updated_at = current_timestamp WHERE id = ?",
-        [status, reason, item_id],
+        f"UPDATE {table} SET status = ?, reason = ?, updated_at = current_timestamp WHERE id IN (SELECT unnest(?))",
+        [status, reason, list(ids)],
     )
 
 

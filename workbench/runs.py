@@ -15,6 +15,11 @@ from workbench.store import Store
 RunStatus = Literal["running", "done", "failed", "stopped_budget"]
 
 
+# The run id of the hand-written demo set (workbench/demo/). Its rows are for looking at: every
+# export and dataset build leaves them out, so they never reach training data.
+DEMO_RUN = "demo"
+
+
 def start_run(
     store: Store,
     stage: str,

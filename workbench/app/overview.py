@@ -1,4 +1,4 @@
-"""Overview: what the project holds and what it has cost so far."""
+"""Overview: what the project holds, what it has cost, its latest runs, and what to do next."""
 
 from __future__ import annotations
 
@@ -7,16 +7,29 @@ import streamlit as st
 
 from workbench.app.context import current_project
 from workbench.status import project_status
+from workbench.views.costs import spend_by_model
+from workbench.views.overview import latest_runs, next_steps, status_rows
 
 project = current_project()
 summary = project_status(project.store)
+rows = status_rows(summary)
 
 st.title("Overview")
-cols = st.columns(4)
+cols = st.columns(5)
 cols[0].metric("Traits documents", len(summary.traits))
-cols[1].metric("Model requests", sum(s.requests for s in summary.spend))
-cols[2].metric("Spend (USD)", f"{sum(s.cost_usd for s in summary.spend):.4f}")
-cols[3].metric("Cached answers", summary.cached_answers)
+cols[1].metric("Awaiting review", sum(r.rows for r in rows if r.status == "needs_review"))
+cols[2].metric("Model requests", sum(s.requests for s in summary.spend))
+cols[3].metric("Spend (USD)", f"{sum(s.cost_usd for s in summary.spend):.4f}")
+cols[4].metric("Cached answers", summary.cached_answers)
+
+st.subheader("What to do next")
+steps = next_steps(project, summary)
+for step in steps:
+    st.info(step.text)  # fixed words and numbers only; names from the store are in the command
+    if step.command:
+        st.code(step.command, language="bash")
+if not steps:
+    st.success("Every stage has data. Compare runs on the Evals page.")
 
 st.subheader("Traits documents")
 if summary.traits:
@@ -24,8 +37,25 @@ if summary.traits:
 else:
     st.info("No traits documents yet. Add one with `workbench traits add data/traits/candid_care.md`.")
 
-st.subheader("Model calls by stage")
+st.subheader("Rows by stage and status")
+if rows:
+    st.dataframe(pd.DataFrame([vars(r) for r in rows]), hide_index=True)
+else:
+    st.info("No generated rows yet. Generate a pilot with `workbench sft run NAME --pilot 3`.")
+
+st.subheader("Spend")
 if summary.spend:
-    st.dataframe(pd.DataFrame([vars(s) for s in summary.spend]), hide_index=True)
+    by_stage, by_model = st.columns(2)
+    by_stage.caption("By stage")
+    by_stage.dataframe(pd.DataFrame([vars(s) for s in summary.spend]), hide_index=True)
+    by_model.caption("By model")
+    by_model.dataframe(pd.DataFrame([vars(m) for m in spend_by_model(project)]), hide_index=True)
 else:
     st.info('No model calls yet. Try `workbench llm ask "Hello" --role generator`.')
+
+st.subheader("Latest runs")
+runs = latest_runs(project, limit=10)
+if runs:
+    st.dataframe(pd.DataFrame([vars(r) for r in runs]), hide_index=True)
+else:
+    st.info("No runs yet. Generation, training and eval runs appear here, e.g. after `workbench sft run NAME`.")

@@ -26,6 +26,7 @@ from workbench.errors import WorkbenchError
 from workbench.generate.export import write_jsonl
 from workbench.generate.steps import stable_id
 from workbench.project import Project
+from workbench.runs import DEMO_RUN
 from workbench.store.traits import get_version
 
 StoreSource = Literal["sft", "preference", "documents"]
@@ -156,13 +157,18 @@ def list_datasets(project: Project) -> list[AuditDataset]:
     return [_dataset(r) for r in rows]
 
 
-def dataset_rows(project: Project, dataset_id: str, row_ids: Sequence[str] | None = None) -> list[StoredRow]:
-    """The rows of a dataset (all, or those named), in dataset order."""
+def dataset_rows(
+    project: Project, dataset_id: str, row_ids: Sequence[str] | None = None, positions: Sequence[int] | None = None
+) -> list[StoredRow]:
+    """The rows of a dataset (all, or those named by id or by position), in dataset order."""
     sql = "SELECT row_id, position, grp, text, text_hash, record FROM audit_rows WHERE dataset_id = ?"
     params: list[Any] = [dataset_id]
     if row_ids is not None:
         sql += " AND row_id IN (SELECT unnest(?))"
         params.append(list(row_ids))
+    if positions is not None:
+        sql += " AND position IN (SELECT unnest(?::INTEGER[]))"
+        params.append(list(positions))
     with project.store.connect() as con:
         rows = con.execute(sql + " ORDER BY position", params).fetchall()
     return [
@@ -205,7 +211,8 @@ def snapshot_store(
         raise WorkbenchError(f"Unknown store dataset {source!r}.", hint="Use sft, preference or documents.")
     table, columns = _STORE_QUERIES[source]
     sql = f"SELECT e.id, c.title, {columns} FROM {table} e JOIN chunks c ON c.id = e.chunk_id WHERE e.status = 'ok'"
-    params: list[Any] = []
+    sql += " AND e.run_id IS DISTINCT FROM ?"
+    params: list[Any] = [DEMO_RUN]
     if source == "preference":
         sql += " AND e.rejected IS NOT NULL"
     if traits_ref:

@@ -34,14 +34,21 @@ from workbench.generate.steps import Apply, Generation, Job, StepReport, stable_
 T = TypeVar("T")
 
 
+def sample_positions(count: int, size: int, seed: int) -> list[int]:
+    """The dataset positions of a sample of `size` rows out of `count`, drawn without replacement with `seed`."""
+    return random.Random(f"sample:{seed}").sample(range(count), min(size, count))
+
+
 def sample_rows(rows: Sequence[StoredRow], size: int, seed: int) -> list[StoredRow]:
     """`size` rows drawn without replacement with `seed` (all rows, shuffled, if there are fewer)."""
-    return random.Random(f"sample:{seed}").sample(list(rows), min(size, len(rows)))
+    return [rows[i] for i in sample_positions(len(rows), size, seed)]
 
 
 def audit_sample(ctx: AuditContext) -> list[StoredRow]:
-    """The rows the audit rates every pattern on."""
-    return sample_rows(dataset_rows(ctx.project, ctx.dataset.id), ctx.settings.sample_size, ctx.settings.seed)
+    """The rows the audit rates every pattern on: the same draw as sample_rows(), reading only those rows."""
+    positions = sample_positions(ctx.dataset.row_count, ctx.settings.sample_size, ctx.settings.seed)
+    by_position = {r.position: r for r in dataset_rows(ctx.project, ctx.dataset.id, positions=positions)}
+    return [by_position[p] for p in positions]
 
 
 def stored_levels(

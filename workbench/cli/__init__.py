@@ -15,7 +15,7 @@ import sys
 import typer
 from rich.text import Text
 
-from workbench.cli import audit, dataset, docs, evals, llm, project_cmds, sft, train, traits
+from workbench.cli import audit, dataset, demo, docs, evals, llm, project_cmds, sft, train, traits, undo
 from workbench.cli.common import console
 from workbench.errors import WorkbenchError
 
@@ -26,6 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 project_cmds.register(app)
+app.command(name="undo")(undo.undo)
 app.add_typer(traits.app, name="traits", help="Traits documents: add versions, list, show, diff.")
 app.add_typer(llm.app, name="llm", help="Talk to the configured models through the gateway.")
 app.add_typer(sft.app, name="sft", help="SFT and preference data: scenarios, critique, responses, review, export.")
@@ -41,6 +42,7 @@ app.add_typer(dataset.app, name="dataset", help="Training datasets: build from a
 app.add_typer(train.app, name="train", help="Fine-tune: SFT, midtraining, DPO, BDPO; runs, metrics, checkpoints.")
 
 app.add_typer(evals.app, name="eval", help="Evaluate any model: run suites, list, show transcripts, compare runs.")
+app.add_typer(demo.app, name="demo", help="The hand-written demo data set (data/demo): load, status, remove.")
 
 
 def main() -> None:

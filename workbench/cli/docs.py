@@ -155,8 +155,8 @@ def _action_command(action: str) -> Callable[..., None]:
         proj = open_project(project)
         chosen = targets(proj, TABLE, list(ids or []), all_with_status, action, yes)
         if chosen:
-            review_many(proj.store, TABLE, chosen, action, reviewer=reviewer or default_reviewer(), note=note)
-            print_reviewed(proj, TABLE, action, chosen)
+            batch = review_many(proj.store, TABLE, chosen, action, reviewer=reviewer or default_reviewer(), note=note)
+            print_reviewed(proj, TABLE, action, chosen, batch.batch_id)
 
     command.__name__ = command.__qualname__ = f"review_{action}"
     return command

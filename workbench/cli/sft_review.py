@@ -194,7 +194,7 @@ def targets(proj: Project, table: str, ids: list[str], status: str | None, actio
     return [resolve_id(proj, table, i) for i in ids]
 
 
-def print_reviewed(proj: Project, table: str, action: str, ids: list[str]) -> None:
+def print_reviewed(proj: Project, table: str, action: str, ids: list[str], batch_id: str) -> None:
     with proj.store.connect() as con:
         counts = con.execute(
             f"SELECT status, count(*) FROM {table} WHERE id IN (SELECT unnest(?)) GROUP BY status ORDER BY status",
@@ -208,6 +208,7 @@ def print_reviewed(proj: Project, table: str, action: str, ids: list[str]) -> No
         console.print(Text(f"  … and {len(ids) - LISTED_IDS} more"))
     if action == "regenerate":
         console.print(Text(f"The next `workbench {RUNS[table]}` writes their replacements, following the note."))
+    console.print(Text(f"Undo it with `workbench undo {batch_id}`."))
 
 
 def _action_command(action: str) -> Callable[..., None]:
@@ -232,8 +233,8 @@ def _action_command(action: str) -> Callable[..., None]:
         chosen = targets(proj, table, list(ids or []), all_with_status, action, yes)
         if not chosen:
             return
-        review_many(proj.store, table, chosen, action, reviewer=reviewer or default_reviewer(), note=note)
-        print_reviewed(proj, table, action, chosen)
+        batch = review_many(proj.store, table, chosen, action, reviewer=reviewer or default_reviewer(), note=note)
+        print_reviewed(proj, table, action, chosen, batch.batch_id)
 
     command.__name__ = command.__qualname__ = f"review_{action}"
     return command

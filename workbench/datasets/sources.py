@@ -21,6 +21,7 @@ from workbench.audit.datasets import AuditDataset, dataset_rows, get_dataset
 from workbench.datasets.recipe import DatasetRecipe, passes_scores
 from workbench.errors import WorkbenchError
 from workbench.project import Project
+from workbench.runs import DEMO_RUN
 from workbench.store.traits import get_version
 
 Origin = Literal["synthetic", "baseline"]
@@ -80,7 +81,8 @@ def _accepted(project: Project, recipe: DatasetRecipe) -> list[tuple[Any, ...]]:
     """(id, traits_version, chunk_id, scores, *columns) of the accepted rows, in id order."""
     table, columns, _ = _TABLES[recipe.kind]
     sql = f"SELECT id, traits_version, chunk_id, scores, {columns} FROM {table} WHERE status = 'ok'"
-    params: list[Any] = []
+    sql += " AND run_id IS DISTINCT FROM ?"
+    params: list[Any] = [DEMO_RUN]
     if recipe.kind == "preference":
         sql += " AND rejected IS NOT NULL"
     if recipe.traits_ref:

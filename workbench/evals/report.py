@@ -61,10 +61,8 @@ def get_run(project: Project, ref: str) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def run_summary(project: Project, ref: str) -> RunSummary:
-    run_id, suite, model, arm, status, created = get_run(project, ref)
-    with project.store.connect() as con:
-        samples = con.execute("SELECT case_id, status, score FROM eval_samples WHERE run_id = ?", [run_id]).fetchall()
+def _summary(run: tuple[Any, ...], samples: list[tuple[str, str, float | None]]) -> RunSummary:
+    run_id, suite, model, arm, status, created = run
     counts: dict[str, int] = {}
     for _, sample_status, _ in samples:
         counts[sample_status] = counts.get(sample_status, 0) + 1
@@ -75,10 +73,23 @@ def run_summary(project: Project, ref: str) -> RunSummary:
                       counts=counts, score=bootstrap_mean(list(scores.values())), case_scores=scores)  # fmt: skip
 
 
-def list_runs(project: Project) -> list[RunSummary]:
+def run_summary(project: Project, ref: str) -> RunSummary:
+    run = get_run(project, ref)
     with project.store.connect() as con:
-        ids = [r[0] for r in con.execute("SELECT id FROM eval_runs ORDER BY created_at DESC").fetchall()]
-    return [run_summary(project, run_id) for run_id in ids]
+        samples = con.execute("SELECT case_id, status, score FROM eval_samples WHERE run_id = ?", [run[0]]).fetchall()
+    return _summary(run, samples)
+
+
+def list_runs(project: Project) -> list[RunSummary]:
+    """Every run, newest first, read in one query."""
+    with project.store.connect() as con:
+        runs = con.execute("SELECT id, suite, model, arm, status, created_at FROM eval_runs ORDER BY created_at DESC")
+        runs_rows = runs.fetchall()
+        found = con.execute("SELECT run_id, case_id, status, score FROM eval_samples").fetchall()
+    by_run: dict[str, list[tuple[str, str, float | None]]] = {}
+    for run_id, case, status, score in found:
+        by_run.setdefault(run_id, []).append((case, status, score))
+    return [_summary(tuple(run), by_run.get(run[0], [])) for run in runs_rows]
 
 
 def compare_runs(project: Project, ref_a: str, ref_b: str) -> Comparison:

@@ -11,10 +11,11 @@ bootstrap (scipy) is used: it needs no normality and stays inside the range of t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from scipy.stats import bootstrap
 
 CONFIDENCE = 0.95
@@ -22,7 +23,9 @@ RESAMPLES = 4000
 
 
 class Estimate(BaseModel):
-    """A mean over cases with a bootstrap confidence interval."""
+    """A mean over cases with a bootstrap confidence interval (frozen: estimates are cached and shared)."""
+
+    model_config = ConfigDict(frozen=True)
 
     mean: float | None = Field(description="The mean (None when there is nothing to average).")
     low: float | None = Field(description="Lower end of the interval (None below two values).")
@@ -32,6 +35,13 @@ class Estimate(BaseModel):
 
 def bootstrap_mean(values: Sequence[float], *, confidence: float = CONFIDENCE, seed: int = 0) -> Estimate:
     """The mean of `values` with a percentile-bootstrap interval."""
+    return _bootstrap_mean(tuple(values), confidence, seed)
+
+
+# The same values, confidence and seed give the same interval, so pages that redraw a run's scores on
+# every rerun reuse it instead of resampling again.
+@functools.lru_cache(maxsize=4096)
+def _bootstrap_mean(values: tuple[float, ...], confidence: float, seed: int) -> Estimate:
     data = np.asarray(values, dtype=float)
     if data.size == 0:
         return Estimate(mean=None, low=None, high=None, n=0)

@@ -24,6 +24,7 @@ from typing import Any
 
 from workbench.errors import WorkbenchError
 from workbench.project import Project
+from workbench.runs import DEMO_RUN
 from workbench.store.traits import get_version
 
 
@@ -44,8 +45,8 @@ def accepted_rows(project: Project, table: str, columns: str, traits_ref: str | 
     Raises:
         WorkbenchError: there is no accepted row; `hint` says how to accept some.
     """
-    sql = f"SELECT {columns} FROM {table} WHERE status = 'ok'"
-    params: list[Any] = []
+    sql = f"SELECT {columns} FROM {table} WHERE status = 'ok' AND run_id IS DISTINCT FROM ?"
+    params: list[Any] = [DEMO_RUN]
     if traits_ref:
         sql += " AND traits_version = ?"
         params.append(get_version(project.store, traits_ref).id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import duckdb
@@ -25,6 +26,9 @@ _migrate_lock = threading.Lock()
 # ("Unique file handle conflict"). Both are quick, so threads take turns at them; connections, once
 # open, are used concurrently as before.
 _open_lock = threading.Lock()
+# The connection of an open `Store.session()`, per store file. A ContextVar, so each thread (each
+# Streamlit session's script runner) sees only its own.
+_session: ContextVar[dict[Path, duckdb.DuckDBPyConnection] | None] = ContextVar("store_session", default=None)
 
 
 def _is_lock_conflict(exc: BaseException) -> bool:
@@ -67,8 +71,31 @@ class Store:
         raise AssertionError("unreachable")  # pragma: no cover - Retrying either returns or raises
 
     @contextmanager
+    def session(self) -> Iterator[None]:
+        """Share one connection among every `connect()` inside this block (in this thread), then close it.
+
+        Opening a large store costs tens of milliseconds, so a page that makes a dozen short reads
+        opens it once per rerun instead of once per read. The connection lives only as long as the
+        block (one rerun of a page), so nothing is held between reruns.
+        """
+        shared = _session.get() or {}
+        if self.path in shared:
+            yield
+            return
+        with self.connect() as con:
+            token = _session.set({**shared, self.path: con})
+            try:
+                yield
+            finally:
+                _session.reset(token)
+
+    @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Open a connection for one unit of work, migrating the schema on first use."""
+        """Open a connection for one unit of work, migrating the schema on first use (or reuse the session's)."""
+        shared = (_session.get() or {}).get(self.path)
+        if shared is not None:
+            yield shared
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._open()
         try:

@@ -28,7 +28,8 @@ from workbench.train.backend import Backend, choose_backend, load_for_training
 from workbench.train.checks import DATASET_KIND, check_rows
 from workbench.train.config import TrainConfig
 from workbench.train.merge import resolve_base_model
-from workbench.train.tracking import Checkpoint, StoreMetrics, finish_train_run, register_checkpoint, start_train_run
+from workbench.train.metrics import StoreMetrics
+from workbench.train.tracking import Checkpoint, finish_train_run, register_checkpoint, start_train_run
 
 
 @dataclass(frozen=True)

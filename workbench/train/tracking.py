@@ -1,28 +1,22 @@
-"""Training runs, their live metrics and their checkpoints, in the store.
+"""Training runs, their metrics and their checkpoints, in the store.
 
     run_id = start_train_run(project, config, backend=..., base_model=..., parent=None, output_dir=...)
-    trainer.add_callback(StoreMetrics(project, run_id))     # loss, lr, grad norm, tokens/s, memory
     register_checkpoint(project, run_id, step, path, kind="adapter", base_model=..., manifest={...})
+    run_metrics(project, run_id)        # what workbench/train/metrics.py's StoreMetrics wrote
 
-Metrics are written as the trainer logs them (every `logging_steps`), one short transaction
-each, so the app can chart a run while it trains; no connection is held in between. Tokens per
-second are measured between two logs from the trainer's count of input tokens seen; peak
-memory is the CUDA allocator's peak on a GPU and the process's peak resident set elsewhere.
+This module reads and writes rows only; it does not import transformers, so the app and the CLI
+can list runs and chart metrics without loading the training stack.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import resource
-import sys
-import time
 import uuid
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from workbench.errors import WorkbenchError
 from workbench.project import Project
@@ -51,58 +45,6 @@ def finish_train_run(project: Project, run_id: str, status: str, error: str | No
             "UPDATE train_runs SET status = ?, error = ?, finished_at = current_timestamp WHERE id = ?",
             [status, error, run_id],
         )
-
-
-def peak_memory_mb() -> float:
-    """Peak memory of this process's training: CUDA's allocator peak, else the peak resident set."""
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated() / 2**20
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
-
-
-class StoreMetrics(TrainerCallback):
-    """Writes each trainer log (loss, learning rate, grad norm, eval loss ...) to `train_metrics`."""
-
-    def __init__(self, project: Project, run_id: str) -> None:
-        self.project = project
-        self.run_id = run_id
-        self._last: tuple[float, int] | None = None  # (time, tokens seen) at the previous log
-
-    def on_train_begin(
-        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
-    ) -> None:
-        import torch
-
-        if torch.cuda.is_available():  # the peak of training, not of loading
-            torch.cuda.reset_peak_memory_stats()
-
-    def on_log(
-        self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
-        logs: dict[str, Any] | None = None, **kwargs: Any,
-    ) -> None:  # fmt: skip
-        if not logs:
-            return
-        split = "eval" if any(k.startswith("eval_") for k in logs) else "train"
-        values = {k.removeprefix("eval_"): float(v) for k, v in logs.items() if isinstance(v, int | float)}
-        if split == "train":
-            values |= self._throughput(state)
-        with self.project.store.transaction() as con:
-            con.execute(
-                "INSERT INTO train_metrics (run_id, step, split, name, value)"
-                " SELECT ?, ?, ?, unnest(?), unnest(?) ON CONFLICT DO NOTHING",
-                [self.run_id, state.global_step, split, list(values), list(values.values())],
-            )
-
-    def _throughput(self, state: TrainerState) -> dict[str, float]:
-        now, seen = time.perf_counter(), int(getattr(state, "num_input_tokens_seen", 0) or 0)
-        values = {"peak_memory_mb": peak_memory_mb()}
-        if self._last is not None and seen > self._last[1] and now > self._last[0]:
-            values["tokens_per_s"] = (seen - self._last[1]) / (now - self._last[0])
-        self._last = (now, seen)
-        return values
 
 
 class Checkpoint(BaseModel):

@@ -1,0 +1,154 @@
+"""How long each page of the app spends in its queries, on a store holding 100,000 examples.
+
+    .venv/bin/python -m bench.app_queries                      # 100,000 examples, 30 reruns per page
+    .venv/bin/python -m bench.app_queries --examples 20000 --reruns 10
+
+Fills a fresh project (bench/app_store.py: examples with scenarios and generations, reviews, an
+audit with rated patterns, documents, 600,000 ledger rows, training metrics, eval transcripts),
+then replays each page's library calls the way one rerun of the page makes them: inside one
+`Store.session()`, as app.py runs every page. Prints p50 and p95 per page over the reruns; the
+goal is p95 ≤ 150 ms. Streamlit's own rendering is not included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.app_store import fill_store
+from workbench.audit.prevalence import audit_report
+from workbench.evals.report import compare_runs, list_runs
+from workbench.project import Project, init_project
+from workbench.status import project_status
+from workbench.store.traits import list_versions, version_chunks
+from workbench.train.tracking import run_metrics
+from workbench.views.costs import spend_by_day, spend_by_model
+from workbench.views.datasets import (
+    audit_dataset_lineage,
+    dataset_composition,
+    manifest_summary,
+    train_dataset_summaries,
+    train_preview,
+)
+from workbench.views.evals import run_cases, sample_view, score_rows, shared_cases
+from workbench.views.focus import focus_item
+from workbench.views.overview import latest_runs, next_steps, status_rows
+from workbench.views.patterns import audit_choices, audit_status, pattern_examples, prevalence_rows
+from workbench.views.queue import QueueFilter, Stage, count_queue, queue_options, queue_page
+from workbench.views.training import get_train_run, list_train_runs, metric_figures, run_checkpoints
+
+Page = Callable[[Project], object]
+
+
+def overview(p: Project) -> None:
+    summary = project_status(p.store)
+    status_rows(summary), next_steps(p, summary), spend_by_model(p), latest_runs(p, limit=10)
+
+
+def traits(p: Project) -> None:
+    version = list_versions(p.store)[-1]
+    version_chunks(p.store, version.id)
+
+
+def review_queue_page(stage: Stage, f: QueueFilter) -> Page:
+    def page(p: Project) -> None:
+        queue_options(p, stage)
+        total = count_queue(p, f)
+        page = queue_page(p, f, offset=(total // 2 // 50) * 50, limit=50)  # the page holding the focused row
+        focus_item(p, stage, page[0].id)
+
+    return page
+
+
+def patterns(p: Project) -> None:
+    audit_id = audit_choices(p)[0].audit.id
+    audit_status(p, audit_id)
+    report = audit_report(p, audit_id)
+    prevalence_rows(report)
+    pattern_examples(p, report.patterns[0].pattern.id, "strict", limit=5)
+
+
+def datasets(p: Project) -> None:
+    audit_dataset_lineage(p)
+    dataset_id = train_dataset_summaries(p)[0].id
+    manifest_summary(p, dataset_id), dataset_composition(p, dataset_id), train_preview(p, dataset_id, "train", 3)
+
+
+def training(p: Project) -> None:
+    run = list_train_runs(p)[0]
+    metric_figures(run_metrics(p, run.id))
+    get_train_run(p, run.id), run_checkpoints(p, run.id)
+
+
+def evals(p: Project) -> None:
+    summaries = list_runs(p)
+    score_rows(summaries)
+    a, b = [s.run_id for s in summaries if s.suite == "knowledge"][:2]  # two models on one suite
+    run_cases(p, a)
+    compare_runs(p, a, b)
+    case = shared_cases(p, a, b)[0]
+    sample_view(p, a, case), sample_view(p, b, case)
+
+
+def costs(p: Project) -> None:
+    project_status(p.store), spend_by_day(p), spend_by_model(p)
+
+
+def pages(p: Project) -> dict[str, Page]:
+    """Each page's calls; the review pages with their default filter and with a score, a pattern and a search."""
+    pattern = audit_choices(p)[0]
+    first_pattern = audit_report(p, pattern.audit.id).patterns[0].pattern.id
+    narrow = QueueFilter(statuses=(), score="embodiment", score_max=2, pattern_id=first_pattern, search="answer")
+    return {
+        "Overview": overview,
+        "Traits": traits,
+        "Review (needs_review)": review_queue_page("examples", QueueFilter()),
+        "Review (score+pattern+search)": review_queue_page("examples", narrow),
+        "Documents": review_queue_page("documents", QueueFilter(stage="documents")),
+        "Patterns": patterns,
+        "Datasets": datasets,
+        "Training": training,
+        "Evals": evals,
+        "Costs": costs,
+    }
+
+
+def time_page(project: Project, page: Page, reruns: int) -> list[float]:
+    """Milliseconds per rerun, each in its own store session as app.py runs a page."""
+    times = []
+    for _ in range(reruns):
+        start = time.perf_counter()
+        with project.store.session():
+            page(project)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--examples", type=int, default=100_000)
+    parser.add_argument("--reruns", type=int, default=30)
+    args = parser.parse_args()
+    project = init_project(Path(tempfile.mkdtemp()) / "bench")
+    start = time.perf_counter()
+    fill_store(project, args.examples)
+    size_mb = project.store.path.stat().st_size / 1e6
+    print(f"# bench/app_queries.py · {datetime.date.today()} · {platform.machine()} · {os.cpu_count()} cores")
+    print(f"store: {args.examples:,} examples, {size_mb:.0f} MB, filled in {time.perf_counter() - start:.1f}s")
+    print(f"{'page':<32}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
+    for name, page in pages(project).items():
+        page(project)  # warm: the first rerun of a page also imports and compiles
+        times = sorted(time_page(project, page, args.reruns))
+        p95 = statistics.quantiles(times, n=20)[-1]
+        print(f"{name:<32}{statistics.median(times):>9.1f}{p95:>9.1f}{times[-1]:>9.1f}")
+
+
+if __name__ == "__main__":
+    main()

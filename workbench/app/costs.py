@@ -1,0 +1,43 @@
+"""Costs: what the model calls have cost, per stage, per model and per day."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from workbench.app.context import current_project
+from workbench.status import project_status
+from workbench.views.costs import daily_figure, spend_by_day, spend_by_model
+
+project = current_project()
+stages = project_status(project.store).spend
+
+st.title("Costs")
+if not stages:
+    st.info('No model calls yet. Try `workbench llm ask "Hello" --role generator`.')
+    st.stop()
+
+unpriced = sum(s.unpriced for s in stages)
+cols = st.columns(5)
+cols[0].metric("Spend (USD)", f"{sum(s.cost_usd for s in stages):.4f}")
+cols[1].metric("Requests", sum(s.requests for s in stages))
+cols[2].metric("Tokens in", sum(s.tokens_in for s in stages))
+cols[3].metric("Tokens out", sum(s.tokens_out for s in stages))
+cols[4].metric("Unpriced requests", unpriced)
+if unpriced:
+    st.warning(
+        f"{unpriced} requests have token counts but no price, so the totals leave them out. "
+        "Add their models under `[prices]` in workbench.toml."
+    )
+
+st.subheader("Per day, by stage")
+days = spend_by_day(project)
+st.plotly_chart(daily_figure(days))
+with st.expander("Per day and stage, as a table"):
+    st.dataframe(pd.DataFrame([vars(d) for d in days]), hide_index=True)
+
+st.subheader("Per stage")
+st.dataframe(pd.DataFrame([vars(s) for s in stages]), hide_index=True)
+
+st.subheader("Per model")
+st.dataframe(pd.DataFrame([vars(m) for m in spend_by_model(project)]), hide_index=True)

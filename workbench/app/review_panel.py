@@ -1,0 +1,182 @@
+"""The review queue UI shared by the Review and Documents pages: filters, bulk decisions with undo, the queue table.
+
+    render_review(["examples", "scenarios"], title="Review")
+
+State lives in `st.session_state` (the reviewer's place in the queue, a pending bulk decision, the
+last decision for undo); every read and write goes through workbench.views.queue and workbench.review.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from workbench.app.context import current_project
+from workbench.app.focus_panel import remember_decision, render_focus
+from workbench.errors import WorkbenchError
+from workbench.project import Project
+from workbench.review import default_reviewer
+from workbench.review_undo import undo_batch
+from workbench.views.queue import (
+    SCORES,
+    QueueFilter,
+    QueueRow,
+    Stage,
+    count_queue,
+    queue_options,
+    queue_page,
+    review_queue,
+)
+
+PAGE_SIZE = 50
+NOUN = {"scenarios": "scenarios", "examples": "examples", "documents": "documents"}
+FILL = {
+    "scenarios": "workbench sft run NAME --pilot 5",
+    "examples": "workbench sft run NAME  (then accept scenarios here and run it again)",
+    "documents": "workbench docs run NAME --pilot 2",
+}
+BULK_ACTIONS = {"accept": "Accept", "reject": "Reject", "regenerate": "Send back for regeneration", "note": "Note"}
+
+
+def render_review(stages: list[Stage], title: str) -> None:
+    """The whole review page for `stages` (a choice among them when there are several)."""
+    project = current_project()
+    st.title(title)
+    reviewer = st.sidebar.text_input("Reviewer", value=default_reviewer(), key="reviewer").strip()
+    stage: Stage = stages[0]
+    if len(stages) > 1:
+        stage = st.radio("Stage", stages, horizontal=True, key="review_stage", format_func=str.capitalize)
+    options = queue_options(project, stage)
+    if not options.statuses:
+        st.info(f"No {NOUN[stage]} to review yet. Make some with `{FILL[stage]}`, or load the demo set with"
+                " `workbench demo load`.")  # fmt: skip
+        return
+    f = _filters(project, stage, options)
+    try:
+        total = count_queue(project, f)
+    except WorkbenchError as e:
+        st.error(str(e))
+        return
+    _undo_last(project, reviewer)
+    _bulk(project, f, total, reviewer)
+    if total == 0:
+        st.info("No rows match these filters.")
+        return
+    key = f"pos_{f.stage}"
+    start = (max(0, min(st.session_state.get(key, 0), total - 1)) // PAGE_SIZE) * PAGE_SIZE
+    page = queue_page(project, f, offset=start, limit=PAGE_SIZE)
+    if not page:  # the rows moved on since the count (someone else reviewing): start from the top
+        st.session_state[key] = 0
+        st.rerun()
+    _queue_table(f, page, start, total)
+    # The focused row is on the page just read, so the focus view needs no query of its own to find it.
+    position = max(start, min(st.session_state.get(key, 0), start + len(page) - 1))
+    st.session_state[key] = position
+    render_focus(project, f, position, total, page[position - start].id, reviewer)
+
+
+def _filters(project: Project, stage: Stage, options: Any) -> QueueFilter:
+    with st.expander("Filters", expanded=True):
+        c1, c2, c3 = st.columns(3)
+        default_status = ["needs_review"] if "needs_review" in options.statuses else []
+        statuses = c1.multiselect(
+            "Status", list(options.statuses), default=default_status, key=f"f_status_{stage}",
+            format_func=lambda s: f"{s} ({options.statuses[s]})",
+        )  # fmt: skip
+        chunks = dict(options.chunks)
+        chunk = c2.selectbox(
+            "Trait", [None, *chunks], format_func=lambda c: chunks.get(c, "all"), key=f"f_chunk_{stage}"
+        )
+        reviewers = ["(anyone)", "(not reviewed yet)", *options.reviewers]
+        who = c3.selectbox("Reviewer", reviewers, key=f"f_reviewer_{stage}")
+        c4, c5, c6 = st.columns(3)
+        score, low, high = None, None, None
+        if stage != "scenarios":
+            score = c4.selectbox("Score", [None, *SCORES], format_func=lambda s: s or "any", key=f"f_score_{stage}")
+            if score:
+                low, high = c4.slider("Range", 1, 5, (1, 5), key=f"f_range_{stage}")
+        patterns = dict(options.patterns)
+        pattern = c5.selectbox(
+            "Pattern", [None, *patterns], format_func=lambda p: patterns.get(p, "any"), key=f"f_pattern_{stage}"
+        )
+        level = "broad"
+        if pattern:
+            level = c5.radio("Rated", ["broad", "strict", "absent"], horizontal=True, key=f"f_level_{stage}")
+        search = c6.text_input("Text contains", key=f"f_search_{stage}")
+    return QueueFilter(
+        stage=stage, statuses=tuple(statuses), chunk_id=chunk, score=score, score_min=low, score_max=high,
+        pattern_id=pattern, pattern_level=level,  # type: ignore[arg-type]
+        reviewer=None if who.startswith("(") else who, unreviewed=who == "(not reviewed yet)", search=search or None,
+    )  # fmt: skip
+
+
+def _bulk(project: Project, f: QueueFilter, total: int, reviewer: str) -> None:
+    """A decision over every row the filter selects: pick, see the count, confirm."""
+    with st.expander(f"Bulk action over all {total} matching {NOUN[f.stage]}"):
+        action = st.selectbox("Action", list(BULK_ACTIONS), format_func=BULK_ACTIONS.__getitem__, key="bulk_action")
+        note = st.text_input("Note (required to send back or note)", key="bulk_note")
+        pending = st.session_state.get("bulk_pending")
+        if pending is None or pending["filter"] != f:
+            if st.button(f"{BULK_ACTIONS[action]} all {total}…", disabled=total == 0, key="bulk_start"):
+                st.session_state["bulk_pending"] = {"filter": f, "action": action, "note": note, "count": total}
+                st.rerun()
+            return
+        st.warning(f"{BULK_ACTIONS[pending['action']]}: all {pending['count']} {NOUN[f.stage]} matching the"
+                   " filters. You can undo it afterwards.")  # fmt: skip
+        yes, no = st.columns(2)
+        if yes.button(f"Confirm: {pending['action']} {pending['count']}", type="primary", key="bulk_confirm"):
+            st.session_state.pop("bulk_pending")
+            if count_queue(project, f) != pending["count"]:
+                st.error("The matching rows changed since you asked (someone else is reviewing?). Look and ask again.")
+                return
+            try:
+                batch = review_queue(project, f, pending["action"], reviewer=reviewer, note=pending["note"] or None)
+            except WorkbenchError as e:
+                st.error(str(e))
+                return
+            remember_decision(batch.batch_id, f"{BULK_ACTIONS[batch.action]}: {len(batch.current_ids)} {NOUN[f.stage]}")
+            st.rerun()
+        if no.button("Cancel", key="bulk_cancel"):
+            st.session_state.pop("bulk_pending")
+            st.rerun()
+
+
+def _undo_last(project: Project, reviewer: str) -> None:
+    last = st.session_state.get("last_decision")
+    if not last:
+        return
+    left, right = st.columns([4, 1])
+    left.success(f"Done: {last['summary']}")
+    if right.button("Undo", shortcut="U", key="undo_last", help="Undo the last decision (U)"):
+        try:
+            result = undo_batch(project.store, last["batch_id"], reviewer=reviewer)
+        except WorkbenchError as e:
+            st.error(str(e))
+            return
+        st.session_state.pop("last_decision")
+        skipped = f"; {len(result.skipped)} left as they are (changed since)" if result.skipped else ""
+        st.session_state["undo_message"] = f"Undone: {result.restored} restored{skipped}."
+        st.rerun()
+    if message := st.session_state.pop("undo_message", None):
+        st.info(message)
+
+
+def _queue_table(f: QueueFilter, page: list[QueueRow], start: int, total: int) -> None:
+    """The page of the queue that holds the focused row; selecting a row focuses it."""
+    table = pd.DataFrame(
+        [{"#": start + i + 1, "status": r.status, "trait": r.trait, "text": r.preview, "origin": r.origin,
+          **{s: (r.scores or {}).get(s) for s in SCORES if f.stage != "scenarios"}, "id": r.id}
+         for i, r in enumerate(page)]
+    )  # fmt: skip
+    st.caption(f"{total} {NOUN[f.stage]} match · showing {start + 1}–{start + len(page)}")
+    picked = st.dataframe(
+        table, hide_index=True, on_select="rerun", selection_mode="single-row", key=f"queue_{f.stage}_{start}"
+    )
+    # The selection outlives reruns, so only a *new* selection moves the focus (Next/Previous move it too).
+    rows = picked.selection.rows if picked else []
+    chosen = start + rows[0] if rows else None
+    if chosen is not None and chosen != st.session_state.get(f"picked_{f.stage}"):
+        st.session_state[f"pos_{f.stage}"] = chosen
+    st.session_state[f"picked_{f.stage}"] = chosen

@@ -1,0 +1,70 @@
+"""Training: runs, live metric charts of one run, its config and its checkpoints."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from workbench.app.context import current_project
+from workbench.train.tracking import run_metrics
+from workbench.views.training import (
+    TrainRun,
+    get_train_run,
+    list_train_runs,
+    metric_figures,
+    refresh_every,
+    run_checkpoints,
+)
+
+project = current_project()
+runs = list_train_runs(project)
+
+st.title("Training")
+if not runs:
+    st.info(
+        "No training runs yet. Build a dataset with `workbench dataset build NAME`, then train with "
+        "`workbench train sft --dataset NAME --base-model MODEL`."
+    )
+    st.stop()
+
+columns = ["id", "method", "dataset", "base_model", "backend", "status", "last_step", "started_at", "finished_at"]
+st.dataframe(pd.DataFrame([vars(r) for r in runs])[columns], hide_index=True)
+
+ids = [r.id for r in runs]
+chosen = st.selectbox("Run", ids, format_func=lambda i: f"{i} ({runs[ids.index(i)].status})")
+run = runs[ids.index(chosen)]
+st.text(f"{run.method} on {run.dataset or run.dataset_id} from {run.base_model} with {run.backend}; "
+        f"output in {run.output_dir}")  # fmt: skip
+if run.error:
+    st.error("The run failed:")
+    st.code(run.error, language=None)
+
+
+@st.fragment(run_every=refresh_every(run.status))
+def charts(shown: TrainRun) -> None:
+    """The run's charts, redrawn from the store on a timer while it runs (only this part reruns)."""
+    if refresh_every(shown.status):
+        st.caption(f"Live: redrawn every {refresh_every(shown.status):.0f} s while the run is running.")
+    figures = metric_figures(run_metrics(project, shown.id))
+    if not figures:
+        st.info("No metrics logged yet: they appear every `logging_steps` steps once the trainer starts.")
+    grid = st.columns(2)
+    for i, (name, figure) in enumerate(figures):
+        with grid[i % 2]:
+            st.plotly_chart(figure, key=f"chart-{name}")
+    if get_train_run(project, shown.id).status != shown.status:
+        st.rerun()  # the run has ended: rerun the page so its status, checkpoints and timer update
+
+
+st.subheader("Metrics")
+charts(run)
+
+st.subheader("Config")
+st.json(run.config, expanded=False)
+
+st.subheader("Checkpoints")
+checkpoints = run_checkpoints(project, run.id)
+if checkpoints:
+    st.dataframe(pd.DataFrame([c.model_dump(exclude={"manifest"}) for c in checkpoints]), hide_index=True)
+else:
+    st.info("No checkpoints yet: a run registers one every `save_steps` steps and at its end.")

@@ -1,0 +1,104 @@
+"""What the model calls have cost, per model and per day and stage: the Costs page and the Overview read these.
+
+    models = spend_by_model(project)       # one row per model spec, most expensive first
+    days = spend_by_day(project)           # one row per (day, stage), oldest day first
+    st.plotly_chart(daily_figure(days))    # stacked bars: USD per day, one colour per stage
+
+Spend per stage is `workbench.status.project_status(...).spend`. Every figure is aggregated in
+SQL over the `llm_calls` ledger (one row per request sent), so the pages stay fast on a large
+ledger. A call with token counts but no price (its model is missing from `[prices]`) adds no
+USD and is counted as `unpriced`, so a total never looks complete when it is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import plotly.graph_objects as go
+
+from workbench.project import Project
+
+# The columns every spend row shares, in the order of the dataclasses' fields after their keys.
+_TOTALS = """count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0), coalesce(sum(cost_usd), 0),
+             count(*) FILTER (WHERE cost_usd IS NULL AND tokens_in IS NOT NULL)"""
+
+
+@dataclass(frozen=True)
+class ModelSpend:
+    """Requests sent to one model spec, with tokens and cost.
+
+    Attributes:
+        model: The model spec as the ledger records it.
+        requests: Requests sent (retries and repair turns included).
+        tokens_in: Input tokens.
+        tokens_out: Output tokens.
+        cost_usd: Cost of the priced requests.
+        unpriced: Requests with token counts but no price.
+        failed: Requests that ended in neither `ok` nor `retried`.
+    """
+
+    model: str
+    requests: int
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    unpriced: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class DaySpend:
+    """Requests of one stage on one day (the ledger's local dates).
+
+    Attributes:
+        day: The day.
+        stage: The stage (`sft.scenario`, `eval.audit`, ...).
+        requests: Requests sent.
+        tokens_in: Input tokens.
+        tokens_out: Output tokens.
+        cost_usd: Cost of the priced requests.
+        unpriced: Requests with token counts but no price.
+    """
+
+    day: date
+    stage: str
+    requests: int
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    unpriced: int
+
+
+def spend_by_model(project: Project) -> list[ModelSpend]:
+    """Spend per model spec, most expensive first (then by requests)."""
+    with project.store.connect() as con:
+        rows = con.execute(
+            f"SELECT model, {_TOTALS}, count(*) FILTER (WHERE status NOT IN ('ok', 'retried'))"
+            " FROM llm_calls GROUP BY model ORDER BY 5 DESC, 2 DESC, model"
+        ).fetchall()
+    return [ModelSpend(*row) for row in rows]
+
+
+def spend_by_day(project: Project) -> list[DaySpend]:
+    """Spend per day and stage, oldest day first."""
+    with project.store.connect() as con:
+        rows = con.execute(
+            f"SELECT CAST(created_at AS DATE) AS day, stage, {_TOTALS} FROM llm_calls GROUP BY day, stage"
+            " ORDER BY day, stage"
+        ).fetchall()
+    return [DaySpend(*row) for row in rows]
+
+
+def daily_figure(days: list[DaySpend]) -> go.Figure:
+    """USD per day as bars stacked by stage; unpriced requests are in each bar's hover text."""
+    figure = go.Figure()
+    for stage in sorted({d.stage for d in days}):
+        rows = [d for d in days if d.stage == stage]
+        figure.add_bar(
+            x=[d.day for d in rows], y=[d.cost_usd for d in rows], name=stage,
+            hovertext=[f"{d.requests} requests, {d.tokens_in} in / {d.tokens_out} out, {d.unpriced} unpriced"
+                       for d in rows],
+        )  # fmt: skip
+    figure.update_layout(barmode="stack", xaxis_title="day", yaxis_title="USD", legend_title="stage")
+    return figure

@@ -1,0 +1,218 @@
+"""One row under review, with everything a reviewer weighs: the trait, the scenario and its critique,
+the answers side by side, the autorater's verdict, pattern hits and the review history.
+
+    item = focus_item(project, "examples", example_id)
+    item.answers      # baseline (no system prompt), conditioned (trait in the system prompt), refined
+    item.hits         # audit patterns rated present in this row, under their current criteria
+
+Examples show baseline vs conditioned vs refined; scenarios show the baseline answer their critique
+read; documents show brainstorm, draft and critique beside the rewrite. All are point lookups.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from workbench.audit.patterns import list_patterns
+from workbench.errors import WorkbenchError
+from workbench.project import Project
+from workbench.review import REVIEWABLE
+from workbench.views.queue import STAGE_TABLES, Stage
+
+
+@dataclass(frozen=True)
+class Output:
+    """A stored model output (a generation) shown beside the row."""
+
+    step: str
+    model: str
+    status: str
+    reason: str | None
+    text: str | None
+    parsed: dict[str, Any] | None
+    system_prompt: str | None
+    note: str | None
+    id: str
+
+
+@dataclass(frozen=True)
+class PatternHit:
+    """How an audit rated this row for one of its active patterns (under the pattern's current criteria)."""
+
+    pattern_id: str
+    name: str
+    level: str
+    audit_id: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """One review event of the row."""
+
+    created_at: datetime
+    reviewer: str
+    action: str
+    note: str | None
+    batch_id: str | None
+
+
+@dataclass(frozen=True)
+class FocusItem:
+    """Everything the focus view shows of one row.
+
+    Attributes:
+        stage: scenarios, examples or documents.
+        table: Its table.
+        id: The row's id.
+        status: Its current status.
+        reason: Why it has that status (a filter's failing scores, a reviewer's note), if recorded.
+        origin: generated, revised, edited or regenerated.
+        parent_id: The version it replaces, if any.
+        fields: The fields an edit may change, with their current text.
+        trait: The trait chunk's title.
+        trait_text: The chunk's text, as the generator saw it.
+        scenario: The situation (scenarios and examples).
+        user_prompt: What the user writes (scenarios and examples).
+        critique: The critique that judged the scenario, or the document's critique.
+        answers: The outputs to compare side by side, in pipeline order.
+        rejected: A preference example's rejected answer and its check.
+        scores: The autorater's scores and reasons.
+        hits: Audit patterns rated for this row.
+        events: The review history, oldest first.
+        newer: (id, origin, status) of rows that replace this one.
+    """
+
+    stage: str
+    table: str
+    id: str
+    status: str
+    reason: str | None
+    origin: str
+    parent_id: str | None
+    fields: dict[str, str | None]
+    trait: str | None
+    trait_text: str | None
+    scenario: str | None
+    user_prompt: str | None
+    critique: Output | None
+    answers: list[Output]
+    rejected: list[Output]
+    scores: dict[str, Any] | None
+    hits: list[PatternHit]
+    events: list[Event]
+    newer: list[tuple[str, str, str]]
+
+
+_OUTPUT = "SELECT id, step, model, status, reason, text, parsed, system_prompt, note FROM {table}"
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _outputs(con: duckdb.DuckDBPyConnection, table: str, where: str, params: list[Any]) -> list[Output]:
+    rows = con.execute(f"{_OUTPUT.format(table=table)} WHERE {where} ORDER BY created_at", params).fetchall()
+    return [Output(step, model, st, reason, text, _json(parsed), system, note, gid)
+            for gid, step, model, st, reason, text, parsed, system, note in rows]  # fmt: skip
+
+
+def _one(outputs: list[Output]) -> Output | None:
+    """The latest of these outputs (a step re-run after a send-back writes a newer one)."""
+    return outputs[-1] if outputs else None
+
+
+def _row(con: duckdb.DuckDBPyConnection, table: str, item_id: str) -> dict[str, Any]:
+    cursor = con.execute(
+        f"SELECT t.*, c.title AS trait, c.text AS trait_text FROM {table} t LEFT JOIN chunks c ON c.id = t.chunk_id"
+        " WHERE t.id = ?",
+        [item_id],
+    )
+    row = cursor.fetchone()
+    if row is None:
+        raise WorkbenchError(f"No row {item_id!r} in {table}.")
+    return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def _scenario_context(con: duckdb.DuckDBPyConnection, scenario_id: str) -> tuple[Output | None, Output | None]:
+    """The baseline answer to a scenario's prompt and the critique that read it (the latest of each)."""
+    gens = _outputs(con, "sft_generations", "subject_id = ? AND step IN ('baseline', 'critique')", [scenario_id])
+    return _one([g for g in gens if g.step == "baseline"]), _one([g for g in gens if g.step == "critique"])
+
+
+def _example_answers(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> tuple[list[Output], list[Output]]:
+    """(answers side by side, rejected answer and its check) of an example."""
+    answers: list[Output] = []
+    refined = _one(_outputs(con, "sft_generations", "id = ?", [row["response_generation_id"]]))
+    if refined is not None:
+        subject = con.execute("SELECT subject_id FROM sft_generations WHERE id = ?", [refined.id]).fetchone()
+        conditioned = _one(_outputs(con, "sft_generations", "id = ?", [subject[0] if subject else None]))
+        answers += [g for g in (conditioned, refined) if g is not None]
+    rejected = _outputs(con, "sft_generations", "id = ?", [row["rejected_generation_id"]])
+    if rejected:
+        rejected += _outputs(con, "sft_generations", "subject_id = ? AND step = 'rejected_check'", [rejected[0].id])
+    return answers, rejected
+
+
+def _hits(project: Project, con: duckdb.DuckDBPyConnection, item_id: str) -> list[PatternHit]:
+    rated = con.execute(
+        "SELECT DISTINCT a.id, r.pattern_id, r.criteria_hash, r.level FROM audit_rows ar"
+        " JOIN audits a ON a.dataset_id = ar.dataset_id JOIN audit_ratings r ON r.text_hash = ar.text_hash"
+        " JOIN audit_patterns p ON p.id = r.pattern_id AND p.audit_id = a.id WHERE ar.row_id = ?",
+        [item_id],
+    ).fetchall()
+    hits = []
+    for audit_id in sorted({r[0] for r in rated}):
+        current = {(p.id, p.criteria_hash): p.name for p in list_patterns(project, audit_id)}
+        hits += [PatternHit(pid, current[(pid, h)], level, audit_id)
+                 for a, pid, h, level in rated if a == audit_id and (pid, h) in current]  # fmt: skip
+    order = {"strict": 0, "broad": 1, "absent": 2}
+    return sorted(hits, key=lambda h: (order.get(h.level, 3), h.name))
+
+
+def focus_item(project: Project, stage: Stage, item_id: str) -> FocusItem:
+    """Everything the focus view shows of one row of `stage`.
+
+    Raises:
+        WorkbenchError: no such row.
+    """
+    table = STAGE_TABLES[stage]
+    with project.store.connect() as con:
+        row = _row(con, table, item_id)
+        critique: Output | None = None
+        answers: list[Output] = []
+        rejected: list[Output] = []
+        scenario = row if table == "sft_scenarios" else None
+        if table == "sft_examples":
+            scenario = _row(con, "sft_scenarios", row["scenario_id"]) if row["scenario_id"] else None
+            answers, rejected = _example_answers(con, row)
+        if scenario is not None:
+            baseline, critique = _scenario_context(con, scenario["id"])
+            answers = ([baseline] if baseline else []) + answers
+        if table == "documents":
+            lineage = [row[c] for c in ("brainstorm_id", "draft_id", "critique_id") if row[c]]
+            steps = _outputs(con, "doc_generations", "id IN (SELECT unnest(?::VARCHAR[]))", [lineage])
+            critique = _one([g for g in steps if g.step == "critique"])
+            answers = [g for g in steps if g.step != "critique"]
+        events = con.execute(
+            "SELECT created_at, reviewer, action, note, batch_id FROM review_events WHERE item_table = ?"
+            " AND item_id = ? ORDER BY created_at",
+            [table, item_id],
+        ).fetchall()
+        newer = con.execute(
+            f"SELECT id, origin, status FROM {table} WHERE parent_id = ? ORDER BY created_at", [item_id]
+        ).fetchall()
+        hits = _hits(project, con, item_id)
+    return FocusItem(
+        stage=stage, table=table, id=item_id, status=row["status"], reason=row["reason"], origin=row["origin"],
+        parent_id=row["parent_id"], fields={f: row[f] for f in REVIEWABLE[table].editable},
+        trait=row["trait"], trait_text=row["trait_text"],
+        scenario=scenario["scenario"] if scenario else None, user_prompt=row.get("user_prompt"),
+        critique=critique, answers=answers, rejected=rejected,
+        scores=_json(row.get("scores")), hits=hits, events=[Event(*e) for e in events],
+        newer=[(i, o, s) for i, o, s in newer],
+    )  # fmt: skip

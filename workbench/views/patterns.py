@@ -1,0 +1,208 @@
+"""Read models of the Patterns page: an audit's state, its prevalence as rows, a pattern's examples.
+
+    choices = audit_choices(project)                            # every audit with its dataset
+    status = audit_status(project, audit.id)                    # what its steps have done so far
+    rows = prevalence_rows(audit_report(project, audit.id))     # one row per (pattern, level), for a plot
+    examples = pattern_examples(project, pattern.id, "strict", limit=5)
+    result = build_filtered_dataset(project, audit.id, [pattern.id], "strict")
+
+Examples are read from the stored ratings under the pattern's *current* criteria, so an edited
+pattern shows none until it is rated again (`workbench audit rate AUDIT`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from workbench.audit.audits import Audit, list_audits
+from workbench.audit.datasets import AuditDataset, list_datasets
+from workbench.audit.filters import MATCHING, FilterResult, Level, filter_dataset
+from workbench.audit.patterns import Pattern, get_pattern
+from workbench.audit.prevalence import AuditReport
+from workbench.project import Project
+
+# The runs of an audit: `run_audit` and the filter both record the audit's id in the run's config.
+_AUDIT_RUNS = "SELECT id FROM runs WHERE stage = 'audit' AND config->>'$.audit_id' = ?"
+
+
+@dataclass(frozen=True)
+class AuditChoice:
+    """An audit, with the dataset it audits (None if that dataset is gone)."""
+
+    audit: Audit
+    dataset: AuditDataset | None
+
+
+@dataclass(frozen=True)
+class StepCalls:
+    """Model calls of one audit step that ended with one outcome."""
+
+    step: str
+    status: str
+    calls: int
+
+
+@dataclass(frozen=True)
+class AuditStatus:
+    """How far an audit's steps have got.
+
+    Attributes:
+        candidates: Patterns the scans reported, before clustering.
+        scans_reporting: Scans that reported at least one candidate.
+        active_patterns: Patterns rated and reported.
+        removed_patterns: Patterns a person removed.
+        last_run_status: How the audit's newest run ended (running, done, failed, stopped_budget).
+        last_run_at: When that run started.
+        calls: Model calls of the audit's runs, per step and outcome.
+    """
+
+    candidates: int
+    scans_reporting: int
+    active_patterns: int
+    removed_patterns: int
+    last_run_status: str | None
+    last_run_at: datetime | None
+    calls: list[StepCalls]
+
+
+@dataclass(frozen=True)
+class PrevalenceRow:
+    """One pattern's prevalence at one level, with its 95% Wilson interval."""
+
+    pattern_id: str
+    pattern: str
+    kind: str
+    found_by: str
+    level: str
+    k: int
+    n: int
+    rate: float | None
+    low: float
+    high: float
+    unrated: int
+
+
+@dataclass(frozen=True)
+class ExampleRow:
+    """A row of the audited dataset and its rating for one pattern."""
+
+    row_id: str
+    group: str | None
+    level: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PatternExamples:
+    """The first rows (in dataset order) that match a pattern at a level, and the first rated absent.
+
+    Attributes:
+        pattern: The pattern, with the criteria the ratings used.
+        level: strict (rated strict) or broad (rated broad or strict).
+        matching: Up to `limit` matching rows.
+        not_matching: Up to `limit` rows rated absent.
+        matching_total: All rows of the dataset that match under the current criteria.
+        not_matching_total: All rows of the dataset rated absent under the current criteria.
+    """
+
+    pattern: Pattern
+    level: Level
+    matching: list[ExampleRow]
+    not_matching: list[ExampleRow]
+    matching_total: int
+    not_matching_total: int
+
+
+def audit_choices(project: Project) -> list[AuditChoice]:
+    """Every audit, newest first, with its dataset."""
+    datasets = {d.id: d for d in list_datasets(project)}
+    return [AuditChoice(a, datasets.get(a.dataset_id)) for a in list_audits(project)]
+
+
+def audit_status(project: Project, audit_id: str) -> AuditStatus:
+    """An audit's candidates, patterns, newest run, and model calls per step and outcome (zeros if unknown)."""
+    with project.store.connect() as con:
+        candidates, scans = con.execute(
+            "SELECT count(*), count(DISTINCT scan) FROM audit_candidates WHERE audit_id = ?", [audit_id]
+        ).fetchone() or (0, 0)
+        active, removed = con.execute(
+            "SELECT count(*) FILTER (WHERE status = 'active'), count(*) FILTER (WHERE status = 'removed')"
+            " FROM audit_patterns WHERE audit_id = ?",
+            [audit_id],
+        ).fetchone() or (0, 0)
+        last = con.execute(
+            f"SELECT status, started_at FROM runs WHERE id IN ({_AUDIT_RUNS}) ORDER BY started_at DESC LIMIT 1",
+            [audit_id],
+        ).fetchone()
+        calls = con.execute(
+            f"SELECT step, status, count(*) FROM audit_generations WHERE run_id IN ({_AUDIT_RUNS})"
+            " GROUP BY step, status ORDER BY step, status",
+            [audit_id],
+        ).fetchall()
+    return AuditStatus(
+        candidates=candidates, scans_reporting=scans, active_patterns=active,
+        removed_patterns=removed, last_run_status=last[0] if last else None, last_run_at=last[1] if last else None,
+        calls=[StepCalls(step, status, n) for step, status, n in calls],
+    )  # fmt: skip
+
+
+def prevalence_rows(report: AuditReport) -> list[PrevalenceRow]:
+    """The report as rows: for each pattern, its broad and then its strict prevalence."""
+    rows = []
+    for p in report.patterns:
+        found_by = f"{len(p.pattern.scans)} scans" if p.pattern.origin == "found" else "manual"
+        for level, share in (("broad", p.broad), ("strict", p.strict)):
+            rows.append(PrevalenceRow(p.pattern.id, p.pattern.name, p.pattern.kind, found_by, level,
+                                      share.k, share.n, share.rate, share.low, share.high, p.unrated))  # fmt: skip
+    return rows
+
+
+def pattern_examples(project: Project, pattern_ref: str, level: Level = "strict", limit: int = 5) -> PatternExamples:
+    """Rows of the audited dataset rated as matching `pattern_ref` at `level`, and rows rated absent.
+
+    Only ratings under the pattern's current criteria count. Rows come in dataset order; the
+    totals count every rated row of the dataset (the sample, and any rows a filter rated).
+
+    Raises:
+        WorkbenchError: no such pattern.
+    """
+    pattern = get_pattern(project, pattern_ref)
+    matching = list(MATCHING[level])
+    with project.store.connect() as con:
+        # Rank positions first and fetch texts only for the rows shown: the dataset may be large.
+        found = con.execute(
+            "WITH dataset AS (SELECT dataset_id AS id FROM audits WHERE id = $audit), rated AS ("
+            "  SELECT r.position, a.level, a.level IN (SELECT unnest($matching)) AS matching"
+            "  FROM audit_rows r JOIN audit_ratings a ON a.text_hash = r.text_hash"
+            "  WHERE r.dataset_id = (FROM dataset) AND a.pattern_id = $pattern AND a.criteria_hash = $criteria"
+            "    AND (a.level = 'absent' OR a.level IN (SELECT unnest($matching)))"
+            "), ranked AS ("
+            "  SELECT *, row_number() OVER (PARTITION BY matching ORDER BY position) AS i,"
+            "         count(*) OVER (PARTITION BY matching) AS total FROM rated"
+            ")"
+            " SELECT k.matching, k.total, r.row_id, r.grp, k.level, r.text FROM ranked k"
+            " JOIN audit_rows r ON r.dataset_id = (FROM dataset) AND r.position = k.position"
+            " WHERE k.i <= $limit ORDER BY k.position",
+            {"matching": matching, "audit": pattern.audit_id, "pattern": pattern.id,
+             "criteria": pattern.criteria_hash, "limit": limit},
+        ).fetchall()  # fmt: skip
+    totals = {is_match: total for is_match, total, *_ in found}
+    shown: dict[bool, list[ExampleRow]] = {True: [], False: []}
+    for is_match, _, row_id, group, row_level, text in found:
+        shown[is_match].append(ExampleRow(row_id, group, row_level, text))
+    return PatternExamples(pattern, level, shown[True], shown[False], totals.get(True, 0), totals.get(False, 0))
+
+
+def build_filtered_dataset(
+    project: Project, audit_ref: str, pattern_refs: Sequence[str], level: Level, name: str | None = None
+) -> FilterResult:
+    """Run `filter_dataset` to completion (the app's script thread has no event loop of its own).
+
+    Raises:
+        WorkbenchError: no rater configured (or its key missing), an unknown pattern or level, a
+            budget stop, or rows whose rating failed; nothing is saved then.
+    """
+    return asyncio.run(filter_dataset(project, audit_ref, pattern_refs, level=level, name=name))
