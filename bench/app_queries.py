@@ -24,32 +24,35 @@ from pathlib import Path
 
 from bench.app_store import fill_store
 from workbench.audit.prevalence import audit_report
+from workbench.datasets.build import train_dataset_entries
 from workbench.evals.report import compare_runs, list_runs
 from workbench.project import Project, init_project
 from workbench.status import project_status
 from workbench.store.traits import list_versions, version_chunks
-from workbench.train.tracking import run_metrics
+from workbench.train.tracking import list_checkpoints, run_metrics
 from workbench.views.costs import spend_by_day, spend_by_model
 from workbench.views.datasets import (
     audit_dataset_lineage,
     dataset_composition,
     manifest_summary,
     train_dataset_summaries,
-    train_preview,
 )
 from workbench.views.evals import run_cases, sample_view, score_rows, shared_cases
 from workbench.views.focus import focus_item
 from workbench.views.overview import latest_runs, next_steps, status_rows
 from workbench.views.patterns import audit_choices, audit_status, pattern_examples, prevalence_rows
 from workbench.views.queue import QueueFilter, Stage, count_queue, queue_options, queue_page
-from workbench.views.training import get_train_run, list_train_runs, metric_figures, run_checkpoints
+from workbench.views.training import get_train_run, list_train_runs, metric_figures
 
 Page = Callable[[Project], object]
 
 
 def overview(p: Project) -> None:
     summary = project_status(p.store)
-    status_rows(summary), next_steps(p, summary), spend_by_model(p), latest_runs(p, limit=10)
+    status_rows(summary)
+    next_steps(p, summary)
+    spend_by_model(p)
+    latest_runs(p, limit=10)
 
 
 def traits(p: Project) -> None:
@@ -61,8 +64,8 @@ def review_queue_page(stage: Stage, f: QueueFilter) -> Page:
     def page(p: Project) -> None:
         queue_options(p, stage)
         total = count_queue(p, f)
-        page = queue_page(p, f, offset=(total // 2 // 50) * 50, limit=50)  # the page holding the focused row
-        focus_item(p, stage, page[0].id)
+        rows = queue_page(p, f, offset=(total // 2 // 50) * 50, limit=50)  # the page holding the focused row
+        focus_item(p, stage, rows[0].id)
 
     return page
 
@@ -78,13 +81,16 @@ def patterns(p: Project) -> None:
 def datasets(p: Project) -> None:
     audit_dataset_lineage(p)
     dataset_id = train_dataset_summaries(p)[0].id
-    manifest_summary(p, dataset_id), dataset_composition(p, dataset_id), train_preview(p, dataset_id, "train", 3)
+    manifest_summary(p, dataset_id)
+    dataset_composition(p, dataset_id)
+    train_dataset_entries(p, dataset_id, "train", 3)
 
 
 def training(p: Project) -> None:
     run = list_train_runs(p)[0]
     metric_figures(run_metrics(p, run.id))
-    get_train_run(p, run.id), run_checkpoints(p, run.id)
+    get_train_run(p, run.id)
+    list_checkpoints(p, run.id)
 
 
 def evals(p: Project) -> None:
@@ -94,11 +100,14 @@ def evals(p: Project) -> None:
     run_cases(p, a)
     compare_runs(p, a, b)
     case = shared_cases(p, a, b)[0]
-    sample_view(p, a, case), sample_view(p, b, case)
+    sample_view(p, a, case)
+    sample_view(p, b, case)
 
 
 def costs(p: Project) -> None:
-    project_status(p.store), spend_by_day(p), spend_by_model(p)
+    project_status(p.store)
+    spend_by_day(p)
+    spend_by_model(p)
 
 
 def pages(p: Project) -> dict[str, Page]:

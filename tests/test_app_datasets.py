@@ -21,7 +21,6 @@ from workbench.views.datasets import (
     export_to_project,
     manifest_summary,
     train_dataset_summaries,
-    train_preview,
 )
 
 DOC = "# Doc\n\n- **Candid.** Names the risks of a plan plainly.\n- **Curious.** Asks why before answering.\n"
@@ -102,7 +101,7 @@ def test_summaries_manifest_preview_and_export(project: Project, tmp_path: Path)
     assert "synthetic_row_ids" not in manifest and manifest["recipe"]["name"] == "mix"
 
     entries = train_dataset_entries(project, dataset.id, "train")
-    assert train_preview(project, dataset.id, "train", limit=3) == entries[:3]
+    assert train_dataset_entries(project, dataset.id, "train", limit=3) == entries[:3]
 
     files = export_to_project(project, dataset.id)
     assert files.train_jsonl == project.root / "exports" / "datasets" / dataset.id / "train.jsonl"

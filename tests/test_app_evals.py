@@ -16,7 +16,6 @@ from workbench.views.evals import (
     Segment,
     highlighted_markdown,
     judge_quotes,
-    markdown_literal,
     quote_spans,
     run_cases,
     sample_view,
@@ -24,6 +23,7 @@ from workbench.views.evals import (
     shared_cases,
     unmatched_quotes,
 )
+from workbench.views.literal import markdown_literal
 
 NASTY = "I will **never** share [link](x) or :red[x], <script>alert(1)</script>"
 REPLY = f"Honestly,\n  {NASTY} -- a -> b :smile: www.example.com a@b.org $x$ `code` 1. # h"

@@ -46,6 +46,7 @@ def test_accept_records_an_event_and_moves_to_the_next(project: Project, monkeyp
     # Undo puts it back.
     at.button(key="undo_last").click().run()
     assert statuses(project)[ids[0]] == "needs_review" and at.subheader[0].value == "1 of 3"
+    assert [i.value for i in at.info] == ["Undone: 1 restored."]
 
 
 def test_next_previous_edit_and_note(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:

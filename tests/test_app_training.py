@@ -13,14 +13,19 @@ from tests.apptest import open_page
 from workbench.project import Project
 from workbench.train.config import load_train_config
 from workbench.train.metrics import StoreMetrics
-from workbench.train.tracking import finish_train_run, register_checkpoint, run_metrics, start_train_run
+from workbench.train.tracking import (
+    finish_train_run,
+    list_checkpoints,
+    register_checkpoint,
+    run_metrics,
+    start_train_run,
+)
 from workbench.views.training import (
     LIVE_REFRESH_S,
     get_train_run,
     list_train_runs,
     metric_figures,
     refresh_every,
-    run_checkpoints,
 )
 
 
@@ -48,8 +53,8 @@ def test_runs_figures_and_checkpoints(project: Project) -> None:
     assert [r.id for r in list_train_runs(project)] == [running, done]
     run = get_train_run(project, done)
     assert (run.status, run.last_step, run.dataset, run.config["learning_rate"]) == ("done", 3, None, 1e-4)
-    assert [c.path for c in run_checkpoints(project, done)] == ["/out/final"]
-    assert run_checkpoints(project, running) == []
+    assert [c.path for c in list_checkpoints(project, done)] == ["/out/final"]
+    assert list_checkpoints(project, running) == []
 
     figures = dict(metric_figures(run_metrics(project, done)))
     assert list(figures) == ["loss", "learning_rate", "grad_norm", "tokens_per_s", "peak_memory_mb"]

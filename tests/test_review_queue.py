@@ -52,8 +52,14 @@ def test_reviewer_and_status_filters_follow_the_events(project: Project) -> None
     assert queue_ids(project, QueueFilter(statuses=("ok",))) == [ids[0]]
     assert queue_ids(project, QueueFilter(statuses=(), reviewer="bob")) == [ids[1]]
     assert queue_ids(project, QueueFilter(unreviewed=True)) == ids[2:]
+    # An undone decision no longer counts: the row is unreviewed again.
+    accepted = review_many(project.store, "sft_examples", [ids[2]], "accept", reviewer="cy")
+    assert ids[2] not in queue_ids(project, QueueFilter(statuses=(), unreviewed=True))
+    undo_batch(project.store, accepted.batch_id, reviewer="cy")
+    assert queue_ids(project, QueueFilter(statuses=(), unreviewed=True)) == ids[2:]
+    assert queue_ids(project, QueueFilter(statuses=(), reviewer="cy")) == []
     options = queue_options(project, "examples")
-    assert options.statuses == {"needs_review": 5, "ok": 1} and options.reviewers == ["ada", "bob"]
+    assert options.statuses == {"needs_review": 5, "ok": 1} and options.reviewers == ["ada", "bob", "cy"]
     assert [title for _, title in options.chunks] == ["Candid", "Kind"]
 
 
@@ -127,8 +133,14 @@ def test_undoing_an_edit_brings_back_the_original(project: Project) -> None:
     copy = batch.current_ids[0]
     assert statuses(project)[ids[0]] == "superseded" and statuses(project)[copy] == "ok"
     undo_batch(project.store, batch.batch_id, reviewer="ada")
-    assert statuses(project)[ids[0]] == "needs_review" and statuses(project)[copy] == "superseded"
+    assert statuses(project)[ids[0]] == "needs_review" and statuses(project)[copy] == "withdrawn"
     assert queue_ids(project, QueueFilter()) == ids, "the withdrawn copy leaves the queue; the original is back"
+    # The withdrawn copy does not stand in the way of later decisions or their undo ...
+    accepted = review_many(project.store, "sft_examples", [ids[0]], "accept", reviewer="bob")
+    assert undo_batch(project.store, accepted.batch_id, reviewer="bob").restored == 1
+    # ... and the same edit made again is a new version, not the withdrawn one.
+    again = review_many(project.store, "sft_examples", [ids[0]], "edit", reviewer="ada", edits={"response": "Better."})
+    assert again.current_ids[0] != copy and statuses(project)[again.current_ids[0]] == "ok"
 
 
 def test_bulk_review_is_all_or_nothing(project: Project) -> None:

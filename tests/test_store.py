@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import threading
@@ -66,10 +67,22 @@ def test_a_session_shares_one_connection_and_releases_it(tmp_path: Path) -> None
         thread.start()
         thread.join()
         assert other_thread and other_thread[0] is not first, "another thread never sees this thread's session"
+
+        # Nor do asyncio.to_thread workers (which copy context variables) or async code on this thread.
+        async def write_concurrently() -> None:
+            def insert(i: int) -> None:
+                with store.transaction() as con:
+                    con.execute("INSERT INTO runs (id, stage, status) VALUES (?, 'test', 'running')", [f"t{i}"])
+
+            await asyncio.gather(*(asyncio.to_thread(insert, i) for i in range(8)))
+            with store.connect() as con:
+                assert con is not first
+
+        asyncio.run(write_concurrently())
     with pytest.raises(duckdb.ConnectionException):
         first.execute("SELECT 1")  # closed when the session ended
     with store.connect() as con:
-        assert con.execute("SELECT count(*) FROM runs").fetchone() == (1,)
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (9,)
     code = f"import duckdb; duckdb.connect({str(store.path)!r}).execute('SELECT 1')"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

@@ -32,7 +32,8 @@ Action = Literal["accept", "reject", "edit", "note", "regenerate"]
 ACTIONS: tuple[str, ...] = ("accept", "reject", "edit", "note", "regenerate")
 
 # Statuses of rows that have been replaced by a newer version.
-REPLACED = frozenset({"superseded", "revised", "sent_back"})
+# `withdrawn`: an edited copy whose edit was undone (review_undo.py); the original is current again.
+REPLACED = frozenset({"superseded", "revised", "sent_back", "withdrawn"})
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def review_many(
             {"previous_status": previous[i][0], "previous_reason": previous[i][1]} for i in ids
         ]
         if action == "edit":
-            current = [_edited_copy(con, target, ids[0], edits or {})]
+            current = [_edited_copy(con, target, ids[0], edits or {}, batch_id)]
             payloads[0].update(new_id=current[0], fields=sorted(edits or {}))
             _set_status(con, target.table, ids, "superseded", f"edited by {reviewer} as {current[0]}")
         elif action in STATUS_AFTER:
@@ -202,13 +203,16 @@ def _set_status(
     )
 
 
-def _edited_copy(con: duckdb.DuckDBPyConnection, target: Reviewable, item_id: str, edits: dict[str, str]) -> str:
+def _edited_copy(
+    con: duckdb.DuckDBPyConnection, target: Reviewable, item_id: str, edits: dict[str, str], batch_id: str
+) -> str:
     """Insert the edited version of a row (status ok, origin edited) and return its id."""
     fields = sorted(edits)
     old = con.execute(f"SELECT {', '.join(fields)} FROM {target.table} WHERE id = ?", [item_id]).fetchone()
     if old is not None and list(old) == [edits[f] for f in fields]:
         raise WorkbenchError(f"The edit of {target.table} {item_id} changes nothing; nothing was recorded.")
-    new_id = stable_id("edit", item_id, json.dumps(edits, sort_keys=True))
+    # The batch is part of the id: the same edit made again after an undo is a new version.
+    new_id = stable_id("edit", item_id, json.dumps(edits, sort_keys=True), batch_id)
     columns = [c[0] for c in con.execute(f"SELECT * FROM {target.table} LIMIT 0").description]
     fixed = {"id": "?", "parent_id": "id", "origin": "'edited'", "status": "'ok'", "reason": "NULL"}
     fixed |= {"created_at": "current_timestamp", "updated_at": "current_timestamp"}
@@ -216,7 +220,7 @@ def _edited_copy(con: duckdb.DuckDBPyConnection, target: Reviewable, item_id: st
     params = [new_id] + [edits[c] for c in columns if c in edits and c not in fixed]
     con.execute(
         f"INSERT INTO {target.table} ({', '.join(columns)}) SELECT {', '.join(select)} FROM {target.table}"
-        " WHERE id = ? ON CONFLICT (id) DO NOTHING",
+        " WHERE id = ?",
         [*params, item_id],
     )
     return new_id

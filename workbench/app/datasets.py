@@ -9,7 +9,7 @@ import plotly.express as px
 import streamlit as st
 
 from workbench.app.context import current_project
-from workbench.datasets.build import SPLITS
+from workbench.datasets.build import SPLITS, train_dataset_entries
 from workbench.errors import WorkbenchError
 from workbench.project import Project
 from workbench.views.datasets import (
@@ -20,7 +20,6 @@ from workbench.views.datasets import (
     export_to_project,
     manifest_summary,
     train_dataset_summaries,
-    train_preview,
 )
 
 PREVIEW_ROWS = 3
@@ -80,7 +79,7 @@ def train_datasets(project: Project) -> None:
         st.json(manifest)
     st.markdown("**Preview**")
     split = st.radio("Split", SPLITS, horizontal=True)
-    for row in train_preview(project, chosen, split, PREVIEW_ROWS):
+    for row in train_dataset_entries(project, chosen, split, PREVIEW_ROWS):
         st.text(f"{row.split} #{row.position} · {row.origin} · source {row.source_id or '-'}")
         st.json(row.record)
     if st.button("Export to the project folder", key="export"):

@@ -16,6 +16,7 @@ from workbench.errors import WorkbenchError
 from workbench.project import Project
 from workbench.review import review_many
 from workbench.views.focus import FocusItem, Output, focus_item
+from workbench.views.literal import markdown_literal
 from workbench.views.queue import SCORES, QueueFilter, queue_ids
 
 LABELS = {
@@ -36,7 +37,8 @@ def render_focus(project: Project, f: QueueFilter, position: int, total: int, it
     item = focus_item(project, f.stage, item_id)
     st.divider()
     st.subheader(f"{position + 1} of {total}")
-    st.caption(f"{item.id} · {item.status} · {item.origin}")
+    replaces = f" · replaces {item.parent_id}" if item.parent_id else ""
+    st.caption(markdown_literal(f"{item.id} · {item.status} · {item.origin}{replaces}"))
     if item.reason:
         st.text(f"Reason: {item.reason}")  # a filter's scores or a reviewer's note: text, never Markdown
     if error := st.session_state.pop("focus_error", None):
@@ -49,9 +51,9 @@ def render_focus(project: Project, f: QueueFilter, position: int, total: int, it
     _content(item)
 
 
-def remember_decision(batch_id: str, summary: str) -> None:
-    """Keep the latest decision so the page can offer to undo it."""
-    st.session_state["last_decision"] = {"batch_id": batch_id, "summary": summary}
+def remember_decision(stage: str, batch_id: str, summary: str) -> None:
+    """Keep the latest decision on this stage so its page can offer to undo it."""
+    st.session_state[f"last_decision_{stage}"] = {"batch_id": batch_id, "summary": summary}
 
 
 def _decide(project: Project, f: QueueFilter, item_id: str, action: str, reviewer: str, **kwargs: Any) -> None:
@@ -61,7 +63,7 @@ def _decide(project: Project, f: QueueFilter, item_id: str, action: str, reviewe
     except WorkbenchError as e:
         st.session_state["focus_error"] = str(e)
         return
-    remember_decision(batch.batch_id, f"{action} {item_id}")
+    remember_decision(f.stage, batch.batch_id, f"{action} {item_id}")
     st.session_state["editing"] = st.session_state["noting"] = None
     key = f"pos_{f.stage}"
     if queue_ids(project, f, offset=st.session_state.get(key, 0), limit=1) == [item_id]:
@@ -125,14 +127,16 @@ def _note_form(project: Project, f: QueueFilter, item: FocusItem, reviewer: str)
 
 
 def _output(column: Any, output: Output) -> None:
-    column.markdown(f"**{LABELS.get(output.step, output.step)}**")
-    column.caption(f"{output.model} · {output.status}")
+    column.markdown(f"**{markdown_literal(LABELS.get(output.step, output.step))}**")
+    column.caption(markdown_literal(f"{output.model} · {output.status}"))
     if output.reason:
         column.text(output.reason)
     if output.text is not None and output.step != "brainstorm":
         column.text(output.text)
     elif output.parsed is not None:
         column.json(output.parsed)
+    if output.note:
+        column.text(f"Reviewer's note in its prompt: {output.note}")
     if output.system_prompt:
         with column.expander("System prompt (stored beside the row, never exported)"):
             st.text(output.system_prompt)
@@ -140,7 +144,7 @@ def _output(column: Any, output: Output) -> None:
 
 def _content(item: FocusItem) -> None:
     if item.trait:
-        with st.expander(f"Trait: {item.trait}"):
+        with st.expander(f"Trait: {markdown_literal(item.trait)}"):
             st.text(item.trait_text or "")
     st.markdown("**Under review**")
     for name, value in item.fields.items():
@@ -158,7 +162,7 @@ def _content(item: FocusItem) -> None:
         with st.expander("Critique"):
             _output(st.container(), item.critique)
     for output in item.rejected:
-        with st.expander(LABELS.get(output.step, output.step)):
+        with st.expander(markdown_literal(LABELS.get(output.step, output.step))):
             _output(st.container(), output)
     _verdicts(item)
 
@@ -174,7 +178,7 @@ def _verdicts(item: FocusItem) -> None:
         st.dataframe(pd.DataFrame([{"pattern": h.name, "rated": h.level, "audit": h.audit_id[:8]} for h in item.hits]),
                      hide_index=True)  # fmt: skip
     if item.newer:
-        st.caption("Replaced by: " + ", ".join(f"{i} ({o}, {s})" for i, o, s in item.newer))
+        st.caption(markdown_literal("Replaced by: " + ", ".join(f"{i} ({o}, {s})" for i, o, s in item.newer)))
     st.markdown(f"**History** ({len(item.events)} events)")
     if item.events:
         st.dataframe(pd.DataFrame([vars(e) for e in item.events]), hide_index=True)

@@ -31,7 +31,6 @@ from workbench.views.queue import (
 )
 
 PAGE_SIZE = 50
-NOUN = {"scenarios": "scenarios", "examples": "examples", "documents": "documents"}
 FILL = {
     "scenarios": "workbench sft run NAME --pilot 5",
     "examples": "workbench sft run NAME  (then accept scenarios here and run it again)",
@@ -50,7 +49,7 @@ def render_review(stages: list[Stage], title: str) -> None:
         stage = st.radio("Stage", stages, horizontal=True, key="review_stage", format_func=str.capitalize)
     options = queue_options(project, stage)
     if not options.statuses:
-        st.info(f"No {NOUN[stage]} to review yet. Make some with `{FILL[stage]}`, or load the demo set with"
+        st.info(f"No {stage} to review yet. Make some with `{FILL[stage]}`, or load the demo set with"
                 " `workbench demo load`.")  # fmt: skip
         return
     f = _filters(project, stage, options)
@@ -59,7 +58,7 @@ def render_review(stages: list[Stage], title: str) -> None:
     except WorkbenchError as e:
         st.error(str(e))
         return
-    _undo_last(project, reviewer)
+    _undo_last(project, stage, reviewer)
     _bulk(project, f, total, reviewer)
     if total == 0:
         st.info("No rows match these filters.")
@@ -114,17 +113,19 @@ def _filters(project: Project, stage: Stage, options: Any) -> QueueFilter:
 
 def _bulk(project: Project, f: QueueFilter, total: int, reviewer: str) -> None:
     """A decision over every row the filter selects: pick, see the count, confirm."""
-    with st.expander(f"Bulk action over all {total} matching {NOUN[f.stage]}"):
+    with st.expander(f"Bulk action over all {total} matching {f.stage}"):
         action = st.selectbox("Action", list(BULK_ACTIONS), format_func=BULK_ACTIONS.__getitem__, key="bulk_action")
         note = st.text_input("Note (required to send back or note)", key="bulk_note")
         pending = st.session_state.get("bulk_pending")
         if pending is None or pending["filter"] != f:
             if st.button(f"{BULK_ACTIONS[action]} all {total}…", disabled=total == 0, key="bulk_start"):
-                st.session_state["bulk_pending"] = {"filter": f, "action": action, "note": note, "count": total}
+                st.session_state["bulk_pending"] = {"filter": f, "action": action, "count": total}
                 st.rerun()
             return
-        st.warning(f"{BULK_ACTIONS[pending['action']]}: all {pending['count']} {NOUN[f.stage]} matching the"
+        st.warning(f"{BULK_ACTIONS[pending['action']]}: all {pending['count']} {f.stage} matching the"
                    " filters. You can undo it afterwards.")  # fmt: skip
+        if note:
+            st.text(f"With the note: {note}")
         yes, no = st.columns(2)
         if yes.button(f"Confirm: {pending['action']} {pending['count']}", type="primary", key="bulk_confirm"):
             st.session_state.pop("bulk_pending")
@@ -132,19 +133,23 @@ def _bulk(project: Project, f: QueueFilter, total: int, reviewer: str) -> None:
                 st.error("The matching rows changed since you asked (someone else is reviewing?). Look and ask again.")
                 return
             try:
-                batch = review_queue(project, f, pending["action"], reviewer=reviewer, note=pending["note"] or None)
+                batch = review_queue(project, f, pending["action"], reviewer=reviewer, note=note or None)
             except WorkbenchError as e:
                 st.error(str(e))
                 return
-            remember_decision(batch.batch_id, f"{BULK_ACTIONS[batch.action]}: {len(batch.current_ids)} {NOUN[f.stage]}")
+            remember_decision(
+                f.stage, batch.batch_id, f"{BULK_ACTIONS[batch.action]}: {len(batch.current_ids)} {f.stage}"
+            )
             st.rerun()
         if no.button("Cancel", key="bulk_cancel"):
             st.session_state.pop("bulk_pending")
             st.rerun()
 
 
-def _undo_last(project: Project, reviewer: str) -> None:
-    last = st.session_state.get("last_decision")
+def _undo_last(project: Project, stage: Stage, reviewer: str) -> None:
+    if message := st.session_state.pop("undo_message", None):
+        st.info(message)
+    last = st.session_state.get(f"last_decision_{stage}")
     if not last:
         return
     left, right = st.columns([4, 1])
@@ -155,12 +160,10 @@ def _undo_last(project: Project, reviewer: str) -> None:
         except WorkbenchError as e:
             st.error(str(e))
             return
-        st.session_state.pop("last_decision")
+        st.session_state.pop(f"last_decision_{stage}")
         skipped = f"; {len(result.skipped)} left as they are (changed since)" if result.skipped else ""
         st.session_state["undo_message"] = f"Undone: {result.restored} restored{skipped}."
         st.rerun()
-    if message := st.session_state.pop("undo_message", None):
-        st.info(message)
 
 
 def _queue_table(f: QueueFilter, page: list[QueueRow], start: int, total: int) -> None:
@@ -170,7 +173,7 @@ def _queue_table(f: QueueFilter, page: list[QueueRow], start: int, total: int) -
           **{s: (r.scores or {}).get(s) for s in SCORES if f.stage != "scenarios"}, "id": r.id}
          for i, r in enumerate(page)]
     )  # fmt: skip
-    st.caption(f"{total} {NOUN[f.stage]} match · showing {start + 1}–{start + len(page)}")
+    st.caption(f"{total} {f.stage} match · showing {start + 1}–{start + len(page)}")
     picked = st.dataframe(
         table, hide_index=True, on_select="rerun", selection_mode="single-row", key=f"queue_{f.stage}_{start}"
     )

@@ -6,14 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from workbench.app.context import current_project
-from workbench.train.tracking import run_metrics
+from workbench.train.tracking import list_checkpoints, run_metrics
 from workbench.views.training import (
     TrainRun,
     get_train_run,
     list_train_runs,
     metric_figures,
     refresh_every,
-    run_checkpoints,
 )
 
 project = current_project()
@@ -63,7 +62,7 @@ st.subheader("Config")
 st.json(run.config, expanded=False)
 
 st.subheader("Checkpoints")
-checkpoints = run_checkpoints(project, run.id)
+checkpoints = list_checkpoints(project, run.id)
 if checkpoints:
     st.dataframe(pd.DataFrame([c.model_dump(exclude={"manifest"}) for c in checkpoints]), hide_index=True)
 else:

@@ -224,8 +224,10 @@ def train_dataset_rows(project: Project, ref: str, split: Split = "train") -> li
     return [row.record for row in train_dataset_entries(project, ref, split)]
 
 
-def train_dataset_entries(project: Project, ref: str, split: Split = "train") -> list[TrainRow]:
-    """The rows of one split with their lineage (origin, source id), in order.
+def train_dataset_entries(
+    project: Project, ref: str, split: Split = "train", limit: int | None = None
+) -> list[TrainRow]:
+    """The rows of one split with their lineage (origin, source id), in order (the first `limit` if given).
 
     Raises:
         WorkbenchError: no such dataset, or an unknown split.
@@ -236,7 +238,7 @@ def train_dataset_entries(project: Project, ref: str, split: Split = "train") ->
     with project.store.connect() as con:
         rows = con.execute(
             "SELECT split, position, origin, source_id, record FROM train_rows"
-            " WHERE dataset_id = ? AND split = ? ORDER BY position",
-            [dataset_id, split],
+            " WHERE dataset_id = ? AND split = ? ORDER BY position LIMIT ?",
+            [dataset_id, split, limit],
         ).fetchall()
     return [TrainRow(split=s, position=p, origin=o, source_id=i, record=json.loads(r)) for s, p, o, i, r in rows]

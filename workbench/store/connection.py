@@ -8,10 +8,10 @@ process holds the lock we back off with jitter and try again; if the lock outlas
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 
 import duckdb
@@ -26,9 +26,18 @@ _migrate_lock = threading.Lock()
 # ("Unique file handle conflict"). Both are quick, so threads take turns at them; connections, once
 # open, are used concurrently as before.
 _open_lock = threading.Lock()
-# The connection of an open `Store.session()`, per store file. A ContextVar, so each thread (each
-# Streamlit session's script runner) sees only its own.
-_session: ContextVar[dict[Path, duckdb.DuckDBPyConnection] | None] = ContextVar("store_session", default=None)
+# The connections of open `Store.session()`s, per store file. Thread-local, not a ContextVar:
+# asyncio.to_thread copies context variables into its workers, which must never share a connection.
+_session = threading.local()
+
+
+def _session_connection(path: Path) -> duckdb.DuckDBPyConnection | None:
+    """This thread's session connection to `path`, unless async code is running here (tasks interleave)."""
+    try:
+        asyncio.get_running_loop()
+        return None
+    except RuntimeError:
+        return getattr(_session, "connections", {}).get(path)
 
 
 def _is_lock_conflict(exc: BaseException) -> bool:
@@ -78,21 +87,21 @@ class Store:
         opens it once per rerun instead of once per read. The connection lives only as long as the
         block (one rerun of a page), so nothing is held between reruns.
         """
-        shared = _session.get() or {}
-        if self.path in shared:
+        connections: dict[Path, duckdb.DuckDBPyConnection] = getattr(_session, "connections", {})
+        if self.path in connections:
             yield
             return
         with self.connect() as con:
-            token = _session.set({**shared, self.path: con})
+            _session.connections = {**connections, self.path: con}
             try:
                 yield
             finally:
-                _session.reset(token)
+                _session.connections = connections
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open a connection for one unit of work, migrating the schema on first use (or reuse the session's)."""
-        shared = (_session.get() or {}).get(self.path)
+        shared = _session_connection(self.path)
         if shared is not None:
             yield shared
             return

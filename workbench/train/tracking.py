@@ -98,10 +98,13 @@ def _checkpoint(row: tuple[Any, ...]) -> Checkpoint:
     return Checkpoint.model_validate(values)
 
 
-def list_checkpoints(project: Project) -> list[Checkpoint]:
+def list_checkpoints(project: Project, run_id: str | None = None) -> list[Checkpoint]:
+    """Every checkpoint (or one run's), newest first."""
+    where = "WHERE run_id = ?" if run_id else ""
     with project.store.connect() as con:
         rows = con.execute(
-            f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY created_at DESC, step DESC"
+            f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints {where} ORDER BY created_at DESC, step DESC",
+            [run_id] if run_id else [],
         ).fetchall()
     return [_checkpoint(r) for r in rows]
 

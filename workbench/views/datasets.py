@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.audit.datasets import export_dataset, list_datasets
-from workbench.datasets import ExportedFiles, TrainRow, export_train_dataset
-from workbench.datasets.build import Split
+from workbench.datasets import ExportedFiles, export_train_dataset
 from workbench.errors import WorkbenchError
 from workbench.project import Project
 
@@ -211,17 +210,6 @@ def dataset_composition(project: Project, dataset_id: str) -> Composition:
             [dataset_id],
         ).fetchall()
     return Composition(dataset_id, [CompositionRow(o, c, v, t, n) for o, c, v, t, n in found])
-
-
-def train_preview(project: Project, dataset_id: str, split: Split = "train", limit: int = 3) -> list[TrainRow]:
-    """The first `limit` rows of one split, in order, with their lineage."""
-    with project.store.connect() as con:
-        rows = con.execute(
-            "SELECT split, position, origin, source_id, record FROM train_rows"
-            " WHERE dataset_id = ? AND split = ? ORDER BY position LIMIT ?",
-            [dataset_id, split, limit],
-        ).fetchall()
-    return [TrainRow(split=s, position=p, origin=o, source_id=i, record=json.loads(r)) for s, p, o, i, r in rows]
 
 
 def export_to_project(project: Project, dataset_id: str) -> ExportedFiles:

@@ -77,7 +77,6 @@ class FocusItem:
         trait: The trait chunk's title.
         trait_text: The chunk's text, as the generator saw it.
         scenario: The situation (scenarios and examples).
-        user_prompt: What the user writes (scenarios and examples).
         critique: The critique that judged the scenario, or the document's critique.
         answers: The outputs to compare side by side, in pipeline order.
         rejected: A preference example's rejected answer and its check.
@@ -98,7 +97,6 @@ class FocusItem:
     trait: str | None
     trait_text: str | None
     scenario: str | None
-    user_prompt: str | None
     critique: Output | None
     answers: list[Output]
     rejected: list[Output]
@@ -211,7 +209,7 @@ def focus_item(project: Project, stage: Stage, item_id: str) -> FocusItem:
         stage=stage, table=table, id=item_id, status=row["status"], reason=row["reason"], origin=row["origin"],
         parent_id=row["parent_id"], fields={f: row[f] for f in REVIEWABLE[table].editable},
         trait=row["trait"], trait_text=row["trait_text"],
-        scenario=scenario["scenario"] if scenario else None, user_prompt=row.get("user_prompt"),
+        scenario=scenario["scenario"] if scenario else None,
         critique=critique, answers=answers, rejected=rejected,
         scores=_json(row.get("scores")), hits=hits, events=[Event(*e) for e in events],
         newer=[(i, o, s) for i, o, s in newer],

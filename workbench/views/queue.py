@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from workbench.audit.filters import MATCHING
 from workbench.audit.patterns import get_pattern
 from workbench.errors import WorkbenchError
 from workbench.project import Project
@@ -26,8 +27,8 @@ Stage = Literal["scenarios", "examples", "documents"]
 STAGE_TABLES: dict[str, str] = {"scenarios": "sft_scenarios", "examples": "sft_examples", "documents": "documents"}
 SCORES = ("realism", "quality", "embodiment", "leakage")  # the autorater's scores (ExampleRating)
 Level = Literal["strict", "broad", "absent"]
-# Which stored rating levels each level filter takes: "broad" means at least loosely present.
-_LEVELS: dict[str, list[str]] = {"strict": ["strict"], "broad": ["broad", "strict"], "absent": ["absent"]}
+# Which stored rating levels each level filter takes: the filters' own, and "absent" for rows without the pattern.
+_LEVELS: dict[str, tuple[str, ...]] = {**MATCHING, "absent": ("absent",)}
 # Documents still being written have no text to review yet.
 _IN_PROGRESS = ("brainstormed", "drafted", "critiqued")
 # What the queue shows of a row in one line.
@@ -37,6 +38,11 @@ _PREVIEW = {
     "documents": "t.doc_type || ': ' || coalesce(t.text, '')",
 }
 PREVIEW_CHARS = 160
+# Review events of a table (the parameter) that still stand: decisions, not undos, and not undone.
+_STANDING = (
+    "e.item_table = ? AND e.action <> 'undo' AND NOT EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo'"
+    " AND u.item_id = e.item_id AND json_extract_string(u.payload, '$.undoes') = e.batch_id)"
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,6 @@ class QueueFilter:
     Attributes:
         stage: scenarios, examples or documents.
         statuses: Only rows with one of these statuses; empty means every status still reviewable.
-        traits_version: Only rows made from this traits version (its id).
         chunk_id: Only rows about this trait chunk.
         score: An autorater score (realism, quality, embodiment, leakage) to filter on.
         score_min: Lowest score kept (inclusive).
@@ -60,7 +65,6 @@ class QueueFilter:
 
     stage: Stage = "examples"
     statuses: tuple[str, ...] = ("needs_review",)
-    traits_version: str | None = None
     chunk_id: str | None = None
     score: str | None = None
     score_min: float | None = None
@@ -99,10 +103,9 @@ def _where(project: Project, f: QueueFilter) -> tuple[str, list[Any]]:
     if f.statuses:
         clauses.append("t.status IN (SELECT unnest(?))")
         params.append(list(f.statuses))
-    for column, value in (("traits_version", f.traits_version), ("chunk_id", f.chunk_id)):
-        if value:
-            clauses.append(f"t.{column} = ?")
-            params.append(value)
+    if f.chunk_id:
+        clauses.append("t.chunk_id = ?")
+        params.append(f.chunk_id)
     _score_clause(f, clauses, params)
     if f.pattern_id:
         pattern = get_pattern(project, f.pattern_id)
@@ -111,12 +114,12 @@ def _where(project: Project, f: QueueFilter) -> tuple[str, list[Any]]:
             " JOIN audits a ON a.dataset_id = ar.dataset_id WHERE a.id = ? AND r.pattern_id = ?"
             " AND r.criteria_hash = ? AND r.level IN (SELECT unnest(?)))"
         )
-        params += [pattern.audit_id, pattern.id, pattern.criteria_hash, _LEVELS[f.pattern_level]]
+        params += [pattern.audit_id, pattern.id, pattern.criteria_hash, list(_LEVELS[f.pattern_level])]
     if f.reviewer:
-        clauses.append("t.id IN (SELECT item_id FROM review_events WHERE item_table = ? AND reviewer = ?)")
+        clauses.append(f"t.id IN (SELECT item_id FROM review_events e WHERE {_STANDING} AND e.reviewer = ?)")
         params += [f.table, f.reviewer]
     if f.unreviewed:
-        clauses.append("t.id NOT IN (SELECT item_id FROM review_events WHERE item_table = ?)")
+        clauses.append(f"t.id NOT IN (SELECT item_id FROM review_events e WHERE {_STANDING})")
         params.append(f.table)
     if f.search:
         clauses.append(f"{_PREVIEW[f.table]} || ' ' || coalesce({_text_column(f.table)}, '') ILIKE ?")
@@ -153,14 +156,12 @@ class QueueOptions:
 
     Attributes:
         statuses: Each reviewable status with its row count.
-        versions: (id, "document@N") of every traits version with rows in this stage.
         chunks: (id, title) of every chunk with rows in this stage.
         reviewers: Everyone who has recorded a decision on this stage.
         patterns: (id, "name (audit …)") of active patterns of audits over this stage's rows.
     """
 
     statuses: dict[str, int]
-    versions: list[tuple[str, str]]
     chunks: list[tuple[str, str]]
     reviewers: list[str]
     patterns: list[tuple[str, str]]
@@ -176,10 +177,6 @@ def queue_options(project: Project, stage: Stage) -> QueueOptions:
             " ORDER BY status",
             [hidden],
         ).fetchall()
-        versions = con.execute(
-            f"SELECT v.id, v.document || '@' || v.number FROM traits_versions v WHERE v.id IN"
-            f" (SELECT DISTINCT traits_version FROM {table}) ORDER BY v.document, v.number"
-        ).fetchall()
         chunks = con.execute(
             f"SELECT c.id, c.title FROM chunks c WHERE c.id IN (SELECT DISTINCT chunk_id FROM {table}) ORDER BY c.title"
         ).fetchall()
@@ -192,7 +189,7 @@ def queue_options(project: Project, stage: Stage) -> QueueOptions:
             " WHERE p.status = 'active' AND d.source IN (SELECT unnest(?::VARCHAR[])) ORDER BY p.created_at, p.name",
             [_AUDITED_SOURCES[stage]],
         ).fetchall()
-    return QueueOptions(dict(statuses), versions, chunks, [r[0] for r in reviewers], patterns)
+    return QueueOptions(dict(statuses), chunks, [r[0] for r in reviewers], patterns)
 
 
 def count_queue(project: Project, f: QueueFilter) -> int:

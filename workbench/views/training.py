@@ -21,7 +21,6 @@ import plotly.graph_objects as go
 
 from workbench.errors import WorkbenchError
 from workbench.project import Project
-from workbench.train.tracking import Checkpoint, list_checkpoints
 
 LIVE_REFRESH_S = 5.0  # how often a running run's charts are redrawn from the store
 
@@ -106,11 +105,6 @@ def get_train_run(project: Project, run_id: str) -> TrainRun:
     if row is None:
         raise WorkbenchError(f"No training run {run_id!r}.", hint="List them with `workbench train runs`.")
     return _run(row)
-
-
-def run_checkpoints(project: Project, run_id: str) -> list[Checkpoint]:
-    """The checkpoints a run registered, newest first."""
-    return [c for c in list_checkpoints(project) if c.run_id == run_id]
 
 
 def refresh_every(status: str) -> float | None:
