@@ -1,82 +1,35 @@
 """End to end in a real browser: `streamlit run app.py` served on 127.0.0.1, driven by Chromium.
 
-Needs Debian's chromium (`apt-get install chromium`); CI installs it and sets
-WORKBENCH_REQUIRE_BROWSER=1 so that a missing browser fails there instead of skipping.
+The browser helpers (and when these tests skip) are in tests/browser.py.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.browser import browser_page, free_port, served, skip_without_browser
 from tests.review_rows import plant_examples, statuses
 from tests.sft_setup import rows
 from workbench.project import Project
 from workbench.store.traits import add_traits_file
 
-if TYPE_CHECKING:
-    from playwright.sync_api import Page
-
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-if CHROMIUM is None and not os.environ.get("WORKBENCH_REQUIRE_BROWSER"):
-    pytest.skip("no chromium on PATH (apt-get install chromium to run the browser test)", allow_module_level=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+skip_without_browser()
 
 
 @pytest.fixture
 def served_app(project: Project) -> Iterator[str]:
     """The real app, as `streamlit run app.py` serves it, on `project` (tests fill it; pages read it per rerun)."""
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
-        cwd=REPO, env={**os.environ, "WORKBENCH_PROJECT": str(project.root)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(30)
-
-
-@contextmanager
-def browser_page() -> Iterator[Page]:
-    """A page of headless Debian chromium, driven by Playwright."""
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM is not None, "WORKBENCH_REQUIRE_BROWSER is set but chromium is not installed"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    with served(command, port, REPO, {**os.environ, "WORKBENCH_PROJECT": str(project.root)}) as url:
+        yield url
 
 
 def test_app_in_a_real_browser_shows_overview_and_traits(served_app: str, project: Project, tmp_path: Path) -> None:

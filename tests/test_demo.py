@@ -14,7 +14,6 @@ import workbench.demo
 import workbench.demo.load
 import workbench.project
 from tests.apptest import open_page
-from workbench.app.context import open_app_project
 from workbench.audit.datasets import StoreSource, dataset_rows, snapshot_store
 from workbench.audit.prevalence import audit_report
 from workbench.cli import app
@@ -32,6 +31,7 @@ from workbench.project import CONFIG_FILE, Project, config_template, init_projec
 from workbench.review import review
 from workbench.runs import DEMO_RUN, start_run
 from workbench.store.traits import add_traits_file, list_versions
+from workbench.workspace import open_workspace
 
 EXPECTED = {
     "review_events": 12,  # 8 scenarios accepted, 2 examples accepted, 1 note, 1 document accepted
@@ -364,21 +364,21 @@ def test_the_app_loads_the_demo_into_a_new_default_project_only(
     default.mkdir()
     (default / CONFIG_FILE).write_text(config_template(), encoding="utf-8")
     monkeypatch.setattr(workbench.project, "DEFAULT_PROJECT_DIR", default)
-    opened = open_app_project()
+    opened = open_workspace()
     assert opened.root == default.resolve() and has_demo(opened.store)
 
     other = tmp_path / "other"
     other.mkdir()
     (other / CONFIG_FILE).write_text(config_template(), encoding="utf-8")
     monkeypatch.setenv("WORKBENCH_PROJECT", str(other))
-    opened = open_app_project()
+    opened = open_workspace()
     assert opened.root == other.resolve() and opened.store.path.exists() and not has_demo(opened.store)
 
 
 def test_an_existing_default_store_gets_no_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     default = init_project(tmp_path / "data")  # the user has been working here already
     monkeypatch.setattr(workbench.project, "DEFAULT_PROJECT_DIR", tmp_path / "data")
-    assert not has_demo(open_app_project().store)
+    assert not has_demo(open_workspace().store)
     assert not has_demo(default.store)
 
 

@@ -41,17 +41,28 @@ SHORT = {"max_tokens": 16}
 FAKE_TARGET = "gemini:fake-target"
 
 
-@pytest.fixture
-def env(project: Project, fake_gemini: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Project:
-    """Every role on the fake (rater, judge, baseline), the traits document `test`, two patterns per rating call."""
+def single_turn_env(fake_gemini: Any) -> dict[str, str]:
+    """Settings with every role on the fake (rater, judge, baseline) and two patterns per rating call;
+    the fake answers as `SingleTurnFakeModel` (also used by the eval notebook's scenario)."""
     extra = {"WORKBENCH_ROLES__JUDGE": "gemini:fake-model", "WORKBENCH_HF__DEVICE": "cpu",
              "WORKBENCH_AUDIT__PATTERNS_PER_CALL": "2"}  # fmt: skip
-    for key, value in sft_env(fake_gemini, **extra).items():
-        monkeypatch.setenv(key, value)
     fake_gemini.rule = SingleTurnFakeModel()
-    doc = tmp_path / "traits.md"
+    return sft_env(fake_gemini, **extra)
+
+
+def add_test_traits(project: Project, folder: Path) -> None:
+    """The traits document `test` (tests/sft_setup.py's DOC), read from a file written in `folder`."""
+    doc = folder / "traits.md"
     doc.write_text(DOC)
     add_traits_file(project.store, doc, name="test")
+
+
+@pytest.fixture
+def env(project: Project, fake_gemini: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Project:
+    """`single_turn_env` in the environment, and the traits document `test`."""
+    for key, value in single_turn_env(fake_gemini).items():
+        monkeypatch.setenv(key, value)
+    add_test_traits(project, tmp_path)
     return load_project(project.root)
 
 

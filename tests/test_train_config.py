@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+import types
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
 from transformers import AutoTokenizer
 
 from workbench.errors import WorkbenchError
+from workbench.project import Project
 from workbench.train.backend import choose_backend
 from workbench.train.checks import check_rows
 from workbench.train.config import BDPOTrainConfig, MidtrainConfig, SFTTrainConfig, load_train_config
@@ -76,3 +80,16 @@ def test_a_chat_template_without_generation_markers_fails_sft_but_not_dpo(tiny_m
         check_rows(sft(), tokenizer, [CHAT])
     pair = {"prompt": CHAT["messages"][:1], "chosen": CHAT["messages"][1:], "rejected": CHAT["messages"][1:]}
     check_rows(BDPOTrainConfig(dataset="d", base_model="m"), tokenizer, [pair])  # DPO needs no markers
+
+
+def test_inside_a_marimo_kernel_without_ipython_training_says_how_to_launch_it(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workbench.train.run as run
+
+    monkeypatch.setitem(sys.modules, "marimo", types.ModuleType("marimo"))
+    monkeypatch.setattr(run, "find_spec", lambda name: None if name == "IPython" else find_spec(name))
+    config = load_train_config("sft", overrides={"dataset": "missing", "base_model": "unused"})
+    with pytest.raises(WorkbenchError, match="marimo notebook's kernel") as raised:
+        run.train(project, config)
+    assert "launch_training" in (raised.value.hint or "")

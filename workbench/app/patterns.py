@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import html
 from typing import cast
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from workbench.app.context import current_project
@@ -19,11 +17,11 @@ from workbench.project import Project
 from workbench.views.patterns import (
     AuditChoice,
     ExampleRow,
-    PrevalenceRow,
     audit_choices,
     audit_status,
     build_filtered_dataset,
     pattern_examples,
+    prevalence_figure,
     prevalence_rows,
 )
 
@@ -33,22 +31,6 @@ NOTICE = "patterns_notice"
 
 def name_of(choice: AuditChoice) -> str:
     return choice.dataset.name if choice.dataset else "(dataset missing)"
-
-
-def prevalence_figure(rows: list[PrevalenceRow]) -> go.Figure:
-    """Broad and strict prevalence per pattern, side by side, with 95% Wilson intervals as error bars."""
-    fig = go.Figure()
-    for level in ("broad", "strict"):
-        shown = [r for r in rows if r.level == level]
-        # Plotly reads tags (<b>, <a href>) in labels; escaped, a generated name is shown as it is.
-        fig.add_bar(
-            name=level, x=[html.escape(r.pattern) for r in shown], y=[r.rate for r in shown],
-            error_y={"type": "data", "array": [r.high - (r.rate or 0) for r in shown],
-                     "arrayminus": [(r.rate or 0) - r.low for r in shown]},
-            customdata=[[r.k, r.n] for r in shown], hovertemplate="%{y:.0%} (%{customdata[0]}/%{customdata[1]})",
-        )  # fmt: skip
-    fig.update_layout(barmode="group", yaxis={"title": "share of rated rows", "tickformat": ".0%", "range": [0, 1]})
-    return fig
 
 
 def show_examples(title: str, total: int, rows: list[ExampleRow]) -> None:

@@ -26,26 +26,12 @@ from workbench.cli.common import ProjectOption, console, open_project
 from workbench.errors import WorkbenchError
 from workbench.evals.base import suites
 from workbench.evals.report import Comparison, compare_runs, comparison_figure, list_runs, run_summary, samples
-from workbench.evals.runner import run_eval
+from workbench.evals.runner import parse_settings, run_eval
 from workbench.evals.stats import Estimate
 from workbench.progress import RichProgress
 
 app = typer.Typer(no_args_is_help=True)
 RunArg = Annotated[str, typer.Argument(help="An eval run id (or prefix).")]
-
-
-def _settings(items: list[str]) -> dict[str, Any]:
-    """KEY=VALUE pairs; values that parse as JSON (numbers, true, lists) are taken as such."""
-    settings: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise WorkbenchError(f"--set {item!r} is not KEY=VALUE.")
-        try:
-            settings[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            settings[key.strip()] = value
-    return settings
 
 
 def _estimate(e: Estimate) -> str:
@@ -83,7 +69,7 @@ def run(
     async def go() -> None:
         with RichProgress(console) as progress:
             result = await run_eval(proj, suite, model, arm=arm, traits_ref=traits, cases_path=cases, limit=limit,
-                                    settings=_settings(set_ or []), progress=progress)  # fmt: skip
+                                    settings=parse_settings(set_ or []), progress=progress)  # fmt: skip
         console.print(
             Text(f"Run {result.run_id}: {result.finished_now} case(s) played now, {result.skipped} already done.")
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,29 @@ async def run_eval(
         raise
     _finish_run(project, run_id, "stopped_budget" if result.stopped_budget else "done")
     return result
+
+
+def parse_settings(items: Iterable[str]) -> dict[str, Any]:
+    """Suite settings from `KEY=VALUE` items: the CLI's `--set`s, or the lines of the notebook's field.
+
+    Blank items are skipped. Values that parse as JSON (numbers, true, lists) are taken as such,
+    others as text without surrounding spaces.
+
+    Raises:
+        WorkbenchError: an item that is not KEY=VALUE.
+    """
+    settings: dict[str, Any] = {}
+    for item in items:
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise WorkbenchError(f"The setting {item.strip()!r} is not KEY=VALUE.")
+        try:
+            settings[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key.strip()] = value.strip()
+    return settings
 
 
 def require_traits(ctx: EvalContext) -> None:

@@ -251,3 +251,41 @@ def diff_refs(store: Store, old_ref: str, new_ref: str) -> tuple[TraitsVersion, 
     """Resolve two refs and diff their chunks (see `workbench.traits.diff_versions`)."""
     old, new = get_version(store, old_ref), get_version(store, new_ref)
     return old, new, diff_versions(version_chunks(store, old.id), version_chunks(store, new.id))
+
+
+@dataclass(frozen=True)
+class TraitsSource:
+    """A traits text to start editing from: a stored version or a Markdown file.
+
+    Attributes:
+        label: How a picker shows it ("candid_care@2 (stored)", "traits/x.md (file)").
+        document: The document name a save would use (the version's, or the file's stem).
+        text: The Markdown text.
+        path: The file it came from, or None for a stored version.
+    """
+
+    label: str
+    document: str
+    text: str
+    path: Path | None = None
+
+
+def traits_sources(store: Store, project_folder: Path, *other_folders: Path) -> list[TraitsSource]:
+    """What an editor can start from, in this order: the project's own `traits/*.md` files, the
+    latest stored version of each document, then the Markdown files of `other_folders`.
+
+    Files that are not UTF-8 are skipped here; reading them properly (`read_traits_file`) says why.
+    """
+
+    def files(folder: Path) -> list[TraitsSource]:
+        found = []
+        for path in sorted(folder.glob("*.md")):
+            try:
+                found.append(TraitsSource(f"{path} (file)", path.stem, path.read_text(encoding="utf-8"), path))
+            except (OSError, UnicodeDecodeError):
+                continue
+        return found
+
+    latest: dict[str, TraitsVersion] = {v.document: v for v in list_versions(store)}
+    stored = [TraitsSource(f"{v.ref} (stored)", v.document, version_text(store, v.id)) for v in latest.values()]
+    return files(project_folder / "traits") + stored + [s for folder in other_folders for s in files(folder)]

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from dataclasses import dataclass
 from importlib.metadata import version
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,7 @@ def train(project: Project, config: TrainConfig) -> TrainResult:
         WorkbenchError: the dataset is missing, empty or of the wrong kind; the base model cannot
             be loaded; a row is too long; the chat template cannot mark the assistant's turns.
     """
+    _refuse_inside_a_marimo_kernel()
     dataset = get_train_dataset(project, config.dataset)
     wanted = DATASET_KIND[config.method]
     if dataset.kind != wanted:
@@ -107,6 +110,20 @@ def train(project: Project, config: TrainConfig) -> TrainResult:
     finish_train_run(project, run_id, "done")
     losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
     return TrainResult(run_id, checkpoint, backend, losses[-1] if losses else None)
+
+
+def _refuse_inside_a_marimo_kernel() -> None:
+    """Say plainly what transformers would otherwise fail on deep inside its Trainer import.
+
+    transformers takes any process that imported marimo for a notebook and then imports IPython
+    for its notebook progress bar; without IPython the Trainer cannot even be imported.
+    """
+    if "marimo" in sys.modules and find_spec("IPython") is None:
+        raise WorkbenchError(
+            "Training cannot run inside this marimo notebook's kernel: transformers' Trainer then needs IPython.",
+            hint="Launch it in the background with workbench.train.launch.launch_training, as "
+            "notebooks/05_train.py does (or `workbench train …`), or `pip install ipython`.",
+        )
 
 
 def _output_dir(project: Project, config: TrainConfig) -> Path:

@@ -12,10 +12,16 @@ marked in that turn's segments; quotes found nowhere are listed in `SampleView.u
 judge that invents evidence shows. `highlighted_markdown` renders the segments for `st.markdown`
 with every character that Markdown, HTML or Streamlit's renderer could act on neutralised, so a
 transcript is always shown as the text it is; only our `:orange-background[...]` marks are markup.
+`highlighted_html` does the same for HTML front ends (the marimo notebook): every piece escaped,
+only our `<mark>` tags are markup.
+
+The notebook's model picker: `checkpoint_specs` (the stored checkpoints as `hf:PATH` specs),
+`role_specs` (the target and baseline roles), `model_specs` (picked and typed specs, once each).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterable
@@ -24,6 +30,7 @@ from typing import Any
 
 from workbench.evals.report import RunSummary
 from workbench.project import Project
+from workbench.train.tracking import list_checkpoints
 from workbench.views.literal import markdown_literal
 
 MIN_QUOTE_CHARS = 8  # shorter quoted bits ("yes", a scare-quoted word) would mark half a transcript
@@ -131,6 +138,34 @@ def score_rows(summaries: Iterable[RunSummary]) -> list[ScoreRow]:
                  s.counts.get("judge_failed", 0), s.score.mean, s.score.low, s.score.high)
         for s in summaries
     ]  # fmt: skip
+
+
+def run_label(summary: RunSummary) -> str:
+    """A run as pickers list it: suite, model, arm and the start of its id."""
+    return f"{summary.suite} · {summary.model} ({summary.arm}) · {summary.run_id[:8]}"
+
+
+def comparable_suites(summaries: Iterable[RunSummary]) -> list[str]:
+    """The suites with at least two of these runs (what a paired comparison needs), in first-seen order."""
+    seen: dict[str, int] = {}
+    for s in summaries:
+        seen[s.suite] = seen.get(s.suite, 0) + 1
+    return [suite for suite, n in seen.items() if n > 1]
+
+
+def checkpoint_specs(project: Project) -> dict[str, str]:
+    """The stored checkpoints as model specs (`hf:PATH`), newest first, by a label for a picker."""
+    return {f"{c.id} · {c.kind}": f"hf:{c.path}" for c in list_checkpoints(project)}
+
+
+def role_specs(project: Project, roles: Iterable[str] = ("target", "baseline")) -> list[str]:
+    """The model specs the project's `roles` name (by default the target and the baseline), once each."""
+    return list(dict.fromkeys(spec for role in roles if (spec := project.config.roles.get(role))))
+
+
+def model_specs(picked: Iterable[str], typed: str) -> list[str]:
+    """The models to evaluate: the picked specs, then one per non-blank line of `typed`, each once, in order."""
+    return list(dict.fromkeys([*picked, *(line.strip() for line in typed.splitlines() if line.strip())]))
 
 
 def run_cases(project: Project, run_id: str, limit: int = 5000) -> list[CaseRow]:
@@ -251,6 +286,12 @@ def highlighted_markdown(segments: Iterable[Segment]) -> str:
             ))  # fmt: skip
         line_start = segment.text.endswith("\n")
     return "".join(out)
+
+
+def highlighted_html(segments: Iterable[Segment]) -> str:
+    """The segments as an HTML block that keeps the text's line breaks: each escaped, the quoted ones in `<mark>`."""
+    body = "".join(f"<mark>{html.escape(s.text)}</mark>" if s.quoted else html.escape(s.text) for s in segments)
+    return f'<pre style="white-space: pre-wrap; font-family: inherit; margin: 0">{body}</pre>'
 
 
 def _meta(turn: dict[str, Any]) -> str:

@@ -3,6 +3,7 @@
     choices = audit_choices(project)                            # every audit with its dataset
     status = audit_status(project, audit.id)                    # what its steps have done so far
     rows = prevalence_rows(audit_report(project, audit.id))     # one row per (pattern, level), for a plot
+    fig = prevalence_figure(rows)                               # broad and strict bars with Wilson intervals
     examples = pattern_examples(project, pattern.id, "strict", limit=5)
     result = build_filtered_dataset(project, audit.id, [pattern.id], "strict")
 
@@ -13,9 +14,12 @@ pattern shows none until it is rated again (`workbench audit rate AUDIT`).
 from __future__ import annotations
 
 import asyncio
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+import plotly.graph_objects as go
 
 from workbench.audit.audits import Audit, list_audits
 from workbench.audit.datasets import AuditDataset, list_datasets
@@ -158,6 +162,22 @@ def prevalence_rows(report: AuditReport) -> list[PrevalenceRow]:
             rows.append(PrevalenceRow(p.pattern.id, p.pattern.name, p.pattern.kind, found_by, level,
                                       share.k, share.n, share.rate, share.low, share.high, p.unrated))  # fmt: skip
     return rows
+
+
+def prevalence_figure(rows: list[PrevalenceRow]) -> go.Figure:
+    """Broad and strict prevalence per pattern, side by side, with 95% Wilson intervals as error bars."""
+    fig = go.Figure()
+    for level in ("broad", "strict"):
+        shown = [r for r in rows if r.level == level]
+        # Plotly reads tags (<b>, <a href>) in labels; escaped, a generated name is shown as it is.
+        fig.add_bar(
+            name=level, x=[html.escape(r.pattern) for r in shown], y=[r.rate for r in shown],
+            error_y={"type": "data", "array": [r.high - (r.rate or 0) for r in shown],
+                     "arrayminus": [(r.rate or 0) - r.low for r in shown]},
+            customdata=[[r.k, r.n] for r in shown], hovertemplate="%{y:.0%} (%{customdata[0]}/%{customdata[1]})",
+        )  # fmt: skip
+    fig.update_layout(barmode="group", yaxis={"title": "share of rated rows", "tickformat": ".0%", "range": [0, 1]})
+    return fig
 
 
 def pattern_examples(project: Project, pattern_ref: str, level: Level = "strict", limit: int = 5) -> PatternExamples:

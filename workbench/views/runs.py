@@ -1,0 +1,34 @@
+"""A pipeline run's outcome and a cost projection as table rows (the SFT, documents and audit walks share them).
+
+step_rows(report.steps)          # step, jobs, fresh calls, then rows written per status
+projection_rows(projection)      # one row per ledger stage: calls, tokens in/out, cost
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from workbench.generate.cost import CostProjection
+from workbench.generate.steps import StepReport
+
+
+def step_rows(steps: Sequence[StepReport]) -> list[dict[str, Any]]:
+    """A run's step reports as table rows: jobs, fresh calls, then rows written per status."""
+    return [
+        {"step": s.step, "jobs": s.jobs, "fresh calls": s.fresh_calls, **dict(sorted(s.written.items()))} for s in steps
+    ]
+
+
+def projection_rows(projection: CostProjection) -> list[dict[str, Any]]:
+    """A cost projection as table rows, one per ledger stage (cost None: a model without a price)."""
+    return [
+        {
+            "stage": s.stage,
+            "calls": round(s.calls, 1),
+            "tokens in": round(s.tokens_in),
+            "tokens out": round(s.tokens_out),
+            "cost (USD)": None if s.cost_usd is None else round(s.cost_usd, 6),
+        }
+        for s in projection.stages
+    ]
