@@ -35,6 +35,7 @@ def _():
     from workbench.audit.run import run_audit
     from workbench.views.datasets import audit_dataset_lineage
     from workbench.views.patterns import audit_status, pattern_examples, prevalence_figure, prevalence_rows
+    from workbench.views.runs import projection_rows
 
     return (
         MATCHING,
@@ -55,6 +56,7 @@ def _():
         plan_audit,
         prevalence_figure,
         prevalence_rows,
+        projection_rows,
         run_audit,
         sample_rows,
         snapshot_store,
@@ -200,7 +202,16 @@ def _(mo):
 
 
 @app.cell
-def _(audit_id, audit_status, dataset, expected, mo, plan_audit, project):
+def _(
+    audit_id,
+    audit_status,
+    dataset,
+    expected,
+    mo,
+    plan_audit,
+    project,
+    projection_rows,
+):
     projection = plan_audit(project, dataset.id, patterns=expected.value)
     # The audit's id is a hash of the dataset and the [audit] settings: this is the one the run resumes.
     _status = audit_status(project, audit_id(dataset.id, project.config.audit))
@@ -214,7 +225,7 @@ def _(audit_id, audit_status, dataset, expected, mo, plan_audit, project):
                 + (f"**${_cost:.4f}**" if _cost is not None else "cost unknown (no price for the rater)")
                 + (f" (budget per run ${projection.cost.budget_usd:.2f})." if projection.cost.budget_usd else ".")
             ),
-            mo.ui.table([vars(s) for s in projection.cost.stages], selection=None),
+            mo.ui.table(projection_rows(projection.cost), selection=None),
             *[mo.callout(mo.plain_text(f"Assumed, not measured: {a}."), kind="warn") for a in projection.assumptions],
             mo.md(
                 f"Settings (`[audit]`): {project.config.audit.scans} scans of {project.config.audit.rows_per_scan} "
