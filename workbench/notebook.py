@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal
 
 import marimo as mo
 
@@ -65,19 +65,13 @@ def open_project(folder: str) -> Project:
     raise AssertionError("unreachable: shown_errors stops the cell")
 
 
-def stop_with(error: WorkbenchError, kind: CalloutKind = "danger") -> NoReturn:
-    """Stop the cell and show a user-fixable error (message and hint) as plain text."""
-    mo.stop(True, mo.callout(mo.plain_text(str(error)), kind=kind))
-    raise AssertionError("unreachable: mo.stop raises")
-
-
 @contextmanager
 def shown_errors(kind: CalloutKind = "danger") -> Iterator[None]:
-    """A WorkbenchError raised inside stops the cell with its message instead of a traceback."""
+    """A WorkbenchError raised inside stops the cell, showing its message and hint as plain text."""
     try:
         yield
     except WorkbenchError as e:
-        stop_with(e, kind)
+        mo.stop(True, mo.callout(mo.plain_text(str(e)), kind=kind))
 
 
 @contextmanager
