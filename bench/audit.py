@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.audit                         # 1,000 rows x 10 patterns
     .venv/bin/python -m bench.audit --rows 200 --patterns 4
+    .venv/bin/python -m bench.audit --lexical 100000        # the lexical scanner: rows/s, no server
 
 Each design runs in a fresh project on the same planted rows (tests/audit_setup.py), with every
 row in the sample and the scripted audit model (tests/fakes/audit_model.py) answering at zero
@@ -11,6 +12,10 @@ them in one rating run. Ours judges 10 rows x 10 patterns per call; the naive de
 row against one pattern per call. Calls and tokens come from the store's ledger (`llm_calls`),
 per stage and per audited row; embedding requests are counted apart. Wall time is informational.
 The fake server runs in its own process, as a real API would.
+
+`--lexical N` instead times the lexical scanner (no model, no server) on N planted rows against
+a reference corpus of N rows planted with another seed: discovery (counting in DuckDB) and then
+rating every row against every pattern found (SQL), as rows per second of each.
 """
 
 from __future__ import annotations
@@ -31,8 +36,12 @@ from pathlib import Path
 from tests.audit_setup import planted_rows
 from tests.fakes.audit_model import AuditFakeModel
 from tests.fakes.gemini_server import FakeGeminiServer
+from workbench.audit.audits import open_audit, start_audit
+from workbench.audit.datasets import dataset_rows
 from workbench.audit.imports import import_file
+from workbench.audit.lexical import discover_lexical
 from workbench.audit.patterns import add_pattern, list_patterns
+from workbench.audit.rate import rate_rows
 from workbench.audit.run import run_audit
 from workbench.project import Project, init_project, load_project
 
@@ -161,11 +170,39 @@ def report(designs: list[Measured], rows: int) -> None:
           f"{(nrate[1] + nrate[2]) / (orate[1] + orate[2]):.1f}x (goal: calls >= 5x)")  # fmt: skip
 
 
+def lexical(rows: int) -> None:
+    """Time lexical discovery and rating of every row on `rows` planted rows, with and without a reference."""
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        project = init_project(Path(tmp) / "lexical")
+        for name, seed in (("planted", 0), ("reference", 1)):
+            data = Path(tmp) / f"{name}.jsonl"
+            data.write_text("".join(json.dumps(r) + "\n" for r in planted_rows(rows, seed=seed)))
+            import_file(project, data, name=name)
+        ctx = open_audit(project, start_audit(project, "planted"), run_id="bench")
+        stored = dataset_rows(project, ctx.dataset.id)
+        for reference in (None, "reference"):
+            started = time.perf_counter()
+            discover_lexical(ctx, reference=reference)
+            found = time.perf_counter()
+            patterns = [p for p in list_patterns(project, ctx.audit.id) if p.rule is not None]
+            report = asyncio.run(rate_rows(ctx, patterns, stored))
+            rated = time.perf_counter()
+            print(f"{rows} rows, reference: {reference or 'none'}, {len(patterns)} patterns: "
+                  f"discovery {found - started:.1f} s ({rows / (found - started):,.0f} rows/s), "
+                  f"rating {rated - found:.1f} s ({rows / (rated - found):,.0f} rows/s, "
+                  f"{report.written.get('lexical', 0):,} ratings), calls {report.fresh_calls}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1000, help="Rows imported and audited (all of them rated).")
     parser.add_argument("--patterns", type=int, default=10, help="Patterns rated (found ones, then added by hand).")
+    parser.add_argument("--lexical", type=int, metavar="N", help="Time the lexical scanner on N rows instead.")
     args = parser.parse_args()
+    if args.lexical:
+        lexical(args.lexical)
+        return
 
     parent, child = mp.Pipe()
     server = mp.get_context("spawn").Process(target=serve, args=(child,), daemon=True)

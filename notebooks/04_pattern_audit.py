@@ -1,10 +1,12 @@
 """Stage 4: audit a dataset for over-represented superficial patterns, then filter them out.
 
-    marimo edit notebooks/04_pattern_audit.py      # choose, scan, edit criteria, rate, filter
+    marimo edit notebooks/04_pattern_audit.py      # choose, count (free), scan, edit criteria, rate, filter
     python notebooks/04_pattern_audit.py           # unattended: audits the newest dataset and filters
-                                                   # out every pattern found, at the strict level
+                                                   # out every pattern the LLM scan found, at the strict level
 
-The project comes from the form (default: $WORKBENCH_PROJECT, else data/). The audit scans
+The project comes from the form (default: $WORKBENCH_PROJECT, else data/). The lexical scanner
+first counts over-represented openers, closers, phrases and structure exactly, with no model
+call, and rates them the same way; then the LLM audit scans
 batches of rows for recurring patterns, keeps those that several scans found, rates a sample
 against each pattern's broad and strict criteria and reports prevalence with 95% Wilson
 intervals. Every step does only what is missing, so running a cell again after an edit, a crash
@@ -29,6 +31,7 @@ def _():
     from workbench.audit.datasets import dataset_rows, get_dataset, snapshot_store
     from workbench.audit.filters import MATCHING, filter_dataset
     from workbench.audit.imports import import_file
+    from workbench.audit.lexical import finding_table, lexical_findings
     from workbench.audit.patterns import edit_pattern, get_pattern, list_patterns
     from workbench.audit.prevalence import wilson
     from workbench.audit.rate import sample_rows, stored_levels
@@ -46,9 +49,11 @@ def _():
         dataset_rows,
         edit_pattern,
         filter_dataset,
+        finding_table,
         get_dataset,
         get_pattern,
         import_file,
+        lexical_findings,
         list_patterns,
         mo,
         nb,
@@ -70,7 +75,9 @@ def _(mo):
     mo.md("""
     # 4 · Pattern audit
 
-    Choose a dataset; **scan** batches of its rows for recurring patterns and **cluster** them
+    Choose a dataset; **count** its over-represented openers, closers, phrases and structure
+    (the lexical scanner: exact and free, against a reference dataset if you give one); **scan**
+    batches of its rows for recurring patterns and **cluster** them
     (a pattern must be found by several scans to survive); check or edit each pattern's *broad*
     and *strict* criteria; **rate** a sample against them; read the prevalence and the examples;
     then **build a filtered dataset** without the patterns you do not want the model to learn.
@@ -195,6 +202,59 @@ def _(
 
 
 @app.cell
+def _(dataset, known, mo):
+    reference = mo.ui.dropdown(
+        {f"{d.name} · {d.id[:8]}": d.id for d in known if d.id != dataset.id},
+        label="Compare with (optional: e.g. the baseline data)",
+    )
+    find_lexical = mo.ui.run_button(label="Find lexical patterns (free)")
+    mo.vstack(
+        [
+            mo.md(
+                "### Lexical patterns (no model call)\n\nCounts the openers, closers, word n-grams and "
+                "structure features (headings, lists, bold, a final question, length) of each answer, ranked by "
+                "document frequency, or by log-odds against the reference; each becomes a pattern rated exactly."
+            ),
+            mo.hstack([reference, find_lexical], justify="start"),
+        ]
+    )
+    return find_lexical, reference
+
+
+@app.cell
+async def _(
+    dataset,
+    find_lexical,
+    finding_table,
+    lexical_findings,
+    mo,
+    nb,
+    prevalence_figure,
+    prevalence_rows,
+    project,
+    reference,
+    run_audit,
+):
+    mo.stop(not nb.should_run(find_lexical), mo.md("Press **Find lexical patterns (free)**."))
+    with nb.stage() as _progress:
+        findings = lexical_findings(project, dataset.id, reference=reference.value)
+        counted = await run_audit(project, dataset.id, scanner="lexical", reference=reference.value, progress=_progress)
+    _percent = {c: (lambda v: "–" if v is None else f"{v:.1%}") for c in ("share", "reference share")}
+    _lexical = counted.report.model_copy(
+        update={"patterns": [p for p in counted.report.patterns if p.pattern.rule is not None]}
+    )
+    mo.vstack(
+        [
+            mo.md(f"**{len(findings)} findings**, best first (score: " + ("log-odds z" if reference.value else "share")
+                  + f"); rated on the audit's sample of {counted.report.sample_size} rows with no call."),
+            mo.ui.table(finding_table(findings), selection=None, format_mapping=_percent),
+            mo.ui.plotly(prevalence_figure(prevalence_rows(_lexical))),
+        ]
+    )  # fmt: skip
+    return counted, findings
+
+
+@app.cell
 def _(mo):
     expected = mo.ui.number(start=1, stop=200, value=10, label="Patterns you expect the audit to rate")
     expected
@@ -259,18 +319,18 @@ def _(edited, list_patterns, mo, project, scanned):
     _patterns = list_patterns(project, scanned.audit_id)
     mo.stop(not _patterns, mo.md("No pattern was found by enough scans."))
     _rows = [
-        {"name": p.name, "kind": p.kind, "found by scans": str(p.scans or "manual"), "broad": p.broad,
-         "strict": p.strict, "id": p.id}
+        {"name": p.name, "kind": p.kind, "found by": p.found_by, "broad": p.broad, "strict": p.strict, "id": p.id}
         for p in _patterns
-    ]  # fmt: skip
-    _title = f"### {len(_rows)} patterns survived clustering" + (" (as edited)" if edited else "")
+    ]
+    _title = f"### {len(_rows)} patterns: found by the scans, counted, or added" + (" (as edited)" if edited else "")
     mo.vstack([mo.md(_title), mo.ui.table(_rows, selection=None)])
     return
 
 
 @app.cell
 def _(list_patterns, mo, project, scanned):
-    _patterns = list_patterns(project, scanned.audit_id)
+    # A lexical pattern's criteria are its rule: only the LLM patterns' criteria are edited here.
+    _patterns = [p for p in list_patterns(project, scanned.audit_id) if p.rule is None]
     edit_pick = mo.ui.dropdown(
         {f"{p.name} · {p.id[:8]}": p.id for p in _patterns},
         value=f"{_patterns[0].name} · {_patterns[0].id[:8]}" if _patterns else None,
@@ -331,7 +391,7 @@ def _(mo, prevalence_figure, prevalence_rows, rated):
         [
             mo.md(
                 f"### Prevalence\n\nOn the audit's sample of {rated.report.sample_size} rows; "
-                "the bars are 95% Wilson intervals."
+                "the bars are 95% Wilson intervals. Lexical patterns are rated exactly, without calls."
             ),
             mo.ui.plotly(prevalence_chart),
             mo.ui.table([vars(r) for r in prevalence], selection=None, format_mapping=_percent),
@@ -382,9 +442,14 @@ def _(
 
 @app.cell
 def _(mo, rated):
-    _options = {f"{p.pattern.name} · {p.pattern.id[:8]}": p.pattern.id for p in rated.report.patterns}
-    # Unattended, every pattern the audit reports is filtered out.
-    drop = mo.ui.multiselect(_options, value=list(_options), label="Patterns to filter out")
+    _options = {f"{p.pattern.name} · {p.pattern.id[:8]}": p.pattern for p in rated.report.patterns}
+    # Unattended, every pattern the LLM scan found is filtered out. Lexical ones are offered, not
+    # chosen: a count such as a length bucket describes the data rather than a tic to remove.
+    drop = mo.ui.multiselect(
+        {label: p.id for label, p in _options.items()},
+        value=[label for label, p in _options.items() if p.rule is None],
+        label="Patterns to filter out",
+    )
     drop_level = mo.ui.radio(["strict", "broad"], value="strict", label="Drop rows where a pattern is", inline=True)
     filtered_name = mo.ui.text(label="Name of the new dataset (optional)")
     build = mo.ui.run_button(label="Build filtered dataset")
@@ -437,12 +502,14 @@ async def _(
 def _(
     MATCHING,
     audit_status,
+    counted,
     dataset,
     dataset_rows,
     drop,
     drop_level,
     examples,
     filtered,
+    findings,
     get_pattern,
     plan_audit,
     prevalence,
@@ -461,7 +528,8 @@ def _(
             made[c.step] = made.get(c.step, 0) + c.calls
         assert {s.stage: s.calls for s in projection.cost.stages}["audit.scan"] == made["scan"] > 0
         assert made["merge"] == len([p for p in rated.report.patterns if p.pattern.origin == "found"])
-        replanned = plan_audit(project, dataset.id, patterns=len(rated.report.patterns)).cost.stages
+        llm_patterns = [p for p in rated.report.patterns if p.pattern.rule is None]  # lexical ones cost no call
+        replanned = plan_audit(project, dataset.id, patterns=len(llm_patterns)).cost.stages
         assert {s.stage: s.calls for s in replanned}["audit.rate"] == sum(s.jobs for s in rated.steps) > 0
 
     def test_the_chart_shows_each_patterns_rate_with_its_wilson_interval():
@@ -497,6 +565,14 @@ def _(
         assert examples.matching_total == shown[(examples.pattern.id, examples.level)].k
         broad = shown[(examples.pattern.id, "broad")]
         assert examples.not_matching_total == broad.n - broad.k
+
+    def test_the_lexical_findings_became_patterns_rated_without_a_call():
+        patterns = {p.pattern.rule: p for p in counted.report.patterns if p.pattern.rule is not None}
+        assert findings and set(patterns) == {f.rule for f in findings}
+        assert all(p.unrated == 0 and p.strict.n == counted.report.sample_size for p in patterns.values())
+        with project.store.connect() as con:
+            calls = con.execute("SELECT count(*) FROM llm_calls WHERE run_id = ?", [counted.run_id]).fetchone()
+        assert calls == (0,)
 
     def test_the_filtered_dataset_lacks_exactly_the_rows_rated_as_matching():
         assert filtered.dataset.parent_id == dataset.id and filtered.dataset.source == "filtered"

@@ -11,6 +11,7 @@ from workbench.project import Project, init_project
 pytest_plugins = [
     "tests.fakes.servers",
     "tests.tiny_model",
+    "tests.real_model",
     "tests.tiny_embedder",
     "tests.sft_setup",
     "tests.audit_fixtures",

@@ -19,9 +19,10 @@ import pytest
 from tests.notebook_world import NOTEBOOKS, REPO, notebook_world, scenario_for
 
 
-def test_the_six_stage_notebooks_each_have_a_scenario() -> None:
+def test_the_stage_notebooks_and_the_experiment_each_have_a_scenario() -> None:
     assert [p.stem for p in NOTEBOOKS] == [
-        "01_traits", "02_sft_data", "03_midtraining_docs", "04_pattern_audit", "05_train", "06_eval"
+        "01_traits", "02_sft_data", "03_midtraining_docs", "04_pattern_audit", "05_train", "06_eval",
+        "07_pattern_transfer",
     ]  # fmt: skip
     for notebook in NOTEBOOKS:
         scenario = scenario_for(notebook.stem)

@@ -87,6 +87,17 @@ class HFConfig(BaseModel):
     )
     device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:1', ...")
     dtype: str = Field("auto", description="'auto', 'float32', 'bfloat16', 'float16'.")
+    cpu_threads: int = Field(
+        0,
+        ge=0,
+        description="Threads torch uses on the CPU (0: torch's default, one per core). On a machine busy with "
+        "other work, 1 is often several times faster than one per core.",
+    )
+    cache_dir: str | None = Field(
+        None,
+        description="Where GGUF models are kept once converted to transformers folders "
+        "(default: $WORKBENCH_MODEL_CACHE, else ~/.cache/trait-workbench/models).",
+    )
 
 
 DEFAULT_AXES: dict[str, list[str]] = {
@@ -182,6 +193,21 @@ class DocsConfig(BaseModel):
     batch_size: int = Field(64, ge=1, description="Rows per step committed at once; a crash loses at most one batch.")
 
 
+class LexicalConfig(BaseModel):
+    """The lexical scanner of the audit (`--scanner lexical`): what it counts and what it keeps."""
+
+    max_phrase_words: int = Field(5, ge=1, description="Openers and closers of 1 to this many words are counted.")
+    ngram_sizes: list[int] = Field([3, 4], description="Lengths of the word n-grams counted anywhere in an answer.")
+    top_k: int = Field(10, ge=1, description="Findings kept per kind (opener, closer, n-gram, feature).")
+    min_rows: int = Field(5, ge=1, description="A finding must occur in at least this many rows.")
+    min_share: float = Field(0.05, ge=0, le=1, description="... and in at least this share of the rows.")
+    min_z: float = Field(3.0, description="With a reference dataset: the least log-odds z-score a finding needs.")
+    prior: float = Field(10.0, ge=0, description="Weight, in rows, of the prior centred on the pooled rate.")
+    absorb: float = Field(
+        0.9, gt=0, le=1, description="A phrase gives way to a longer one containing it found in this share of its rows."
+    )
+
+
 class AuditConfig(BaseModel):
     """The pattern audit (`workbench audit ...`): scan, cluster, autorate a whole dataset."""
 
@@ -202,6 +228,7 @@ class AuditConfig(BaseModel):
     patterns_per_call: int = Field(10, ge=1, description="Patterns one rating call judges each row against.")
     seed: int = Field(0, description="Seed for the scan batches and the rating sample.")
     batch_size: int = Field(32, ge=1, description="Calls per committed batch; a crash loses at most one batch.")
+    lexical: LexicalConfig = Field(default_factory=LexicalConfig)
 
 
 class ProjectConfig(BaseSettings):

@@ -49,12 +49,13 @@ def should_run(button: Any) -> bool:
     return bool(button.value) or unattended()
 
 
-def project_form() -> Any:
-    """The project folder field every notebook starts with (WORKBENCH_PROJECT, else data/)."""
-    try:
-        default = str(default_workspace_dir())
-    except WorkbenchError:
-        default = ""
+def project_form(default: str | None = None) -> Any:
+    """The project folder field every notebook starts with (`default`, else WORKBENCH_PROJECT, else data/)."""
+    if default is None:
+        try:
+            default = str(default_workspace_dir())
+        except WorkbenchError:
+            default = ""
     return mo.ui.text(value=default, label="Project folder", full_width=True)
 
 

@@ -47,6 +47,15 @@ def finish_run(store: Store, run_id: str, status: RunStatus, note: str | None = 
         )
 
 
+def add_run_config(store: Store, run_id: str, values: dict[str, Any]) -> None:
+    """Merge `values` into a run's config: what a run learns as it goes (e.g. the ids it made)."""
+    with store.connect() as con:
+        con.execute(
+            "UPDATE runs SET config = json_merge_patch(coalesce(config, '{}'), ?) WHERE id = ?",
+            [json.dumps(values), run_id],
+        )
+
+
 def run_spent_usd(store: Store, run_id: str) -> float:
     """Total recorded cost of a run's model calls so far."""
     with store.connect() as con:

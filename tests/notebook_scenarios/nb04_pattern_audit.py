@@ -1,7 +1,8 @@
 """04_pattern_audit: the store holds the planted 200-row chat dataset (tests/audit_setup.py: 40% open
 with emotional validation, 25% end by asking for clarification), imported from JSONL; every role is
 on the fake server, which scans, merges and rates by the rules that planted the rows. The notebook
-audits it (8 scans of 20 rows, a sample of 120) and filters out every pattern found, at strict level."""
+counts its lexical patterns (no call), audits it (8 scans of 20 rows, a sample of 120) and filters out every
+pattern the LLM scan found, at strict level."""
 
 from __future__ import annotations
 
@@ -9,12 +10,21 @@ import json
 from typing import Any
 
 from tests.audit_fixtures import CLARIFY, ROWS, SAMPLE, VALIDATION, audit_env
-from tests.audit_setup import CLARIFY_RATE, MILD_VALIDATION_RATE, VALIDATION_RATE, planted_rows, planted_truth
+from tests.audit_setup import (
+    CLARIFY_RATE,
+    MILD_VALIDATION_RATE,
+    VALIDATION_RATE,
+    assistant_part,
+    opens_with_bottom_line,
+    planted_rows,
+    planted_truth,
+)  # fmt: skip
 from tests.fakes.audit_model import AuditFakeModel
 from workbench.audit.audits import list_audits
 from workbench.audit.datasets import dataset_rows, list_datasets
 from workbench.audit.imports import import_file
 from workbench.audit.prevalence import audit_report
+from workbench.audit.rate import sample_rows
 from workbench.project import Project
 
 NAME = "planted"
@@ -40,8 +50,12 @@ def check(project: Project) -> None:
     [audit] = list_audits(project)
     assert audit.dataset_id == parent.id
     report = audit_report(project, audit.id)
-    found = {p.pattern.name: p for p in report.patterns}
+    found = {p.pattern.name: p for p in report.patterns if p.pattern.origin == "found"}
     assert set(found) == {VALIDATION, CLARIFY}  # both planted patterns, and no scan's one-off noise
+    # The lexical scanner counted the planted "Bottom line:" opener exactly, on the same sample.
+    [bottom] = [p for p in report.patterns if p.pattern.name == 'Opens with "bottom line"']
+    sample = sample_rows(dataset_rows(project, parent.id), SAMPLE, 0)
+    assert bottom.strict.k == sum(opens_with_bottom_line(assistant_part(r.text)) for r in sample) > 0
     validation, clarify = found[VALIDATION], found[CLARIFY]
     assert validation.strict.n == clarify.strict.n == SAMPLE
     assert validation.strict.contains(VALIDATION_RATE)

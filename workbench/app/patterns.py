@@ -150,8 +150,7 @@ if patterns:
     st.subheader("A pattern")
     by_pattern = {p.id: p for p in patterns}
     pattern = by_pattern[st.selectbox("Pattern", list(by_pattern), format_func=lambda i: by_pattern[i].name)]
-    found = f"found by scans {pattern.scans}" if pattern.origin == "found" else "added by hand"
-    st.text(f"{pattern.kind}, {found} · id {pattern.id}")
+    st.text(f"{pattern.kind}, {pattern.provenance} · id {pattern.id}")
     for label, value in (("Description", pattern.description), ("Broad", pattern.broad), ("Strict", pattern.strict)):
         st.markdown(f"**{label}**")
         st.text(value)

@@ -149,3 +149,28 @@ def _turns(part: Part, role: str) -> list[tuple[str, str]]:
 def transcript(turns: list[tuple[str, str]]) -> str:
     """Turns as a plain-text transcript: `ROLE: text` blocks separated by blank lines."""
     return "\n\n".join(f"{role.upper()}: {content.strip()}" for role, content in turns)
+
+
+# A transcript's block headers, as `transcript` writes them.
+_ROLE_HEADER = "(?:USER|SYSTEM|TOOL|ASSISTANT): "
+
+
+def assistant_text_sql(text: str) -> str:
+    """A DuckDB expression for the text the model is trained to write, from a rendered row `text`.
+
+    A transcript (it starts with a `ROLE: ` header) gives its *last* assistant turn: the answer
+    training pulls the model towards (a preference row's chosen answer, a chat's final reply),
+    or '' when it has none. Anything else is a document and gives its whole text. It depends on
+    the text alone, like every rating (keyed by text hash); a document that itself starts with
+    `USER: ` is read as a transcript, and a turn that contains a blank line followed by a role
+    header is cut there.
+
+    Args:
+        text: A SQL column or expression holding the rendered row (trusted SQL, never user input).
+    """
+    last_block = rf"string_split(E'\n\n' || {text}, E'\n\nASSISTANT: ')[-1]"
+    return (
+        f"CASE WHEN NOT regexp_matches({text}, '^{_ROLE_HEADER}') THEN {text}"
+        rf" WHEN NOT (starts_with({text}, 'ASSISTANT: ') OR contains({text}, E'\n\nASSISTANT: ')) THEN ''"
+        rf" ELSE regexp_replace({last_block}, '(?s)\n\n{_ROLE_HEADER}.*', '') END"
+    )

@@ -3,6 +3,10 @@
     report = await rate_sample(ctx)                          # the audit's sample, every active pattern
     report = await rate_rows(ctx, patterns, rows)            # any rows (a whole dataset, model outputs)
 
+A lexical pattern (one with a rule, `lexical_rules.py`) is rated in SQL, exactly and with no
+call, into the same `audit_ratings`; only the others go to the `rater`. So prevalence, filters
+and `rate_outputs` treat both kinds alike.
+
 One call shows the `rater` up to `rows_per_call` rows and `patterns_per_call` patterns and gets
 back, per pattern, the rows meeting its broad and its strict criterion. So S rows and P patterns
 cost ceil(S / rows_per_call) x ceil(P / patterns_per_call) calls instead of S x P.
@@ -27,6 +31,7 @@ import duckdb
 
 from workbench.audit.audits import AuditContext
 from workbench.audit.datasets import StoredRow, dataset_rows
+from workbench.audit.lexical_rules import rate_lexical
 from workbench.audit.patterns import Pattern, list_patterns
 from workbench.audit.schemas import BatchRatings
 from workbench.generate.steps import Apply, Generation, Job, StepReport, stable_id
@@ -141,9 +146,22 @@ def _apply_ratings(con: duckdb.DuckDBPyConnection, generations: list[Generation]
 
 
 async def rate_rows(ctx: AuditContext, patterns: Sequence[Pattern], rows: Sequence[StoredRow]) -> StepReport:
-    """Rate every row against every pattern where the pair has no rating under the current criteria."""
+    """Rate every row against every pattern where the pair has no rating under the current criteria.
+
+    Lexical patterns are rated in SQL first (the report counts their ratings as `lexical`); the
+    rest are sent to the `rater`, so a set of lexical patterns alone makes no call at all.
+    """
+    lexical = [(p.id, p.criteria_hash, p.rule) for p in patterns if p.rule is not None]
+    written = 0
+    if lexical:
+        with ctx.project.store.transaction() as con:
+            written = rate_lexical(con, lexical, [r.text_hash for r in rows])
     apply: Apply = _apply_ratings
-    return await ctx.runner.run_jobs("rate", "rater", rating_jobs(ctx, patterns, rows), apply=apply)
+    llm = [p for p in patterns if p.rule is None]
+    report = await ctx.runner.run_jobs("rate", "rater", rating_jobs(ctx, llm, rows), apply=apply)
+    if written:
+        report.count("lexical", written)
+    return report
 
 
 async def rate_sample(ctx: AuditContext) -> StepReport:

@@ -4,6 +4,9 @@
     workbench audit plan chats -p DIR                           # projected calls, tokens, cost
     workbench audit run chats -p DIR                            # scan, cluster, rate; prints prevalence
     workbench audit run chats --until cluster -p DIR            # stop to edit criteria, then `audit rate`
+    workbench audit lexical chats --reference baseline -p DIR   # ranked openers, closers, n-grams (free)
+    workbench audit run chats --scanner lexical --reference baseline -p DIR   # as patterns, rated: no calls
+    workbench audit run chats --scanner both -p DIR             # lexical and LLM patterns in one report
     workbench audit patterns chats -p DIR                       # criteria; `audit pattern add|edit|remove`
     workbench audit report chats --by-group -p DIR
     workbench audit filter chats -P "Opens with validation" --level strict --out clean.jsonl -p DIR
@@ -28,8 +31,9 @@ from workbench.audit.cost import plan_audit
 from workbench.audit.datasets import StoreSource, get_dataset, list_datasets, snapshot_store
 from workbench.audit.formats import Format
 from workbench.audit.imports import import_file
+from workbench.audit.lexical import finding_table, lexical_findings
 from workbench.audit.prevalence import AuditReport, Proportion, audit_report
-from workbench.audit.run import STEPS, run_audit
+from workbench.audit.run import STEPS, Scanner, run_audit
 from workbench.cli import audit_patterns
 from workbench.cli.common import ProjectOption, console, open_project
 from workbench.cli.sft import print_budget_stop, print_steps, projection_table
@@ -115,21 +119,51 @@ def print_plan(proj: Project, dataset: str, patterns: int) -> None:
         console.print(Text("Assumed, not measured: " + "; ".join(projection.assumptions) + ".", style="yellow"))
 
 
+ScannerOption = Annotated[
+    Scanner,
+    typer.Option(help="llm: scan and cluster with the rater (calls); lexical: count openers, closers, n-grams "
+                 "and structure exactly (no calls); both: both kinds of pattern in one report."),
+]  # fmt: skip
+ReferenceOption = Annotated[
+    str | None,
+    typer.Option(help="Lexical scanner: a dataset to compare against (e.g. the baseline data); phrases "
+                 "common in both score low. Default: rank by document frequency."),
+]  # fmt: skip
+
+
+@app.command()
+def lexical(dataset: DatasetArg, reference: ReferenceOption = None, project: ProjectOption = None) -> None:
+    """Show the lexical scanner's ranked findings for a dataset (no model call; nothing is saved)."""
+    findings = finding_table(lexical_findings(open_project(project), dataset, reference=reference))
+    title = f"Over-represented in '{dataset}'" + (f" against '{reference}'" if reference else "")
+    table = Table("kind", "finding", "rows", "share", "reference", "score", title=title, title_justify="left")
+    for f in findings:
+        ref = "–" if f["reference share"] is None else f"{f['reference rows']} ({f['reference share']:.1%})"
+        table.add_row(f["kind"], Text(f["finding"]), str(f["rows"]), f"{f['share']:.1%}", ref, f"{f['score']:.3g}")
+    console.print(table if findings else Text("Nothing over-represented passes the thresholds."))
+
+
 @app.command()
 def run(
     dataset: DatasetArg,
-    until: Annotated[str, typer.Option(help="The last step to run: scan, cluster or rate.")] = "rate",
+    until: Annotated[str, typer.Option(help="The last step to run: lexical, scan, cluster or rate.")] = "rate",
+    scanner: ScannerOption = "llm",
+    reference: ReferenceOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not show the projection and ask.")] = False,
     project: ProjectOption = None,
 ) -> None:
-    """Scan, cluster and rate a dataset (or resume its audit), then print each pattern's prevalence."""
+    """Find patterns in a dataset (or resume its audit), rate them on its sample, print each one's prevalence.
+
+    The llm scanner scans and clusters with the rater; the lexical one counts phrases and structure in the
+    store with no model call (and needs no model or key); both puts both kinds of pattern in the same audit.
+    """
     proj = open_project(project)
     names = list(STEPS)
     steps = names[: names.index(until) + 1] if until in names else [until]
-    if not yes:
+    if not yes and scanner != "lexical":
         print_plan(proj, dataset, 10)
         typer.confirm("Run it?", abort=True)
-    _run(proj, dataset, steps, new=True)
+    _run(proj, dataset, steps, new=True, scanner=scanner, reference=reference)
 
 
 @app.command()
@@ -138,10 +172,13 @@ def rate(audit: AuditArg, project: ProjectOption = None) -> None:
     _run(open_project(project), audit, ["rate"], new=False)
 
 
-def _run(proj: Project, ref: str, steps: list[str], *, new: bool) -> None:
+def _run(proj: Project, ref: str, steps: list[str], *, new: bool, scanner: Scanner = "llm",
+         reference: str | None = None) -> None:  # fmt: skip
     async def go() -> None:
         with RichProgress(console) as progress:
-            result = await run_audit(proj, ref, steps=steps, new=new, progress=progress)
+            result = await run_audit(
+                proj, ref, steps=steps, new=new, progress=progress, scanner=scanner, reference=reference
+            )
         print_steps(f"Audit {result.audit_id}, run {result.run_id}", result.steps)
         print_report(result.report, by_group=False)
         print_budget_stop(proj, result.stopped_budget)
@@ -172,9 +209,8 @@ def print_report(report: AuditReport, *, by_group: bool) -> None:
     for column in ("pattern", "kind", "found by", "broad", "strict", "unrated"):
         table.add_column(column)
     for p in report.patterns:
-        found = f"{len(p.pattern.scans)} scans" if p.pattern.origin == "found" else "manual"
-        table.add_row(Text(p.pattern.name), p.pattern.kind, found, _proportion(p.broad), _proportion(p.strict),
-                      str(p.unrated or ""))  # fmt: skip
+        table.add_row(Text(p.pattern.name), p.pattern.kind, p.pattern.found_by, _proportion(p.broad),
+                      _proportion(p.strict), str(p.unrated or ""))  # fmt: skip
         if by_group:
             for group, g in p.by_group.items():
                 table.add_row(Text(f"  {group}", style="dim"), "", "", _proportion(g.broad), _proportion(g.strict), "")

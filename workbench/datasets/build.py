@@ -6,11 +6,12 @@
     records = train_dataset_rows(project, "mix", "validation")      # TRL records; *_entries: with lineage
     get_train_dataset(project, "mix"); list_train_datasets(project)
 
-Steps: the accepted synthetic rows, filtered (`sources.py`); baseline rows at the recipe's
-fraction (`baseline.py`); the leak check over every row (`leaks.py`); a seeded shuffle; the
-first `max(1, round(n × validation_fraction))` rows (when the fraction is above 0 and there are
-at least 2 rows, never all of them) become the validation split. Nothing is written unless every
-step passes, and then everything in one transaction.
+Steps: the accepted synthetic rows, filtered (`sources.py`), or the rows of an audit dataset
+(`imported.py`); baseline rows at the recipe's fraction (`baseline.py`); the leak check over
+every row (`leaks.py`); a seeded shuffle; the first `max(1, round(n × validation_fraction))`
+rows (when the fraction is above 0 and there are at least 2 rows, never all of them) become the
+validation split. Nothing is written unless every step passes, and then everything in one
+transaction.
 
 The id hashes the recipe, the rows' origins and ids and the records, so building the same
 recipe over the same rows again returns the stored dataset and writes nothing.
@@ -28,6 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from workbench.datasets.baseline import Baseline, baseline_rows
+from workbench.datasets.imported import audit_dataset_rows
 from workbench.datasets.leaks import check_leaks, traits_ngrams
 from workbench.datasets.recipe import DatasetRecipe
 from workbench.datasets.sources import MixRow, Synthetic, nothing_left, synthetic_rows
@@ -150,7 +152,7 @@ def build_dataset(project: Project, recipe: DatasetRecipe) -> TrainDataset:
         WorkbenchError: no synthetic row is left after the filters, the baseline cannot be read
             or is too small, or a row mentions the traits document (nothing is written then).
     """
-    synthetic = synthetic_rows(project, recipe)
+    synthetic = audit_dataset_rows(project, recipe) if recipe.audit_dataset else synthetic_rows(project, recipe)
     if not synthetic.rows:
         raise nothing_left(recipe, synthetic.filters)
     base = baseline_rows(recipe, len(synthetic.rows))

@@ -43,6 +43,12 @@ class DatasetRecipe:
         keep_audit_dataset: An audit dataset (name, id or id prefix) drawn from the same store
             rows, e.g. one made by `audit filter`; only rows whose ids are in it are kept. This is
             how pattern exclusions apply (the builder itself makes no model calls).
+        audit_dataset: Take the rows from this audit dataset (name, id or id prefix) instead of
+            the store's accepted rows: a file brought in with `audit import`, or one `audit filter`
+            made from it. Its rows must be in the kind's format (sft: messages or
+            prompt/completion turns; preference: prompt/chosen/rejected; midtrain: text). It
+            selects the rows itself, so `traits_ref`, `min_scores` and `keep_audit_dataset` must
+            be left unset.
         baseline: Baseline SFT data to mix in, in the kind's format (sft: messages; preference:
             prompt/chosen/rejected; midtrain: text): a local .jsonl/.parquet file, a folder saved
             with `datasets`' `save_to_disk` (its `train` split, for a DatasetDict), or a Hugging
@@ -58,6 +64,7 @@ class DatasetRecipe:
     traits_ref: str | None = None
     min_scores: dict[str, int] | None = None
     keep_audit_dataset: str | None = None
+    audit_dataset: str | None = None
     baseline: str | None = None
     baseline_split: str = "train"
     synthetic_fraction: float = 1.0
@@ -75,6 +82,12 @@ class DatasetRecipe:
         if self.kind not in KINDS:
             raise WorkbenchError(f"Unknown dataset kind {self.kind!r}.", hint=f"Use one of {', '.join(KINDS)}.")
         _check_scores(self.min_scores or {})
+        store_filters = [n for n in ("traits_ref", "min_scores", "keep_audit_dataset") if getattr(self, n)]
+        if self.audit_dataset and store_filters:
+            raise WorkbenchError(
+                f"An audit dataset supplies the rows itself; {', '.join(store_filters)} select store rows.",
+                hint="Leave those out, or build from the store's accepted rows without an audit dataset.",
+            )
         if not 0 < self.synthetic_fraction <= 1:
             raise WorkbenchError(f"The synthetic fraction must be in (0, 1], not {self.synthetic_fraction}.")
         if self.synthetic_fraction < 1 and not self.baseline:
@@ -93,6 +106,9 @@ class DatasetRecipe:
     def as_json(self) -> dict[str, Any]:
         """The recipe as a JSON-ready dict (score names sorted), for ids and manifests."""
         values = dataclasses.asdict(self)
+        if values["audit_dataset"] is None:
+            # Left out when unset so that recipes written before the field existed keep their ids.
+            del values["audit_dataset"]
         values["min_scores"] = dict(sorted(self.min_scores.items())) if self.min_scores else None
         return values
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
+from workbench.llm.local_models import resolve_local_model
 from workbench.project import Project
 from workbench.train.tracking import Checkpoint, get_checkpoint, register_checkpoint
 
@@ -55,8 +56,11 @@ def _merge(checkpoint: Checkpoint, target: Path) -> None:
 
 
 def resolve_base_model(project: Project, base_model: str) -> tuple[str, str | None]:
-    """(what to load, the checkpoint it continues from) for a hub name, a folder or `checkpoint:ID`."""
+    """(what to load, the checkpoint it continues from) for a hub name, a folder or `checkpoint:ID`.
+
+    A GGUF file (or `hf:` spec naming one) resolves to its converted folder, converted once.
+    """
     if not base_model.startswith(CHECKPOINT_PREFIX):
-        return base_model, None
+        return resolve_local_model(base_model, project.config.hf.cache_dir), None
     checkpoint = merge_checkpoint(project, base_model.removeprefix(CHECKPOINT_PREFIX))
     return checkpoint.path, checkpoint.id

@@ -157,9 +157,8 @@ def prevalence_rows(report: AuditReport) -> list[PrevalenceRow]:
     """The report as rows: for each pattern, its broad and then its strict prevalence."""
     rows = []
     for p in report.patterns:
-        found_by = f"{len(p.pattern.scans)} scans" if p.pattern.origin == "found" else "manual"
         for level, share in (("broad", p.broad), ("strict", p.strict)):
-            rows.append(PrevalenceRow(p.pattern.id, p.pattern.name, p.pattern.kind, found_by, level,
+            rows.append(PrevalenceRow(p.pattern.id, p.pattern.name, p.pattern.kind, p.pattern.found_by, level,
                                       share.k, share.n, share.rate, share.low, share.high, p.unrated))  # fmt: skip
     return rows
 

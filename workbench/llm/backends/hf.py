@@ -18,8 +18,11 @@ Batching rules:
       sample differently. The seed is process-global: two hf backends sampling at once in one
       process share torch's random stream.
 
-transformers cannot constrain output to a JSON schema, so a schema is appended to the system
-prompt as an instruction; the gateway validates (and repairs) the answer.
+Structured output: a request with a JSON schema is decoded under that schema's grammar
+(xgrammar, see `hf_grammar.py`), so the answer is schema-valid JSON unless it runs out of
+tokens; rows with different schemas, or none, share a batch. The schema is also appended to the
+system prompt as an instruction, because a model that knows what the fields mean fills them
+sensibly; the gateway still validates (and, for a truncated answer, repairs).
 """
 
 from __future__ import annotations
@@ -35,10 +38,12 @@ from typing import Any
 
 import jinja2
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessorList
 
 from workbench.config import HFConfig
 from workbench.errors import WorkbenchError
+from workbench.llm.backends.hf_grammar import SchemaGrammars
+from workbench.llm.local_models import resolve_local_model
 from workbench.llm.types import BackendError, BackendResponse, LLMRequest, SamplingParams
 
 DEFAULT_MAX_OUTPUT_TOKENS = 512
@@ -77,6 +82,7 @@ class _Pending:
 
     prompt: str
     key: _BatchKey
+    schema: dict[str, Any] | None
     future: asyncio.Future[BackendResponse] = field(repr=False)
 
 
@@ -84,9 +90,10 @@ class HFBackend:
     """A transformers model on this machine, serving concurrent calls in batches.
 
     Args:
-        model: A hub repo id (`Qwen/Qwen2.5-0.5B-Instruct`) or a local checkpoint directory,
-            with or without the `hf:` prefix of a model spec. A directory holding
-            `adapter_config.json` is loaded as a PEFT adapter on its base model.
+        model: A hub repo id (`Qwen/Qwen2.5-0.5B-Instruct`), a local checkpoint directory or a
+            GGUF file (converted once, see `local_models.py`), with or without the `hf:` prefix
+            of a model spec. A directory holding `adapter_config.json` is loaded as a PEFT
+            adapter on its base model.
         config: Device, dtype and whether to trust code shipped with the model.
         batch_size: Most requests per `model.generate` call.
         batch_wait_s: How long an idle backend waits for a batch to fill.
@@ -103,6 +110,7 @@ class HFBackend:
         self._tokenizer: Any = None
         self._device = torch.device("cpu")
         self._eos_ids: frozenset[int] = frozenset()
+        self._grammars: SchemaGrammars | None = None  # made on the first structured request
         # A thread lock, not an asyncio one: loading runs in worker threads and must happen
         # once even if callers come from different event loops.
         self._load_lock = threading.Lock()
@@ -131,7 +139,7 @@ class HFBackend:
         future: asyncio.Future[BackendResponse] = asyncio.get_running_loop().create_future()
         self._outstanding.add(future)
         future.add_done_callback(self._outstanding.discard)
-        self._ensure_worker().put_nowait(_Pending(prompt, _BatchKey.of(request.params), future))
+        self._ensure_worker().put_nowait(_Pending(prompt, _BatchKey.of(request.params), json_schema, future))
         return await future
 
     async def aclose(self) -> None:
@@ -148,7 +156,7 @@ class HFBackend:
         for future in list(self._outstanding):
             if not future.done():
                 future.set_exception(BackendError("client_error", f"{self.model_name}: backend closed"))
-        self._model = self._tokenizer = None
+        self._model = self._tokenizer = self._grammars = None
         gc.collect()  # models hold reference cycles; collect before returning CUDA memory
         if self._device.type == "cuda":
             torch.cuda.empty_cache()
@@ -167,6 +175,8 @@ class HFBackend:
             local = self._local_path()
             source = str(local) if local is not None else self.model_name
             self._device = pick_device(self._config.device)
+            if self._device.type == "cpu" and self._config.cpu_threads:
+                torch.set_num_threads(self._config.cpu_threads)  # process-wide: torch has one CPU pool
             dtype = pick_dtype(self._config.dtype, self._device)
             trust = self._config.trust_remote_code
             try:
@@ -194,13 +204,13 @@ class HFBackend:
             self._model = model.eval()
 
     def _local_path(self) -> Path | None:
-        """The checkpoint directory, or None for a hub repo id.
+        """The checkpoint directory (a GGUF file's converted copy), or None for a hub repo id.
 
         Raises:
             WorkbenchError: The name is clearly a path (absolute, relative, or deeper than
-                `org/name`) but nothing is there.
+                `org/name`) but nothing is there, or a GGUF file cannot be converted.
         """
-        path = Path(self.model_name).expanduser()
+        path = Path(resolve_local_model(self.model_name, self._config.cache_dir)).expanduser()
         if path.exists():
             return path
         looks_like_path = path.is_absolute() or self.model_name.startswith((".", "~")) or self.model_name.count("/") > 1
@@ -259,7 +269,8 @@ class HFBackend:
     async def _run_batch(self, batch: list[_Pending], key: _BatchKey) -> None:
         """Generate for one batch and resolve its callers' futures, with answers or errors."""
         try:
-            responses = await asyncio.to_thread(self._generate_sync, [p.prompt for p in batch], key)
+            prompts, schemas = [p.prompt for p in batch], [p.schema for p in batch]
+            responses = await asyncio.to_thread(self._generate_sync, prompts, schemas, key)
         except WorkbenchError as e:
             for pending in batch:
                 _settle(pending.future, e)
@@ -271,7 +282,9 @@ class HFBackend:
             for pending, response in zip(batch, responses, strict=True):
                 _settle(pending.future, response)
 
-    def _generate_sync(self, prompts: list[str], key: _BatchKey) -> list[BackendResponse]:
+    def _generate_sync(
+        self, prompts: list[str], schemas: list[dict[str, Any] | None], key: _BatchKey
+    ) -> list[BackendResponse]:
         """Run one batch (in a worker thread; the only place the Rust tokenizer is used)."""
         model, tokenizer = self._model, self._tokenizer
         # The chat template already wrote any BOS/special tokens into the text.
@@ -287,6 +300,10 @@ class HFBackend:
             # Clearing the checkpoint's sampling defaults keeps transformers from warning
             # that they are ignored under greedy decoding.
             sampling = {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        if any(schemas):
+            sampling["logits_processor"] = LogitsProcessorList(
+                [self._schema_grammars().processor(schemas, max_new_tokens=key.max_new_tokens)]
+            )
         if key.seed is not None:
             torch.manual_seed(key.seed)
         with torch.inference_mode():
@@ -313,6 +330,15 @@ class HFBackend:
                 )
             )
         return responses
+
+    def _schema_grammars(self) -> SchemaGrammars:
+        """This model's compiled-grammar cache, made on first use (xgrammar reads the whole vocabulary)."""
+        if self._grammars is None:
+            vocab_size = self._model.get_output_embeddings().weight.shape[0]
+            self._grammars = SchemaGrammars(
+                self._tokenizer, vocab_size=vocab_size, stop_token_ids=sorted(self._eos_ids)
+            )
+        return self._grammars
 
     def _render(self, request: LLMRequest, json_schema: dict[str, Any] | None) -> str:
         """The prompt text for one request, through the model's own chat template."""

@@ -1,0 +1,73 @@
+"""Training rows taken from an audit dataset instead of the store's accepted rows.
+
+    recipe = DatasetRecipe(name="full", audit_dataset="answers.jsonl")     # an `audit import`ed file
+    recipe = DatasetRecipe(name="filtered", audit_dataset="answers.jsonl without Bottom line (strict)")
+    found = audit_dataset_rows(project, recipe)                           # a `Synthetic`, like the store's
+
+This is how data made outside the pipelines (a file of chats, or the model's own answers in an
+experiment) is trained on after an audit filtered it: the filtered dataset is a frozen child of
+the imported one, so the training dataset's lineage reaches the file. The rows take the
+synthetic side of the mix; records are cleaned as baseline rows are (system turns dropped).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.audit.datasets import dataset_rows, get_dataset
+from workbench.datasets.baseline import clean_record
+from workbench.datasets.recipe import DatasetRecipe
+from workbench.datasets.sources import MixRow, Synthetic
+from workbench.errors import WorkbenchError
+from workbench.project import Project
+
+# The audit formats each kind can train on.
+TRAINABLE: dict[str, tuple[str, ...]] = {
+    "sft": ("messages", "prompt_completion"),
+    "preference": ("preference",),
+    "midtrain": ("text",),
+}
+
+
+def _as_kind_format(kind: str, fmt: str, record: dict[str, Any]) -> dict[str, Any]:
+    """A prompt/completion chat as one `messages` list; every other record as it is."""
+    if kind == "sft" and fmt == "prompt_completion":
+        turns: list[Any] = []
+        for key, role in (("prompt", "user"), ("completion", "assistant")):
+            part = record[key]
+            turns += [{"role": role, "content": part}] if isinstance(part, str) else part
+        return {"messages": turns}
+    return record
+
+
+def audit_dataset_rows(project: Project, recipe: DatasetRecipe) -> Synthetic:
+    """Every row of the recipe's audit dataset as a training record of its kind.
+
+    Raises:
+        WorkbenchError: no such dataset, a format the kind cannot train on, or rows with nothing
+            to train on once system turns are dropped.
+    """
+    assert recipe.audit_dataset is not None
+    dataset = get_dataset(project, recipe.audit_dataset)
+    if dataset.format not in TRAINABLE[recipe.kind]:
+        raise WorkbenchError(
+            f"Audit dataset {dataset.name!r} ({dataset.id}) holds {dataset.format} rows; "
+            f"a {recipe.kind} dataset trains on {' or '.join(TRAINABLE[recipe.kind])} rows.",
+            hint="Choose another --kind, or import the data in the kind's format.",
+        )
+    rows, problems = [], []
+    for row in dataset_rows(project, dataset.id):
+        try:
+            record, _ = clean_record(recipe.kind, _as_kind_format(recipe.kind, dataset.format, row.record))
+        except ValueError as e:
+            problems.append(f"{row.row_id}: {e}")
+            continue
+        rows.append(MixRow("synthetic", row.row_id, record))
+    if problems:
+        raise WorkbenchError(
+            f"{len(problems)} row(s) of audit dataset {dataset.name!r} have nothing to train on: "
+            + "; ".join(problems[:10]),
+            hint="Filter those rows out (or fix the file and import it again).",
+        )
+    filters = {"audit_dataset": dataset.id, "audit_dataset_rows": dataset.row_count}
+    return Synthetic(rows, [], [], filters)
