@@ -29,7 +29,7 @@ from workbench.audit.filters import filter_dataset, rate_outputs
 from workbench.audit.imports import import_file
 from workbench.audit.lexical import LexicalSettings, lexical_findings
 from workbench.audit.lexical_rules import FeatureRule, PhraseRule
-from workbench.audit.patterns import edit_pattern, list_patterns
+from workbench.audit.patterns import edit_pattern, list_patterns, remove_pattern
 from workbench.audit.run import run_audit
 from workbench.errors import WorkbenchError
 from workbench.project import Project, load_project
@@ -148,3 +148,19 @@ def test_the_projects_lexical_settings_are_used(lexical_project: Project, monkey
     monkeypatch.setenv("WORKBENCH_AUDIT__LEXICAL__MIN_SHARE", "1.5")
     with pytest.raises(WorkbenchError, match="min_share"):
         load_project(lexical_project.root)
+
+
+def test_discovery_never_brings_back_a_pattern_a_person_removed(lexical_project: Project) -> None:
+    result = asyncio.run(run_audit(lexical_project, "chats", scanner="lexical"))
+    remove_pattern(lexical_project, OPENS)
+    asyncio.run(run_audit(lexical_project, "chats", scanner="lexical"))  # finds the opener again
+    statuses = {p.name: p.status for p in list_patterns(lexical_project, result.audit_id, include_removed=True)}
+    assert statuses[OPENS] == "removed" and statuses[ENDS] == "active"
+    # A pattern discovery no longer finds is retired as not_found, and comes back when found again.
+    strict = LexicalSettings(min_share=0.2)  # the closer is in 15% of rows
+    asyncio.run(run_audit(lexical_project, "chats", scanner="lexical", lexical=strict))
+    statuses = {p.name: p.status for p in list_patterns(lexical_project, result.audit_id, include_removed=True)}
+    assert statuses[ENDS] == "not_found" and statuses[OPENS] == "removed"
+    asyncio.run(run_audit(lexical_project, "chats", scanner="lexical"))
+    statuses = {p.name: p.status for p in list_patterns(lexical_project, result.audit_id, include_removed=True)}
+    assert statuses[ENDS] == "active" and statuses[OPENS] == "removed"

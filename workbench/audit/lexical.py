@@ -32,7 +32,8 @@ Each kept finding becomes an audit pattern (origin `lexical`) whose rule rates i
 out of the same tables as an LLM pattern's. Lexical patterns live in the audit of the dataset
 (the audit's identity is its dataset and LLM scan settings, not these): each discovery makes the
 audit's active lexical patterns exactly its findings, marking earlier ones it no longer finds
-`removed`, so changing the settings or the reference replaces them rather than piling up.
+`not_found`, so changing the settings or the reference replaces them rather than piling up. A
+pattern a person removed stays removed, however often discovery finds it again.
 """
 
 from __future__ import annotations
@@ -278,7 +279,10 @@ def save_lexical_patterns(
     con: duckdb.DuckDBPyConnection, audit_id: str, findings: list[LexicalFinding], dataset: AuditDataset,
     reference: AuditDataset | None,
 ) -> int:  # fmt: skip
-    """Make the audit's active lexical patterns exactly `findings`. Returns how many earlier ones were removed."""
+    """Make the audit's active lexical patterns exactly `findings` (but for those a person removed).
+
+    Returns how many earlier ones were no longer found.
+    """
     ids = []
     for finding in findings:
         criteria = rule_criteria(finding.rule)
@@ -288,13 +292,15 @@ def save_lexical_patterns(
             "INSERT INTO audit_patterns (id, audit_id, name, description, kind, broad, strict, origin, scans,"
             " candidate_ids, status, rule, score) VALUES (?, ?, ?, ?, ?, ?, ?, 'lexical', '[]', '[]', 'active', ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description,"
-            " kind = excluded.kind, broad = excluded.broad, strict = excluded.strict, status = 'active',"
+            " kind = excluded.kind, broad = excluded.broad, strict = excluded.strict,"
+            # A person's `removed` is final; only discovery's own `not_found` comes back to life.
+            " status = CASE WHEN audit_patterns.status = 'removed' THEN 'removed' ELSE 'active' END,"
             " rule = excluded.rule, score = excluded.score, updated_at = now()",
             [pattern_id, audit_id, criteria.name, _description(finding, dataset, reference), criteria.kind,
              criteria.broad, criteria.strict, rule_json(finding.rule), finding.score],
         )  # fmt: skip
     removed = con.execute(
-        "UPDATE audit_patterns SET status = 'removed', updated_at = current_timestamp"
+        "UPDATE audit_patterns SET status = 'not_found', updated_at = current_timestamp"
         " WHERE audit_id = ? AND origin = 'lexical' AND status = 'active' AND id NOT IN (SELECT unnest(?::VARCHAR[]))",
         [audit_id, ids],
     ).fetchone()

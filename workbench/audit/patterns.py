@@ -47,7 +47,9 @@ class Pattern(BaseModel):
     origin: str = Field(description="found (by the scans), lexical (counted by the lexical scanner) or manual.")
     scans: list[int] = Field(description="The scans that found it; empty for a manual pattern.")
     candidate_ids: list[str] = Field(description="The scan candidates it merges.")
-    status: str = Field(description="active or removed.")
+    status: str = Field(
+        description="active, removed (by a person) or not_found (a lexical pattern its latest discovery did not find)."
+    )
     created_at: datetime = Field(description="When it was created.")
     updated_at: datetime = Field(description="When it was last edited.")
     rule: PhraseRule | FeatureRule | None = Field(

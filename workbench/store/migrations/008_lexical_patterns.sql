@@ -9,3 +9,6 @@ ALTER TABLE audit_patterns ADD COLUMN rule JSON;
 -- How strongly discovery ranked it: its document frequency, or its log-odds z-score against the
 -- reference corpus; NULL for an LLM pattern. Lexical patterns are listed by it.
 ALTER TABLE audit_patterns ADD COLUMN score DOUBLE;
+-- audit_patterns.status gains `not_found`: a lexical pattern the latest discovery no longer
+-- finds (discovery's own retirement, undone when it is found again), unlike `removed`, which is
+-- a person's decision and stays.
