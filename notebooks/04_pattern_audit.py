@@ -31,7 +31,7 @@ def _():
     from workbench.audit.datasets import dataset_rows, get_dataset, snapshot_store
     from workbench.audit.filters import MATCHING, filter_dataset
     from workbench.audit.imports import import_file
-    from workbench.audit.lexical import finding_table, lexical_findings
+    from workbench.audit.lexical import finding_table
     from workbench.audit.patterns import edit_pattern, get_pattern, list_patterns
     from workbench.audit.prevalence import wilson
     from workbench.audit.rate import sample_rows, stored_levels
@@ -53,7 +53,6 @@ def _():
         get_dataset,
         get_pattern,
         import_file,
-        lexical_findings,
         list_patterns,
         mo,
         nb,
@@ -226,7 +225,6 @@ async def _(
     dataset,
     find_lexical,
     finding_table,
-    lexical_findings,
     mo,
     nb,
     prevalence_figure,
@@ -237,8 +235,8 @@ async def _(
 ):
     mo.stop(not nb.should_run(find_lexical), mo.md("Press **Find lexical patterns (free)**."))
     with nb.stage() as _progress:
-        findings = lexical_findings(project, dataset.id, reference=reference.value)
         counted = await run_audit(project, dataset.id, scanner="lexical", reference=reference.value, progress=_progress)
+    findings = counted.findings
     _percent = {c: (lambda v: "–" if v is None else f"{v:.1%}") for c in ("share", "reference share")}
     _lexical = counted.report.model_copy(
         update={"patterns": [p for p in counted.report.patterns if p.pattern.rule is not None]}

@@ -77,6 +77,7 @@ def test_a_reference_corpus_ranks_by_log_odds_and_sinks_what_both_share(lexical_
 
 def test_the_lexical_audit_rates_exactly_with_no_call_and_no_model(lexical_project: Project) -> None:
     result = asyncio.run(run_audit(lexical_project, "chats", scanner="lexical"))
+    assert result.findings == lexical_findings(lexical_project, "chats")  # what the run counted, for display
     found = {p.pattern.name: p for p in result.report.patterns}
     assert {OPENS, ENDS, BULLETS} <= set(found)
     for name, strict, broad_only in ((OPENS, OPENER_STRICT, OPENER_BROAD_ONLY),

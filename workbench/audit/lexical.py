@@ -308,10 +308,17 @@ def save_lexical_patterns(
 
 
 def discover_lexical(
-    ctx: AuditContext, *, reference: str | None = None, settings: LexicalSettings | None = None
-) -> StepReport:
-    """Find the audit's dataset's lexical patterns and save them to the audit (no model call)."""
+    ctx: AuditContext, *, reference: str | None = None, settings: LexicalSettings | None = None,
+    found: list[LexicalFinding] | None = None,
+) -> StepReport:  # fmt: skip
+    """Find the audit's dataset's lexical patterns and save them to the audit (no model call).
+
+    `found`, if given, receives the findings, best first (so a caller can show them without
+    counting the dataset a second time).
+    """
     findings = lexical_findings(ctx.project, ctx.dataset.id, reference=reference, settings=settings)
+    if found is not None:
+        found.extend(findings)
     against = get_dataset(ctx.project, reference) if reference is not None else None
     with ctx.project.store.transaction() as con:
         removed = save_lexical_patterns(con, ctx.audit.id, findings, ctx.dataset, against)

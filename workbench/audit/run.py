@@ -18,13 +18,13 @@ of a pattern's criteria resumes where things stand and pays for nothing twice.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from workbench.audit.audits import AuditContext, get_audit, open_audit, start_audit
 from workbench.audit.cluster import cluster_candidates
 from workbench.audit.datasets import get_dataset
-from workbench.audit.lexical import LexicalSettings, discover_lexical
+from workbench.audit.lexical import LexicalFinding, LexicalSettings, discover_lexical
 from workbench.audit.patterns import list_patterns
 from workbench.audit.prevalence import AuditReport, sample_report
 from workbench.audit.rate import audit_sample, rate_rows, rate_sample
@@ -58,10 +58,10 @@ async def _rate_lexical_patterns(ctx: AuditContext) -> StepReport:
 
 
 def _steps(
-    scanner: Scanner, reference: str | None, lexical: LexicalSettings | None
+    scanner: Scanner, reference: str | None, lexical: LexicalSettings | None, found: list[LexicalFinding]
 ) -> dict[str, Callable[[AuditContext], Awaitable[list[StepReport]]]]:
     async def find_lexical(ctx: AuditContext) -> list[StepReport]:
-        return [discover_lexical(ctx, reference=reference, settings=lexical)]
+        return [discover_lexical(ctx, reference=reference, settings=lexical, found=found)]
 
     return {
         "lexical": find_lexical,
@@ -80,6 +80,7 @@ class AuditRunResult:
     steps: list[StepReport]
     stopped_budget: bool
     report: AuditReport
+    findings: list[LexicalFinding] = field(default_factory=list)  # the lexical step's, best first
 
 
 async def run_audit(
@@ -119,7 +120,8 @@ async def run_audit(
         get_dataset(project, reference)  # a clear error before anything runs
     audit = start_audit(project, ref) if new else get_audit(project, ref)
     chosen = [name for name in STEPS if name in steps and (name == "rate" or name in SCANNERS[scanner])]
-    functions = _steps(scanner, reference, lexical)
+    found: list[LexicalFinding] = []
+    functions = _steps(scanner, reference, lexical, found)
     result = await run_steps(
         project, "audit", None, [functions[name] for name in chosen],
         open_ctx=lambda run_id: open_audit(project, audit, run_id=run_id, progress=progress),
@@ -127,4 +129,4 @@ async def run_audit(
                 "reference": reference, **project.config.audit.model_dump()},
     )  # fmt: skip
     report = sample_report(result.ctx)
-    return AuditRunResult(audit.id, result.run_id, result.steps, result.stopped_budget, report)
+    return AuditRunResult(audit.id, result.run_id, result.steps, result.stopped_budget, report, found)
