@@ -5,12 +5,13 @@
 
 Pages live in workbench/app/; they read and write through the library only, open the store per
 rerun (one connection per rerun, none held between reruns, so a CLI run or a notebook can write
-meanwhile) and show generated text as text.
+meanwhile) and show generated text as text. A store another process keeps locked shows as a message
+naming that process, with a Retry button (`workbench.app.session.busy_store_shown`).
 """
 
 import streamlit as st
 
-from workbench.app.session import page_session
+from workbench.app.session import busy_store_shown, page_session
 
 st.set_page_config(page_title="Trait Workbench", layout="wide")
 PAGES = [
@@ -27,5 +28,5 @@ PAGES = [
 navigation = st.navigation(
     [st.Page(f"workbench/app/{name}.py", title=title, default=name == "overview") for name, title in PAGES]
 )
-with page_session():
+with busy_store_shown(), page_session():
     navigation.run()

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from tests.fakes.gemini_server import FakeGeminiServer, gemini_error
 from tests.fakes.rules import FakeRequest, Fault, Hang, Malformed, Safety, Text
-from workbench.config import GeminiConfig, ProjectConfig
+from workbench.config import GatewayConfig, GeminiConfig, ProjectConfig
 from workbench.errors import MissingCredentialsError
 from workbench.llm.backends import make_backend
 from workbench.llm.backends.gemini import GeminiBackend, _to_backend_response
@@ -37,7 +37,8 @@ class Report(BaseModel):
 
 def generate(request: LLMRequest | None = None, schema: dict[str, Any] | None = None, **kwargs: Any) -> BackendResponse:
     """Build a backend, send one request on a fresh event loop, close the backend."""
-    backend = GeminiBackend("gemini-test", kwargs.pop("config", GeminiConfig()), kwargs.pop("timeout_s", 10.0))
+    gateway = kwargs.pop("gateway", GatewayConfig())
+    backend = GeminiBackend("gemini-test", kwargs.pop("config", GeminiConfig()), gateway)
 
     async def go() -> BackendResponse:
         try:
@@ -179,28 +180,6 @@ def test_rate_limit_reads_google_retry_info(fake_gemini: FakeGeminiServer) -> No
     assert (error.kind, error.retry_after) == ("rate_limited", 7.0)
 
 
-@pytest.mark.parametrize(
-    ("status", "kind"),
-    [
-        (500, "server_error"),
-        (503, "server_error"),
-        (504, "server_error"),
-        (408, "timeout"),
-        (401, "auth"),
-        (403, "auth"),
-        (400, "client_error"),
-        (404, "client_error"),
-    ],
-)
-def test_status_codes_map_to_kinds(fake_gemini: FakeGeminiServer, status: int, kind: str) -> None:
-    fake_gemini.rule = lambda req: Fault(status)
-    error = generate_error()
-    assert error.kind == kind
-    assert error.retry_after is None
-    assert str(status) in str(error)
-    assert fake_gemini.requests_total == 1
-
-
 def test_unreadable_ok_response_is_server_error(fake_gemini: FakeGeminiServer, transport: str) -> None:
     fake_gemini.rule = lambda req: Fault(200, body="<html>a proxy's page</html>")
     error = generate_error()
@@ -213,10 +192,37 @@ def test_auth_error_says_which_variable(fake_gemini: FakeGeminiServer) -> None:
     assert "GEMINI_API_KEY" in str(generate_error())
 
 
+def test_invalid_key_is_auth_though_the_api_sends_400(fake_gemini: FakeGeminiServer) -> None:
+    # The Gemini API answers a wrong key with 400 INVALID_ARGUMENT and reason API_KEY_INVALID.
+    info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
+    body = json.dumps(gemini_error(400, "API key not valid. Please pass a valid API key.", details=[info]))
+    fake_gemini.rule = lambda req: Fault(400, body=body)
+    error = generate_error()
+    assert (error.kind, error.retryable) == ("auth", False)
+    assert "API key not valid" in str(error) and "GEMINI_API_KEY" in str(error)
+
+
+def test_model_name_the_sdk_refuses_fails_the_call_with_the_reason(fake_gemini: FakeGeminiServer) -> None:
+    # ModelSpec.parse refuses such names; a backend built without it must still not crash the run.
+    backend = GeminiBackend("a/b?c", GeminiConfig(), GatewayConfig())
+
+    async def go() -> None:
+        try:
+            await backend.generate(LLMRequest.from_prompt("hi"), None)
+        finally:
+            await backend.aclose()
+
+    with pytest.raises(BackendError) as info:
+        asyncio.run(go())
+    assert (info.value.kind, info.value.retryable) == ("unexpected", False)
+    assert "ValueError: invalid model parameter" in str(info.value)
+    assert fake_gemini.requests_total == 0
+
+
 def test_hang_past_timeout_is_timeout(fake_gemini: FakeGeminiServer, transport: str) -> None:
     fake_gemini.rule = lambda req: Hang(3)
     start = time.monotonic()
-    error = generate_error(timeout_s=0.5)
+    error = generate_error(gateway=GatewayConfig(connect_timeout_s=0.5, read_timeout_s=0.5))
     assert error.kind == "timeout"
     assert time.monotonic() - start < 2.5
     assert fake_gemini.requests_total == 1
@@ -260,7 +266,7 @@ def test_key_never_appears_in_errors(
 
 def test_missing_key_says_how_to_set_it() -> None:
     with pytest.raises(MissingCredentialsError) as info:
-        GeminiBackend("gemini-test", GeminiConfig(), 10.0)
+        GeminiBackend("gemini-test", GeminiConfig(), GatewayConfig())
     message = str(info.value)
     assert "GEMINI_API_KEY" in message
     assert "export GEMINI_API_KEY=" in message
@@ -279,7 +285,7 @@ def test_vertex_needs_no_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "my-project")
     monkeypatch.setenv("GOOGLE_CLOUD_LOCATION", "us-central1")
-    backend = GeminiBackend("gemini-test", GeminiConfig(), 10.0)
+    backend = GeminiBackend("gemini-test", GeminiConfig(), GatewayConfig())
     asyncio.run(backend.aclose())
 
 
@@ -290,7 +296,7 @@ def test_config_base_url_wins_over_environment(fake_gemini: FakeGeminiServer, mo
 
 
 def test_backend_survives_several_event_loops(fake_gemini: FakeGeminiServer) -> None:
-    backend = GeminiBackend("gemini-test", GeminiConfig(), 10.0)
+    backend = GeminiBackend("gemini-test", GeminiConfig(), GatewayConfig())
     for prompt in ("one", "two"):
         answer = asyncio.run(backend.generate(LLMRequest.from_prompt(prompt), None))
         assert answer.text == f"Echo: {prompt}"
@@ -316,7 +322,7 @@ def test_make_backend_builds_gemini(fake_gemini: FakeGeminiServer) -> None:
 
 def test_fake_serves_64_concurrent_requests(fake_gemini: FakeGeminiServer) -> None:
     fake_gemini.latency_s = 0.2
-    backend = GeminiBackend("gemini-test", GeminiConfig(), 10.0)
+    backend = GeminiBackend("gemini-test", GeminiConfig(), GatewayConfig())
     limit = asyncio.Semaphore(64)
 
     async def one(i: int) -> str:

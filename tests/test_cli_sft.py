@@ -87,7 +87,8 @@ def test_pilot_then_projection_then_full_run(sft_cli: GeminiProject, fake_gemini
     # A cap of $0 stops the run before its first call, and says how to go on.
     capped = GeminiProject(sft_cli.path, {**sft_cli.env, "WORKBENCH_BUDGET__MAX_COST_USD_PER_RUN": "0"})
     stopped = ok(capped.run("sft", "run", "candid_care", "--chunk", TRAIT, "--pilot", "1"))
-    assert "Stopped at the budget cap ($0.00 per run)" in stopped and "run the same command again" in stopped
+    assert "Stopped at the budget cap of sft:" in stopped and "$0.0000 spent of $0.0000" in stopped
+    assert "run the same command with a higher --budget" in stopped
     assert fake_gemini.requests_total == 0
 
     pilot = ok(sft_cli.run("sft", "run", "candid_care", "--chunk", TRAIT, "--pilot", "1"))
@@ -102,7 +103,7 @@ def test_pilot_then_projection_then_full_run(sft_cli: GeminiProject, fake_gemini
     assert "sft.scenarios: ok 1" in status and "sft.examples: needs_review 1" in status
 
     plan = ok(sft_cli.run("sft", "plan", "candid_care", "--chunk", TRAIT, "--scenarios", "4"))
-    assert "3 scenario slot(s) to fill" in plan and "Budget cap: $25.00 per run" in plan
+    assert "3 scenario slot(s) to fill" in plan and "Budget cap: $25.00 per piece of work" in plan
     total = re.search(r"total\s+│\s+([\d,.]+)\s+│", plan)
     assert total and float(total.group(1).replace(",", "")) > 0, plan
     calls_before_plan = fake_gemini.requests_total

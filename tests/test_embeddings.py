@@ -184,7 +184,7 @@ def gemini_project(project: Project, fake_gemini: FakeGeminiServer, monkeypatch:
     settings = {
         "GATEWAY__BACKOFF_INITIAL_S": "0.01",
         "GATEWAY__BACKOFF_MAX_S": "0.05",
-        "GATEWAY__TIMEOUT_S": "5",
+        "GATEWAY__READ_TIMEOUT_S": "5",
         "GATEWAY__FLUSH_INTERVAL_S": "0.2",
         "ROLES__EMBEDDER": SPEC,
         "PRICES": json.dumps({MODEL: {"input_per_mtok": 1000.0, "output_per_mtok": 0.0}}),

@@ -38,7 +38,7 @@ def gw_project(project: Project, fake_gemini: Any, monkeypatch: pytest.MonkeyPat
     settings = {
         "GATEWAY__BACKOFF_INITIAL_S": "0.01",
         "GATEWAY__BACKOFF_MAX_S": "0.05",
-        "GATEWAY__TIMEOUT_S": "5",
+        "GATEWAY__READ_TIMEOUT_S": "5",
         "GATEWAY__FLUSH_INTERVAL_S": "0.2",
         "ROLES__RATER": f"gemini:{MODEL}",
         "PRICES": json.dumps({MODEL: {"input_per_mtok": 1000.0, "output_per_mtok": 2000.0}}),

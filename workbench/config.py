@@ -5,18 +5,25 @@ backend, prices per model and the budget cap per run. Environment variables over
 with `__` between levels, e.g. `WORKBENCH_ROLES__GENERATOR=openai:qwen@http://127.0.0.1:8000/v1`
 or `WORKBENCH_BUDGET__MAX_COST_USD_PER_RUN=5`. API keys never live here: they are read from the
 environment by the backend that needs them.
+
+Unknown keys are an error wherever they appear (any section of the file, any `WORKBENCH_*` variable
+that is not in `NON_SETTING_ENV`), naming the key, where it came from and the nearest valid key
+(workbench.config_keys): a misspelt setting would otherwise be silently ignored, its default used.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from workbench.config_keys import refuse_unknown_keys
 from workbench.errors import WorkbenchError
+from workbench.llm.spec import ModelSpec
 
 ROLES = (
     "generator",
@@ -32,14 +39,32 @@ ROLES = (
 )
 
 
-class Price(BaseModel):
+ENV_PREFIX = "WORKBENCH_"
+
+# Variables that share the prefix but are not settings of the config file; the key check skips them.
+NON_SETTING_ENV: dict[str, str] = {
+    "WORKBENCH_PROJECT": "the project folder a command uses (workbench.project)",
+    "WORKBENCH_REVIEWER": "the reviewer name recorded with review decisions (workbench.review)",
+    "WORKBENCH_MODEL_CACHE": "where converted GGUF models are kept (workbench.llm.local_models)",
+    "WORKBENCH_REQUIRE_BROWSER": "tests: fail instead of skip without chromium (tests/browser.py)",
+    "WORKBENCH_REQUIRE_REAL_MODEL": "tests: fail instead of skip without the real GGUF model (tests/real_model.py)",
+}
+
+
+class StrictModel(BaseModel):
+    """Base of every config section and entry: an unknown key is refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Price(StrictModel):
     """Price of one model in US dollars per million tokens."""
 
     input_per_mtok: float = Field(ge=0, description="USD per million input (prompt) tokens.")
     output_per_mtok: float = Field(ge=0, description="USD per million output tokens, thinking included.")
 
 
-class ConcurrencyConfig(BaseModel):
+class ConcurrencyConfig(StrictModel):
     """How many calls may be in flight at once, per backend."""
 
     gemini: int = Field(16, ge=1, description="Concurrent requests to the Gemini API.")
@@ -47,25 +72,54 @@ class ConcurrencyConfig(BaseModel):
     hf: int = Field(8, ge=1, description="Batch size for local transformers generation.")
 
 
-class GatewayConfig(BaseModel):
+class GatewayConfig(StrictModel):
     """Retry, timeout and buffering policy of the model gateway."""
 
     max_attempts: int = Field(6, ge=1, le=20, description="Attempts per call on transient errors.")
-    timeout_s: float = Field(120.0, gt=0, description="Per-request timeout in seconds.")
+    connect_timeout_s: float = Field(10.0, gt=0, description="Longest wait to connect to a model server.")
+    read_timeout_s: float | None = Field(
+        None,
+        gt=0,
+        description="A fixed wait for each answer, in seconds. Unset: fitted to each call, "
+        "read_timeout_floor_s + output tokens / min_tokens_per_s.",
+    )
+    read_timeout_floor_s: float = Field(
+        20.0, gt=0, description="Fitted wait for an answer before any output: the prompt's processing."
+    )
+    min_tokens_per_s: float = Field(
+        25.0, gt=0, description="Slowest output speed waited for, in tokens per second (thinking included)."
+    )
+    default_output_tokens: int = Field(
+        1000, ge=1, description="Output tokens a call is fitted for when it sets no max_output_tokens."
+    )
     backoff_initial_s: float = Field(1.0, ge=0, description="First backoff delay; doubles per attempt.")
     backoff_max_s: float = Field(60.0, ge=0, description="Ceiling on one backoff delay (and on Retry-After).")
     flush_interval_s: float = Field(1.0, gt=0, description="How often buffered results are written.")
 
 
-class BudgetConfig(BaseModel):
-    """Spending caps. A run that reaches its cap stops cleanly, keeping what it finished."""
+class BudgetConfig(StrictModel):
+    """Spending caps. Work that reaches its cap stops cleanly, keeping what it finished."""
 
     max_cost_usd_per_run: float | None = Field(
-        25.0, ge=0, description="Stop a run once its recorded cost reaches this many USD; None = no cap."
+        25.0,
+        ge=0,
+        description="Cap in USD on one piece of work (a stage over one traits version or dataset), counted "
+        "across every run and restart of it; `--budget` on a run sets it explicitly. None = no cap.",
     )
 
 
-class GeminiConfig(BaseModel):
+class LimitsConfig(StrictModel):
+    """Size limits on stored rows, so one giant row cannot be sent whole in a paid call."""
+
+    max_row_chars: int = Field(
+        200_000, ge=1000, description="Most characters in one imported row or one text put into a prompt."
+    )
+    outlier_factor: float = Field(
+        10.0, gt=1, description="Plans warn about rows longer than this many times the median row."
+    )
+
+
+class GeminiConfig(StrictModel):
     """Gemini backend settings (the key comes from GEMINI_API_KEY or GOOGLE_API_KEY)."""
 
     base_url: str | None = Field(
@@ -73,13 +127,13 @@ class GeminiConfig(BaseModel):
     )
 
 
-class OpenAIConfig(BaseModel):
+class OpenAIConfig(StrictModel):
     """Settings for OpenAI-compatible servers."""
 
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
 
 
-class HFConfig(BaseModel):
+class HFConfig(StrictModel):
     """Local transformers models."""
 
     trust_remote_code: bool = Field(
@@ -121,7 +175,7 @@ DEFAULT_AXES: dict[str, list[str]] = {
 }
 
 
-class Thresholds(BaseModel):
+class Thresholds(StrictModel):
     """Autorater thresholds. A row below any of them is filtered (kept, not exported)."""
 
     realism: int = Field(3, ge=1, le=5, description="Minimum realism score, 1-5.")
@@ -130,7 +184,7 @@ class Thresholds(BaseModel):
     max_leakage: int = Field(1, ge=1, le=5, description="Maximum leakage score (1 = no mention of any guideline).")
 
 
-class SFTConfig(BaseModel):
+class SFTConfig(StrictModel):
     """The SFT and preference data pipeline (`workbench sft ...`)."""
 
     scenarios_per_chunk: int = Field(10, ge=1, description="Scenarios to generate for each selected trait.")
@@ -173,7 +227,7 @@ DEFAULT_DOC_TYPES: dict[str, int] = {
 }
 
 
-class DocsConfig(BaseModel):
+class DocsConfig(StrictModel):
     """The midtraining documents pipeline (`workbench docs ...`)."""
 
     types: dict[str, int] = Field(
@@ -193,7 +247,7 @@ class DocsConfig(BaseModel):
     batch_size: int = Field(64, ge=1, description="Rows per step committed at once; a crash loses at most one batch.")
 
 
-class LexicalConfig(BaseModel):
+class LexicalConfig(StrictModel):
     """The lexical scanner of the audit (`--scanner lexical`): what it counts and what it keeps."""
 
     max_phrase_words: int = Field(5, ge=1, description="Openers and closers of 1 to this many words are counted.")
@@ -208,7 +262,7 @@ class LexicalConfig(BaseModel):
     )
 
 
-class AuditConfig(BaseModel):
+class AuditConfig(StrictModel):
     """The pattern audit (`workbench audit ...`): scan, cluster, autorate a whole dataset."""
 
     rows_per_scan: int = Field(20, ge=2, description="Rows concatenated into one scan (K).")
@@ -234,13 +288,14 @@ class AuditConfig(BaseModel):
 class ProjectConfig(BaseSettings):
     """Everything in `workbench.toml`. Environment variables (`WORKBENCH_...`) take precedence."""
 
-    model_config = SettingsConfigDict(env_prefix="WORKBENCH_", env_nested_delimiter="__", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
 
     name: str = Field("default", description="A short name for the project.")
     roles: dict[str, str] = Field(default_factory=dict, description="Role name -> model spec string.")
     concurrency: ConcurrencyConfig = Field(default_factory=ConcurrencyConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
     prices: dict[str, Price] = Field(default_factory=dict, description="Model name -> price.")
     gemini: GeminiConfig = Field(default_factory=GeminiConfig)
     openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
@@ -255,6 +310,14 @@ class ProjectConfig(BaseSettings):
         unknown = sorted(set(roles) - set(ROLES))
         if unknown:
             raise ValueError(f"unknown role(s) {unknown}; roles are {', '.join(ROLES)}")
+        for role, spec in roles.items():
+            # Refused here, so a plan or a run stops before its first call; "" leaves the role unset.
+            # The embedder's `st:` models are sentence-transformers, checked by workbench.embeddings.
+            if spec and not (role == "embedder" and spec.startswith("st:")):
+                try:
+                    ModelSpec.parse(spec)
+                except WorkbenchError as e:
+                    raise ValueError(f"role {role!r}: {e.message} {e.hint or ''}".strip()) from None
         return roles
 
     @classmethod
@@ -274,7 +337,8 @@ def load_config(path: Path) -> ProjectConfig:
     """Read and validate a `workbench.toml`, applying environment overrides.
 
     Raises:
-        WorkbenchError: the file is missing, is not valid TOML, or has invalid values.
+        WorkbenchError: the file is missing or is not valid TOML, a key in it or a `WORKBENCH_*`
+            variable names no setting, or a value is invalid.
     """
     try:
         raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -282,6 +346,7 @@ def load_config(path: Path) -> ProjectConfig:
         raise WorkbenchError(f"No config file at {path}.", hint="Create a project with `workbench init DIR`.") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise WorkbenchError(f"{path} is not valid TOML: {e}") from e
+    refuse_unknown_keys(ProjectConfig, raw, path, os.environ, env_prefix=ENV_PREFIX, non_settings=NON_SETTING_ENV)
     try:
         return ProjectConfig(**raw)
     except ValidationError as e:

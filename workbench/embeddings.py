@@ -33,6 +33,7 @@ from workbench.config import ProjectConfig
 from workbench.errors import WorkbenchError
 from workbench.llm.gateway import transient_retries
 from workbench.llm.ledger import LEDGER_COLUMNS, call_cost, new_ledger_row
+from workbench.llm.ledger_log import LedgerLog
 from workbench.llm.types import BackendError
 from workbench.project import Project
 from workbench.store import Store
@@ -116,15 +117,17 @@ async def embed_texts(
     if missing:
         fresh: dict[str, np.ndarray] = {}
         calls: list[dict[str, Any]] = []  # ledger rows of Gemini requests
+        log = LedgerLog(project.store)  # a kill before _save leaves the requests for recover_ledger
         try:
             if kind == "st":
                 fresh.update(await _embed_st(project.config, name, missing))
             else:
-                await _GeminiEmbedder(project, name, spec, stage, run_id, calls).embed(missing, fresh)
+                await _GeminiEmbedder(project, name, spec, stage, run_id, calls, log).embed(missing, fresh)
         finally:
             # After a failure too: the vectors embedded so far, and the requests sent, were paid for.
             if fresh or calls:
                 await asyncio.to_thread(_save, project.store, spec, fresh, calls)
+            log.close()
         found.update(fresh)
     return _stack(spec, [found[h] for h in hashes])
 
@@ -227,11 +230,13 @@ class _GeminiEmbedder:
     """Sends batchEmbedContents requests for one `embed_texts` call: concurrency, retries, ledger."""
 
     def __init__(
-        self, project: Project, model: str, spec: str, stage: str, run_id: str | None, calls: list[dict[str, Any]]
-    ) -> None:
+        self, project: Project, model: str, spec: str, stage: str, run_id: str | None, calls: list[dict[str, Any]],
+        log: LedgerLog,
+    ) -> None:  # fmt: skip
         self.config = project.config
         self.model, self.spec, self.stage, self.run_id = model, spec, stage, run_id
         self.calls = calls  # one ledger row per request sent, for the caller to write
+        self.log = log  # ... and each logged ahead, before it is sent
 
     async def embed(self, texts: dict[str, str], out: dict[str, np.ndarray]) -> None:
         """Embed `texts` (hash -> text) into `out` (hash -> unit vector), batch by batch.
@@ -244,7 +249,7 @@ class _GeminiEmbedder:
         """
         from workbench.llm.backends.gemini import GeminiBackend  # google-genai only when used
 
-        backend = GeminiBackend(self.model, self.config.gemini, timeout_s=self.config.gateway.timeout_s)
+        backend = GeminiBackend(self.model, self.config.gemini, self.config.gateway)
         limit = asyncio.Semaphore(self.config.concurrency.gemini)
         items = list(texts.items())
         batches = [dict(items[i : i + GEMINI_BATCH_SIZE]) for i in range(0, len(items), GEMINI_BATCH_SIZE)]
@@ -290,19 +295,24 @@ class _GeminiEmbedder:
             "cache_key": key, "attempt": attempt, "purpose": "call",
         }  # fmt: skip
         started = time.perf_counter()
+        sent = new_ledger_row(**row, status="sent")
+        self.log.append("sent", sent)
         try:
             vectors, tokens_in = await backend.embed(texts)
         except BaseException as e:  # cancellation included: the request was sent all the same
             again = isinstance(e, BackendError) and e.retryable and attempt < self.config.gateway.max_attempts
             status, error = ("retried" if again else "error"), str(e) or type(e).__name__
-            self.calls.append(new_ledger_row(**row, status=status, error=error, latency_ms=_ms_since(started)))
+            self._ended(sent, status=status, error=error, latency_ms=_ms_since(started))
             raise
         price = self.config.prices.get(self.model) or self.config.prices.get(self.spec)
-        self.calls.append(new_ledger_row(
-            **row, status="ok", tokens_in=tokens_in, cost_usd=call_cost(price, tokens_in, None),
-            latency_ms=_ms_since(started),
-        ))  # fmt: skip
+        cost = call_cost(price, tokens_in, None)
+        self._ended(sent, status="ok", tokens_in=tokens_in, cost_usd=cost, latency_ms=_ms_since(started))
         return vectors
+
+    def _ended(self, sent: dict[str, Any], **outcome: Any) -> None:
+        row = sent | outcome
+        self.log.append("call", row)
+        self.calls.append(row)
 
 
 def _ms_since(started: float) -> float:

@@ -6,6 +6,8 @@ CLI prints these without a traceback; anything else escaping is a bug.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class WorkbenchError(Exception):
     """A user-fixable problem: bad input, missing configuration, an unreachable model.
@@ -25,7 +27,21 @@ class WorkbenchError(Exception):
 
 
 class StoreBusyError(WorkbenchError):
-    """Another process held the store's write lock for longer than we were willing to wait."""
+    """Another process held the store's write lock for longer than we were willing to wait.
+
+    Args:
+        message: What was wrong and where.
+        hint: What the user can do about it.
+        path: The store file.
+        holder: What holds the lock, e.g. "process 4242 (python -m workbench.cli sft run …)", if known.
+    """
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, path: Path | None = None, holder: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+        self.holder = holder
 
 
 class MissingCredentialsError(WorkbenchError):

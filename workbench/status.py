@@ -1,15 +1,19 @@
-"""What a project holds: rows per stage and status, and what the model calls have cost.
+"""What a project holds: rows per stage and status, what the model calls have cost, budgets and interrupted runs.
 
 `workbench status`, the app's overview and the notebooks all read this one summary. Each stage
-that stores rows with a status adds a query to `STAGE_COUNTS` (as its migration lands).
+that stores rows with a status adds a query to `STAGE_COUNTS` (as its migration lands). Runs
+whose process died are only shown `interrupted` once `workbench.runs.mark_interrupted` has run
+(the status command and the Overview call it first).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 
+from workbench.runs import WorkBudget, work_budgets
 from workbench.store import Store
 
 # Queries returning (stage, status, count, most common reason) rows. Stages register here.
@@ -51,6 +55,16 @@ class StageSpend:
 
 
 @dataclass(frozen=True)
+class InterruptedRun:
+    """A run whose process ended without finishing it (killed?)."""
+
+    kind: str  # generation, training or eval
+    id: str
+    what: str
+    started_at: datetime
+
+
+@dataclass(frozen=True)
 class ProjectStatus:
     """Everything `workbench status` shows."""
 
@@ -61,6 +75,8 @@ class ProjectStatus:
     spend: list[StageSpend]
     cached_answers: int
     review_events: int
+    budgets: list[WorkBudget]  # each piece of work's cap and spend, newest first
+    interrupted: list[InterruptedRun]
 
 
 def _traits(con: duckdb.DuckDBPyConnection) -> list[TraitsSummary]:
@@ -94,6 +110,20 @@ def _spend(con: duckdb.DuckDBPyConnection) -> list[StageSpend]:
     return [StageSpend(*row) for row in rows]
 
 
+def _interrupted(con: duckdb.DuckDBPyConnection) -> list[InterruptedRun]:
+    rows = con.execute(
+        """
+        SELECT 'generation', id, coalesce(work, stage), started_at FROM runs WHERE status = 'interrupted'
+        UNION ALL
+        SELECT 'training', id, method || ' · ' || base_model, started_at FROM train_runs WHERE status = 'interrupted'
+        UNION ALL
+        SELECT 'eval', id, suite || ' · ' || model, created_at FROM eval_runs WHERE status = 'interrupted'
+        ORDER BY 4 DESC, 2
+        """
+    ).fetchall()
+    return [InterruptedRun(*row) for row in rows]
+
+
 def project_status(store: Store) -> ProjectStatus:
     """Summarise a project's store in one short read."""
     with store.connect() as con:
@@ -108,4 +138,7 @@ def project_status(store: Store) -> ProjectStatus:
         cached = con.execute("SELECT count(*) FROM llm_cache").fetchone()[0]  # type: ignore[index]
         reviews = con.execute("SELECT count(*) FROM review_events").fetchone()[0]  # type: ignore[index]
         rows = dict(sorted(rows.items()))
-        return ProjectStatus(version, _traits(con), rows, reasons, _spend(con), cached, reviews)
+        interrupted = _interrupted(con)
+        spend = _spend(con)
+        traits = _traits(con)
+    return ProjectStatus(version, traits, rows, reasons, spend, cached, reviews, work_budgets(store), interrupted)

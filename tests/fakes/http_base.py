@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
@@ -22,6 +23,9 @@ from tests.fakes.rules import FakeRequest, Fault, Latency, Rule, RuleEngine
 
 HttpResponse = tuple[int, dict[str, str], bytes]
 """(status, extra headers, body) as returned by `FakeHTTPServer.respond`."""
+
+ResponseHook = Callable[[str, Any, bytes, int], None]
+"""Called once a reply was written: (path, request headers, request body, reply status)."""
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -67,6 +71,11 @@ class _ThreadingServer(ThreadingHTTPServer):
             with self.connections_lock:
                 self.connections.discard(request)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client SIGKILLed mid-request resets its connection: expected in kill tests, not a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
     def close_connections(self) -> None:
         """Shut down every open connection, waking handler threads blocked on reads."""
         with self.connections_lock:
@@ -98,6 +107,8 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as e:  # a bug in a fake or a rule: make it loud, as a 500 with the reason
             status, headers, payload = json_response(500, {"error": {"code": 500, "message": repr(e)}})
         self._write(status, headers, payload)
+        if owner.on_response is not None:
+            owner.on_response(self.path, self.headers, body, status)
 
     def _write(self, status: int, headers: dict[str, str], payload: bytes) -> None:
         try:
@@ -122,10 +133,13 @@ class FakeHTTPServer:
     """Base class of the fake LLM servers: lifecycle, rule/latency settings and counters.
 
     Use as a context manager or with start()/stop(). Set `rule` and `latency_s` at any time.
+    `on_response`, if set, observes every reply once written (e.g. to time answers against a
+    client's SIGKILL); it runs on the handler thread, so keep it quick and thread-safe.
     """
 
     def __init__(self) -> None:
         self.engine = RuleEngine()
+        self.on_response: ResponseHook | None = None
         self._server: _ThreadingServer | None = None
         self._thread: threading.Thread | None = None
 

@@ -1,4 +1,7 @@
-"""Overview: what the project holds, what it has cost, its latest runs, and what to do next."""
+"""Overview: what the project holds, what it has cost against each budget, its latest runs, and what to do next.
+
+Runs whose process died are marked `interrupted` first, so they do not show as running.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,14 @@ import pandas as pd
 import streamlit as st
 
 from workbench.app.context import current_project
+from workbench.runs import mark_interrupted
 from workbench.status import project_status
 from workbench.views.costs import spend_by_model
 from workbench.views.overview import latest_runs, next_steps, status_rows
+from workbench.views.runs import budget_rows
 
 project = current_project()
+mark_interrupted(project.store)
 summary = project_status(project.store)
 rows = status_rows(summary)
 
@@ -52,6 +58,9 @@ if summary.spend:
     by_model.dataframe(pd.DataFrame([vars(m) for m in spend_by_model(project)]), hide_index=True)
 else:
     st.info('No model calls yet. Try `workbench llm ask "Hello" --role generator`.')
+if summary.budgets:
+    st.caption("Budgets by piece of work: spend over all its runs against its cap")
+    st.dataframe(pd.DataFrame(budget_rows(summary.budgets)), hide_index=True)
 
 st.subheader("Latest runs")
 runs = latest_runs(project, limit=10)

@@ -73,19 +73,21 @@ class AuditContext:
 
         A call the model refused, cut short or answered with unparsable JSON is tried again on
         the next run as a new sample (a new cache key), rather than leaving its rows unrated for
-        good; a transport error is simply sent again (its row is replaced).
+        good; a transport error is simply sent again (its row is replaced). A permanent failure
+        (bad request, auth, unknown model) is sent again only with `--retry-failed`.
         """
         with self.project.store.connect() as con:
             found = con.execute(
-                "SELECT subject_id, bool_or(status = 'ok'), count(*) FILTER (WHERE status != 'error')"
+                "SELECT subject_id, bool_or(status = 'ok'), bool_or(status = 'failed'),"
+                " count(*) FILTER (WHERE status NOT IN ('error', 'failed'))"
                 " FROM audit_generations WHERE step = ? AND subject_id IN (SELECT unnest(?)) GROUP BY subject_id",
                 [step, [j.subject_id for j in jobs]],
             ).fetchall()
-        outcomes = {subject: (ok, tries) for subject, ok, tries in found}
+        outcomes = {subject: (ok, failed, tries) for subject, ok, failed, tries in found}
         pending = []
         for job in jobs:
-            ok, tries = outcomes.get(job.subject_id, (False, 0))
-            if ok or tries >= MAX_ATTEMPTS:
+            ok, failed, tries = outcomes.get(job.subject_id, (False, False, 0))
+            if ok or tries >= MAX_ATTEMPTS or (failed and not self.runner.retry_failed):
                 continue
             retry = dataclasses.replace(job.request, sample_index=tries)
             pending.append(dataclasses.replace(job, variant=str(tries) if tries else "", request=retry))

@@ -11,18 +11,23 @@ rate the project's earlier audit calls measured (prompt characters against the t
 billed). Output tokens per call are likewise measured per step. Until an audit has run in this
 project, the rate and the outputs are assumptions, listed in `assumptions` so nobody mistakes
 them for measurements.
+
+As in the run, a row over `[limits] max_row_chars` is cut in the scans and left out of rating.
+The projection's `cost.outliers` sums up the rows longer than `[limits] outlier_factor` times the
+median row, or over the cap: how many, the longest, and their share of the input tokens.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 from workbench.audit.datasets import StoredRow, dataset_rows, get_dataset
 from workbench.audit.rate import sample_rows
 from workbench.audit.scan import CHARS_PER_TOKEN, clip, scan_batches
 from workbench.config import AuditConfig, Price
-from workbench.generate.cost import CostProjection, StageProjection
+from workbench.generate.cost import CostProjection, StageProjection, find_outliers
 from workbench.llm.ledger import call_cost
 from workbench.llm.spec import ModelSpec
 from workbench.project import Project
@@ -65,8 +70,9 @@ def _template_chars(name: str, project: Project, **variables: object) -> int:
     return len(load_template(name, project.root).render(**variables))
 
 
-def _rows_chars(rows: list[StoredRow], max_tokens: int | None = None) -> int:
-    return sum(len(clip(r.text, max_tokens) if max_tokens else r.text) + ROW_WRAPPER_CHARS for r in rows)
+def _row_chars(row: StoredRow, scan: AuditConfig | None = None, cap: int | None = None) -> int:
+    """The characters a row takes in a prompt: cut as a scan cuts it (with `scan`), else whole."""
+    return len(clip(row.text, scan.max_row_tokens, cap) if scan else row.text) + ROW_WRAPPER_CHARS
 
 
 def plan_audit(
@@ -74,8 +80,42 @@ def plan_audit(
 ) -> AuditProjection:
     """Project the audit of a dataset under `settings` (default `[audit]`) with `patterns` patterns."""
     settings = settings or project.config.audit
-    rows = dataset_rows(project, get_dataset(project, dataset_ref).id)
-    by_id = {r.row_id: r for r in rows}
+    dataset = get_dataset(project, dataset_ref)
+    rows = dataset_rows(project, dataset.id)
+    tokens_per_char, outputs, measured_calls, assumptions = _rates(project, patterns)
+    cap = project.config.limits.max_row_chars
+    scans = scan_batches(rows, settings)
+    scanned = Counter(row_id for b in scans for row_id in b.row_ids)  # a row may be in several scans
+    sample = [r for r in sample_rows(rows, settings.sample_size, settings.seed) if len(r.text) <= cap]
+    row_calls = math.ceil(len(sample) / settings.rows_per_call)
+    pattern_calls = math.ceil(patterns / settings.patterns_per_call)
+    # The characters each row puts into the prompts: cut in each of its scans, whole in its ratings.
+    in_scans = {r.row_id: scanned[r.row_id] * _row_chars(r, settings, cap) for r in rows}
+    in_rating = {r.row_id: pattern_calls * _row_chars(r) for r in sample}
+    scan_chars = len(scans) * _template_chars("audit_scan", project, rows=[]) + sum(in_scans.values())
+    merge_overhead = _template_chars("audit_merge", project, candidates=[], neighbours=[])
+    merge_chars = patterns * (merge_overhead + 8 * PATTERN_CHARS)  # a group's reports, about a pattern each
+    rate_overhead = _template_chars("audit_rate", project, rows=[], patterns=[])
+    rate_chars = row_calls * (pattern_calls * rate_overhead + patterns * PATTERN_CHARS) + sum(in_rating.values())
+    price = _rater_price(project)
+    stages = [
+        _stage("audit.scan", len(scans), scan_chars * tokens_per_char, outputs, price),
+        _stage("audit.merge", patterns, merge_chars * tokens_per_char, outputs, price),
+        _stage("audit.rate", row_calls * pattern_calls, rate_chars * tokens_per_char, outputs, price),
+    ]
+    outliers = find_outliers(
+        {r.row_id: len(r.text) for r in rows},
+        {i: (n + in_rating.get(i, 0)) * tokens_per_char for i, n in in_scans.items()},
+        sum(s.tokens_in for s in stages),
+        what=f"rows of {dataset.name!r}", unit="characters", factor=project.config.limits.outlier_factor, cap=cap,
+    )  # fmt: skip
+    budget = project.config.budget.max_cost_usd_per_run
+    cost = CostProjection(measured_calls, len(sample), stages, [], budget, [outliers] if outliers else [])
+    return AuditProjection(cost, len(rows), len(sample), patterns, assumptions)
+
+
+def _rates(project: Project, patterns: int) -> tuple[float, dict[str, float], int, list[str]]:
+    """Tokens per character and output tokens per call by stage, measured or else assumed (and listed)."""
     tokens_per_char, outputs, measured_calls = _measured(project)
     assumptions = []
     if tokens_per_char is None:
@@ -86,27 +126,7 @@ def plan_audit(
             outputs[stage] = tokens
             assumptions.append(f"{tokens} output tokens per {stage.removeprefix('audit.')} call")
     assumptions.append(f"{patterns} patterns of about {PATTERN_CHARS} characters each")
-
-    scans = scan_batches(rows, settings)
-    scan_overhead = _template_chars("audit_scan", project, rows=[])
-    scan_chars = sum(scan_overhead + _rows_chars([by_id[i] for i in b.row_ids], settings.max_row_tokens) for b in scans)
-    merge_overhead = _template_chars("audit_merge", project, candidates=[], neighbours=[])
-    merge_chars = patterns * (merge_overhead + 8 * PATTERN_CHARS)  # a group's reports, about a pattern each
-    sample = sample_rows(rows, settings.sample_size, settings.seed)
-    row_calls = math.ceil(len(sample) / settings.rows_per_call)
-    pattern_calls = math.ceil(patterns / settings.patterns_per_call)
-    rate_chars = pattern_calls * (
-        row_calls * _template_chars("audit_rate", project, rows=[], patterns=[]) + _rows_chars(sample)
-    )
-    rate_chars += row_calls * patterns * PATTERN_CHARS
-    price = _rater_price(project)
-    stages = [
-        _stage("audit.scan", len(scans), scan_chars * tokens_per_char, outputs, price),
-        _stage("audit.merge", patterns, merge_chars * tokens_per_char, outputs, price),
-        _stage("audit.rate", row_calls * pattern_calls, rate_chars * tokens_per_char, outputs, price),
-    ]
-    cost = CostProjection(measured_calls, len(sample), stages, [], project.config.budget.max_cost_usd_per_run)
-    return AuditProjection(cost, len(rows), len(sample), patterns, assumptions)
+    return tokens_per_char, outputs, measured_calls, assumptions
 
 
 def _stage(stage: str, calls: int, tokens_in: float, outputs: dict[str, float], price: Price | None) -> StageProjection:

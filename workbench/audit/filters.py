@@ -31,6 +31,7 @@ from workbench.generate.run import run_steps
 from workbench.generate.steps import StepReport
 from workbench.progress import ProgressCallback
 from workbench.project import Project
+from workbench.runs import work_budget
 
 Level = Literal["broad", "strict"]
 MATCHING: dict[str, tuple[str, ...]] = {"strict": ("strict",), "broad": ("broad", "strict")}
@@ -68,11 +69,14 @@ async def _rate_all(
         project, "audit", None, [step],
         open_ctx=lambda run_id: open_audit(project, audit, run_id=run_id, progress=progress),
         config={"audit_id": audit.id, "steps": [what], "patterns": [p.id for p in patterns]},
+        work=f"audit-{what}:{audit.id}",
     )  # fmt: skip
     if result.stopped_budget:
+        budget = work_budget(project.store, result.run_id)
         raise WorkbenchError(
-            f"The budget cap stopped the rating before {what} was complete; nothing was saved.",
-            hint="Raise [budget] max_cost_usd_per_run or run again: ratings made so far are kept.",
+            f"The budget cap stopped the rating before {what} was complete; nothing was saved. {budget.work} has "
+            f"spent ${budget.spent_usd:.4f} of its ${budget.cap_usd or 0:.4f} cap over all its runs.",
+            hint="Raise [budget] max_cost_usd_per_run, then run again: ratings made so far are kept.",
         )
     return result.steps
 

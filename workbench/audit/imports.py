@@ -3,12 +3,14 @@
     dataset = import_file(project, Path("chats.jsonl"))                  # format from the first row
     dataset = import_file(project, Path("prefs.parquet"), name="prefs", format="preference")
     dataset = import_file(project, Path("hf_dir"))                       # from `Dataset.save_to_disk`
-    rows, fmt, origin = read_rows(Path("chats.jsonl"))                   # the same checks, nothing stored
+    rows, fmt, origin = read_rows(Path("chats.jsonl"), max_row_chars=200_000)  # the same checks, nothing stored
     rows, fmt = read_records(hf_dataset.to_list(), "org/name")           # rows already loaded
 
 Rows may be in any format of `formats.py`, all in one. Every row is parsed and rendered before
 anything is written, so a file with a bad row imports nothing; the error lists the bad rows by
 line (JSONL, 1-based physical lines; blank lines are skipped) or `row N` (Parquet, HF, 1-based).
+A row whose text is longer than `[limits] max_row_chars` is a bad row too (`import_file` applies
+the project's cap), so one giant row never reaches a prompt.
 
 * Row ids: the rows' own `id` fields (strings or ints) if every row has one and they are unique,
   else where each row came from (`line 3`, `row 3`).
@@ -21,6 +23,7 @@ line (JSONL, 1-based physical lines; blank lines are skipped) or `row N` (Parque
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -49,36 +52,42 @@ def import_file(project: Project, path: Path, *, name: str | None = None, format
         The stored dataset, or the identical one already stored if these rows were imported before.
 
     Raises:
-        WorkbenchError: the file is missing, unsupported, empty, or has a bad row (all are listed).
+        WorkbenchError: the file is missing, unsupported, empty, has a bad row (all are listed), or
+            has a row longer than `[limits] max_row_chars` (nothing is stored then either).
     """
-    rows, fmt, origin = read_rows(path, format=format)
+    rows, fmt, origin = read_rows(path, format=format, max_row_chars=project.config.limits.max_row_chars)
     name = name or Path(path).expanduser().resolve().stem
     return save_dataset(project, name=name, source="file", format=fmt, rows=rows, origin=origin)
 
 
-def read_rows(path: Path, *, format: Format | None = None) -> tuple[list[DatasetRow], Format, str]:
+def read_rows(
+    path: Path, *, format: Format | None = None, max_row_chars: int | None = None
+) -> tuple[list[DatasetRow], Format, str]:
     """Read and check every row of a file, storing nothing (what `import_file` saves).
 
     Args:
         path: A JSONL/JSON-lines file, a Parquet file, or a Hugging Face dataset folder.
         format: The rows' format; detected from the first row if not given.
+        max_row_chars: Refuse rows whose text is longer (None: no cap).
 
     Returns:
         The rows (with ids and groups), their format, and where they came from (the path, and
         the split for a `DatasetDict`).
 
     Raises:
-        WorkbenchError: the file is missing, unsupported, empty, or has a bad row (all are listed).
+        WorkbenchError: the file is missing, unsupported, empty, or has a bad row (all are listed),
+            or rows longer than `max_row_chars` (listed by where they are).
     """
     _check_format(format)
     path = Path(path).expanduser().resolve()
     entries, split = _read(path)
     rows, fmt = _checked(entries, str(path), format, json_file=path.suffix.lower() == ".json")
+    _check_sizes(entries, rows, str(path), max_row_chars)
     return rows, fmt, f"{path} (split {split})" if split else str(path)
 
 
 def read_records(
-    records: list[dict[str, Any]], source: str, *, format: Format | None = None
+    records: list[dict[str, Any]], source: str, *, format: Format | None = None, max_row_chars: int | None = None
 ) -> tuple[list[DatasetRow], Format]:
     """Check rows already loaded in columnar form (a Hugging Face dataset's `to_list()`), numbered `row N`.
 
@@ -86,12 +95,41 @@ def read_records(
         records: One dict per row; a null column counts as absent.
         source: What the rows are called in errors (a dataset name).
         format: The rows' format; detected from the first row if not given.
+        max_row_chars: Refuse rows whose text is longer (None: no cap).
 
     Raises:
         WorkbenchError: no rows, or a bad row (all are listed).
     """
     _check_format(format)
-    return _checked(_columnar(records), source, format, json_file=False)
+    entries = _columnar(records)
+    rows, fmt = _checked(entries, source, format, json_file=False)
+    _check_sizes(entries, rows, source, max_row_chars)
+    return rows, fmt
+
+
+def size_problems(texts: Iterable[tuple[str, str]], max_chars: int) -> list[str]:
+    """`WHERE: N characters, over the cap` for each (where, text) longer than `max_chars`."""
+    return [
+        f"{where}: {len(text):,} characters, over the {max_chars:,}-character cap"
+        for where, text in texts
+        if len(text) > max_chars
+    ]
+
+
+CAP_HINT = (
+    "Cut or drop those rows, or raise the cap: `[limits] max_row_chars` in workbench.toml, "
+    "or the environment variable WORKBENCH_LIMITS__MAX_ROW_CHARS."
+)
+"""How to get past `size_problems` (the cap is a guard against sending a giant row in a paid call)."""
+
+
+def _check_sizes(entries: list[Entry], rows: list[DatasetRow], source: str, max_chars: int | None) -> None:
+    """Refuse the file if a row's text is over the cap, naming each such row by where it is."""
+    if max_chars is None:
+        return
+    problems = size_problems(((where, row.text) for (where, _, _), row in zip(entries, rows, strict=True)), max_chars)
+    if problems:
+        raise WorkbenchError(_report(source, problems), hint=CAP_HINT)
 
 
 def _check_format(format: Format | None) -> None:

@@ -57,6 +57,7 @@ from workbench.config import LexicalConfig
 from workbench.errors import WorkbenchError
 from workbench.generate.steps import StepReport, stable_id
 from workbench.project import Project
+from workbench.store.transitions import Move, move_rows
 
 Kind = Literal["opener", "closer", "ngram", "feature"]
 
@@ -275,6 +276,9 @@ def _description(finding: LexicalFinding, dataset: AuditDataset, reference: Audi
     )
 
 
+_RETIRE = {"active", "not_found"}  # the two statuses discovery moves between
+
+
 def save_lexical_patterns(
     con: duckdb.DuckDBPyConnection, audit_id: str, findings: list[LexicalFinding], dataset: AuditDataset,
     reference: AuditDataset | None,
@@ -293,18 +297,19 @@ def save_lexical_patterns(
             " candidate_ids, status, rule, score) VALUES (?, ?, ?, ?, ?, ?, ?, 'lexical', '[]', '[]', 'active', ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description,"
             " kind = excluded.kind, broad = excluded.broad, strict = excluded.strict,"
-            # A person's `removed` is final; only discovery's own `not_found` comes back to life.
-            " status = CASE WHEN audit_patterns.status = 'removed' THEN 'removed' ELSE 'active' END,"
             " rule = excluded.rule, score = excluded.score, updated_at = now()",
             [pattern_id, audit_id, criteria.name, _description(finding, dataset, reference), criteria.kind,
              criteria.broad, criteria.strict, rule_json(finding.rule), finding.score],
         )  # fmt: skip
-    removed = con.execute(
-        "UPDATE audit_patterns SET status = 'not_found', updated_at = current_timestamp"
-        " WHERE audit_id = ? AND origin = 'lexical' AND status = 'active' AND id NOT IN (SELECT unnest(?::VARCHAR[]))",
-        [audit_id, ids],
-    ).fetchone()
-    return removed[0] if removed else 0
+    statuses = con.execute(
+        "SELECT id, status FROM audit_patterns WHERE audit_id = ? AND origin = 'lexical'", [audit_id]
+    ).fetchall()
+    # Discovery's own `not_found` comes back to life when found again; a person's `removed` is final
+    # (neither move applies to it).
+    wanted = {pattern_id: "active" if pattern_id in set(ids) else "not_found" for pattern_id, _ in statuses}
+    moves = [Move(i, read=status, status=wanted[i]) for i, status in statuses if {status, wanted[i]} == _RETIRE]
+    moved = move_rows(con, "audit_patterns", moves)
+    return sum(1 for m in moves if m.status == "not_found" and m.id in moved)
 
 
 def discover_lexical(

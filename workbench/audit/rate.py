@@ -18,6 +18,10 @@ and finds them in the cache. A call the model refused, answered with unparsable 
 leaving a pattern out (`incomplete`) is tried again on the next run, up to three tries; until
 then its pairs are unrated and counted as such in the report. A row label it made up is
 ignored.
+
+A row longer than `[limits] max_row_chars` is never sent to the `rater`: it stays unrated (the
+report's unrated column counts it), and an `audit_generations` row with status `too_long` and
+the reason records why (`workbench status` shows it). Lexical patterns still rate it.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ from workbench.audit.datasets import StoredRow, dataset_rows
 from workbench.audit.lexical_rules import rate_lexical
 from workbench.audit.patterns import Pattern, list_patterns
 from workbench.audit.schemas import BatchRatings
-from workbench.generate.steps import Apply, Generation, Job, StepReport, stable_id
+from workbench.generate.steps import GENERATION_COLUMNS, Apply, Generation, Job, StepReport, stable_id
+from workbench.store.transitions import Move, move_rows
 
 T = TypeVar("T")
 
@@ -126,10 +131,8 @@ def _apply_ratings(con: duckdb.DuckDBPyConnection, generations: list[Generation]
         levels = levels_from_answer(BatchRatings.model_validate(g.parsed), patterns, rows)
         left_out = [label for label in patterns if label not in levels]
         if left_out:  # not `ok`: the next run asks again (see AuditContext.still_to_send)
-            con.execute(
-                "UPDATE audit_generations SET status = 'incomplete', reason = ? WHERE id = ?",
-                [f"the answer left out pattern(s) {', '.join(left_out)}", g.id],
-            )
+            reason = f"the answer left out pattern(s) {', '.join(left_out)}"
+            move_rows(con, "audit_generations", [Move(g.id, read="ok", status="incomplete", reason=reason)])
         values = [
             (patterns[p][0], patterns[p][1], rows[r], level)
             for p, by_row in levels.items()
@@ -158,10 +161,42 @@ async def rate_rows(ctx: AuditContext, patterns: Sequence[Pattern], rows: Sequen
             written = rate_lexical(con, lexical, [r.text_hash for r in rows])
     apply: Apply = _apply_ratings
     llm = [p for p in patterns if p.rule is None]
-    report = await ctx.runner.run_jobs("rate", "rater", rating_jobs(ctx, llm, rows), apply=apply)
+    cap = ctx.project.config.limits.max_row_chars
+    # A row over the cap is left out rather than cut: a rating of part of a row would be stored
+    # against the whole row's text and counted as if the row had been read (a pattern in the
+    # cut part would count as absent). Left out, it stays unrated, which prevalence reports.
+    sendable = [r for r in rows if len(r.text) <= cap]
+    report = await ctx.runner.run_jobs("rate", "rater", rating_jobs(ctx, llm, sendable), apply=apply)
+    oversized = list({r.text_hash: r for r in rows if len(r.text) > cap}.values())
+    if llm and oversized:
+        _record_too_long(ctx, oversized, cap)
+        report.count("too_long", len(oversized))
     if written:
         report.count("lexical", written)
     return report
+
+
+def _record_too_long(ctx: AuditContext, rows: Sequence[StoredRow], cap: int) -> None:
+    """One `too_long` outcome per row left out of rating, with the reason (no call was made)."""
+    values = {
+        "step": "rate", "variant": "too_long", "role": "rater", "model": ctx.project.config.roles.get("rater", ""),
+        "cache_key": "", "run_id": ctx.runner.run_id, "status": "too_long",
+    }  # fmt: skip
+    records = [
+        values | {
+            "id": stable_id("rate", r.text_hash, "too_long"), "subject_id": r.text_hash,
+            "reason": f"row {r.row_id} is {len(r.text):,} characters, over the {cap:,}-character cap "
+            "([limits] max_row_chars): left out of rating, so it stays unrated",
+        }
+        for r in rows
+    ]  # fmt: skip
+    placeholders = ", ".join("?" for _ in GENERATION_COLUMNS)
+    with ctx.project.store.transaction() as con:
+        con.executemany(
+            f"INSERT INTO audit_generations ({', '.join(GENERATION_COLUMNS)}) VALUES ({placeholders})"
+            " ON CONFLICT (id) DO UPDATE SET run_id = excluded.run_id, reason = excluded.reason",
+            [[record.get(column) for column in GENERATION_COLUMNS] for record in records],
+        )
 
 
 async def rate_sample(ctx: AuditContext) -> StepReport:

@@ -34,6 +34,7 @@ from workbench.generate.run import run_steps
 from workbench.generate.steps import StepReport
 from workbench.progress import ProgressCallback
 from workbench.project import Project
+from workbench.runs import WorkBudget
 
 
 def _one(
@@ -49,6 +50,7 @@ Scanner = Literal["llm", "lexical", "both"]
 SCANNERS: dict[str, tuple[str, ...]] = {"llm": ("scan", "cluster"), "lexical": ("lexical",),
                                         "both": ("lexical", "scan", "cluster")}  # fmt: skip
 STEPS: tuple[str, ...] = ("lexical", "scan", "cluster", "rate")  # in the order they run
+ROLES = ("rater",)  # the role the steps send model calls to (for the budget's worst-case overshoot)
 
 
 async def _rate_lexical_patterns(ctx: AuditContext) -> StepReport:
@@ -93,6 +95,9 @@ async def run_audit(
     scanner: Scanner = "llm",
     reference: str | None = None,
     lexical: LexicalSettings | None = None,
+    budget_usd: float | None = None,
+    on_start: Callable[[WorkBudget], None] | None = None,
+    retry_failed: bool = False,
 ) -> AuditRunResult:
     """Run `steps` of an audit (those of the chosen scanner, then rate).
 
@@ -107,6 +112,10 @@ async def run_audit(
         scanner: llm (scan and cluster), lexical (count, no calls) or both.
         reference: For the lexical scanner: a dataset to compare against (e.g. the baseline data).
         lexical: The lexical scanner's settings (default: the project's `[audit.lexical]`).
+        budget_usd: An explicit cap for the audit (`--budget`), kept by its later runs; by default
+            the cap an earlier run set, else `[budget] max_cost_usd_per_run`.
+        on_start: Told the budget (cap and spend so far) before anything is sent.
+        retry_failed: Send again calls an earlier run ended `failed` (bad request, auth, unknown model).
 
     Raises:
         WorkbenchError: an unknown step, scanner, dataset or audit.
@@ -127,6 +136,7 @@ async def run_audit(
         open_ctx=lambda run_id: open_audit(project, audit, run_id=run_id, progress=progress),
         config={"audit_id": audit.id, "dataset_id": audit.dataset_id, "steps": chosen, "scanner": scanner,
                 "reference": reference, **project.config.audit.model_dump()},
+        work=f"audit:{audit.id}", budget_usd=budget_usd, on_start=on_start, retry_failed=retry_failed,
     )  # fmt: skip
     report = sample_report(result.ctx)
     return AuditRunResult(audit.id, result.run_id, result.steps, result.stopped_budget, report, found)

@@ -3,12 +3,12 @@
     report = await scan_dataset(ctx)
 
 The rows are shuffled with the audit's seed and packed into batches of at most `rows_per_scan`
-rows and `scan_token_budget` tokens (a row longer than `max_row_tokens` is cut, in the scan
-only); when the dataset is used up before `scans` batches exist, it is reshuffled for another
-pass. Each batch is one call, and the calls run in parallel. Every pattern a scan reports
-becomes an `audit_candidates` row, its evidence resolved from row labels to row ids and each
-quote checked against its row (`verified`). Evidence on a row the batch did not contain is
-dropped; so is a candidate left with no evidence.
+rows and `scan_token_budget` tokens (a row longer than `max_row_tokens`, or than `[limits]
+max_row_chars`, is cut, in the scan only); when the dataset is used up before `scans` batches
+exist, it is reshuffled for another pass. Each batch is one call, and the calls run in parallel.
+Every pattern a scan reports becomes an `audit_candidates` row, its evidence resolved from row
+labels to row ids and each quote checked against its row (`verified`). Evidence on a row the
+batch did not contain is dropped; so is a candidate left with no evidence.
 """
 
 from __future__ import annotations
@@ -38,9 +38,14 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
-def clip(text: str, max_tokens: int) -> str:
-    """The text, cut to about `max_tokens` tokens with a visible mark if it was longer."""
+def clip(text: str, max_tokens: int, max_chars: int | None = None) -> str:
+    """The text, cut to about `max_tokens` tokens with a visible mark if it was longer.
+
+    With `max_chars` (`[limits] max_row_chars`), the cut text, mark included, is never longer.
+    """
     limit = max_tokens * CHARS_PER_TOKEN
+    if max_chars is not None:
+        limit = min(limit, max_chars - len(CUT_MARK))
     return text if len(text) <= limit else text[:limit] + CUT_MARK
 
 
@@ -92,11 +97,13 @@ def scan_jobs(ctx: AuditContext) -> list[Job]:
     """A scan call for each batch that has no stored outcome yet."""
     rows = {r.row_id: r for r in dataset_rows(ctx.project, ctx.dataset.id)}
     batches = scan_batches(list(rows.values()), ctx.settings)
+    cap = ctx.project.config.limits.max_row_chars
     jobs = []
     for batch in batches:
         labelled = {f"R{i + 1}": rows[row_id] for i, row_id in enumerate(batch.row_ids)}
         shown = [
-            {"label": label, "text": clip(row.text, ctx.settings.max_row_tokens)} for label, row in labelled.items()
+            {"label": label, "text": clip(row.text, ctx.settings.max_row_tokens, cap)}
+            for label, row in labelled.items()
         ]
         request = ctx.request("audit_scan", schema=ScanReport, rows=shown)
         rows_by_label = {label: (row.row_id, row.text) for label, row in labelled.items()}

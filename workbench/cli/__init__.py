@@ -18,6 +18,7 @@ from rich.text import Text
 from workbench.cli import audit, dataset, demo, docs, evals, llm, project_cmds, sft, train, traits, undo
 from workbench.cli.common import console
 from workbench.errors import WorkbenchError
+from workbench.textsafe import plain, printable
 
 app = typer.Typer(
     name="workbench",
@@ -50,7 +51,8 @@ def main() -> None:
     try:
         app()
     except WorkbenchError as e:
-        console.print(Text.assemble(("Error: ", "bold red"), e.message))
+        # Messages quote user input and stored text: shown escaped, never as markup.
+        console.print(Text.assemble(("Error: ", "bold red"), printable(e.message)))
         if e.hint:
-            console.print(e.hint, highlight=False, markup=False)
+            console.print(plain(e.hint), highlight=False)
         sys.exit(1)

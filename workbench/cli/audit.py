@@ -33,12 +33,22 @@ from workbench.audit.formats import Format
 from workbench.audit.imports import import_file
 from workbench.audit.lexical import finding_table, lexical_findings
 from workbench.audit.prevalence import AuditReport, Proportion, audit_report
-from workbench.audit.run import STEPS, Scanner, run_audit
+from workbench.audit.run import ROLES, STEPS, Scanner, run_audit
 from workbench.cli import audit_patterns
 from workbench.cli.common import ProjectOption, console, open_project
-from workbench.cli.sft import print_budget_stop, print_steps, projection_table
+from workbench.cli.sft import (
+    BudgetOption,
+    RetryFailedOption,
+    announce_budget,
+    exit_if_unanswered,
+    print_budget_stop,
+    print_outliers,
+    print_steps,
+    projection_table,
+)
 from workbench.progress import RichProgress
 from workbench.project import Project
+from workbench.textsafe import plain
 
 app = typer.Typer(no_args_is_help=True)
 app.add_typer(audit_patterns.pattern_app, name="pattern", help="Add, edit or remove a pattern by hand.")
@@ -57,7 +67,7 @@ def import_(
 ) -> None:
     """Import a dataset file; every row is checked first, and a bad file imports nothing."""
     dataset = import_file(open_project(project), path, name=name, format=format)
-    console.print(Text(f"Dataset {dataset.id} '{dataset.name}': {dataset.row_count} {dataset.format} rows."))
+    console.print(plain(f"Dataset {dataset.id} '{dataset.name}': {dataset.row_count} {dataset.format} rows."))
 
 
 @app.command()
@@ -69,7 +79,7 @@ def snapshot(
 ) -> None:
     """Freeze the store's accepted SFT examples, preference pairs or documents as a dataset to audit."""
     dataset = snapshot_store(open_project(project), source, traits_ref=traits, name=name)
-    console.print(Text(f"Dataset {dataset.id} '{dataset.name}': {dataset.row_count} {dataset.format} rows."))
+    console.print(plain(f"Dataset {dataset.id} '{dataset.name}': {dataset.row_count} {dataset.format} rows."))
 
 
 @app.command()
@@ -79,7 +89,7 @@ def datasets(project: ProjectOption = None) -> None:
     for d in list_datasets(open_project(project)):
         table.add_row(
             d.id,
-            Text(d.name),
+            plain(d.name),
             d.source,
             d.format,
             str(d.row_count),
@@ -96,7 +106,7 @@ def list_(project: ProjectOption = None) -> None:
     table = Table("audit", "dataset", "scans", "sample", "created")
     for a in list_audits(proj):
         dataset = get_dataset(proj, a.dataset_id)
-        table.add_row(a.id, Text(dataset.name), str(a.settings.get("scans")), str(a.settings.get("sample_size")),
+        table.add_row(a.id, plain(dataset.name), str(a.settings.get("scans")), str(a.settings.get("sample_size")),
                       f"{a.created_at:%Y-%m-%d %H:%M}")  # fmt: skip
     console.print(table)
 
@@ -115,6 +125,7 @@ def print_plan(proj: Project, dataset: str, patterns: int) -> None:
     projection = plan_audit(proj, dataset, patterns=patterns)
     console.print(Text(f"Projection: {projection.rows} rows, {projection.sample} rated against {patterns} patterns."))
     console.print(projection_table(projection.cost))
+    print_outliers(projection.cost)
     if projection.assumptions:
         console.print(Text("Assumed, not measured: " + "; ".join(projection.assumptions) + ".", style="yellow"))
 
@@ -136,10 +147,10 @@ def lexical(dataset: DatasetArg, reference: ReferenceOption = None, project: Pro
     """Show the lexical scanner's ranked findings for a dataset (no model call; nothing is saved)."""
     findings = finding_table(lexical_findings(open_project(project), dataset, reference=reference))
     title = f"Over-represented in '{dataset}'" + (f" against '{reference}'" if reference else "")
-    table = Table("kind", "finding", "rows", "share", "reference", "score", title=title, title_justify="left")
+    table = Table("kind", "finding", "rows", "share", "reference", "score", title=plain(title), title_justify="left")
     for f in findings:
         ref = "–" if f["reference share"] is None else f"{f['reference rows']} ({f['reference share']:.1%})"
-        table.add_row(f["kind"], Text(f["finding"]), str(f["rows"]), f"{f['share']:.1%}", ref, f"{f['score']:.3g}")
+        table.add_row(f["kind"], plain(f["finding"]), str(f["rows"]), f"{f['share']:.1%}", ref, f"{f['score']:.3g}")
     console.print(table if findings else Text("Nothing over-represented passes the thresholds."))
 
 
@@ -150,6 +161,8 @@ def run(
     scanner: ScannerOption = "llm",
     reference: ReferenceOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not show the projection and ask.")] = False,
+    budget: BudgetOption = None,
+    retry_failed: RetryFailedOption = False,
     project: ProjectOption = None,
 ) -> None:
     """Find patterns in a dataset (or resume its audit), rate them on its sample, print each one's prevalence.
@@ -163,25 +176,27 @@ def run(
     if not yes and scanner != "lexical":
         print_plan(proj, dataset, 10)
         typer.confirm("Run it?", abort=True)
-    _run(proj, dataset, steps, new=True, scanner=scanner, reference=reference)
+    _run(proj, dataset, steps, new=True, scanner=scanner, reference=reference, budget=budget, retry_failed=retry_failed)
 
 
 @app.command()
-def rate(audit: AuditArg, project: ProjectOption = None) -> None:
+def rate(audit: AuditArg, retry_failed: RetryFailedOption = False, project: ProjectOption = None) -> None:
     """Rate the audit's sample against every active pattern not yet rated under its current criteria."""
-    _run(open_project(project), audit, ["rate"], new=False)
+    _run(open_project(project), audit, ["rate"], new=False, retry_failed=retry_failed)
 
 
 def _run(proj: Project, ref: str, steps: list[str], *, new: bool, scanner: Scanner = "llm",
-         reference: str | None = None) -> None:  # fmt: skip
+         reference: str | None = None, budget: float | None = None, retry_failed: bool = False) -> None:  # fmt: skip
     async def go() -> None:
         with RichProgress(console) as progress:
             result = await run_audit(
-                proj, ref, steps=steps, new=new, progress=progress, scanner=scanner, reference=reference
-            )
+                proj, ref, steps=steps, new=new, progress=progress, scanner=scanner, reference=reference,
+                budget_usd=budget, on_start=announce_budget(proj, ROLES), retry_failed=retry_failed,
+            )  # fmt: skip
         print_steps(f"Audit {result.audit_id}, run {result.run_id}", result.steps)
         print_report(result.report, by_group=False)
-        print_budget_stop(proj, result.stopped_budget)
+        print_budget_stop(proj, result.run_id, result.stopped_budget)
+        exit_if_unanswered(result.steps)
 
     asyncio.run(go())
 
@@ -204,14 +219,14 @@ def _proportion(p: Proportion) -> str:
 
 def print_report(report: AuditReport, *, by_group: bool) -> None:
     """The prevalence table (and, with `by_group`, one row per group under each pattern)."""
-    table = Table(title=f"Audit {report.audit_id} of '{report.dataset.name}', sample of {report.sample_size}",
+    table = Table(title=plain(f"Audit {report.audit_id} of '{report.dataset.name}', sample of {report.sample_size}"),
                   title_justify="left")  # fmt: skip
     for column in ("pattern", "kind", "found by", "broad", "strict", "unrated"):
         table.add_column(column)
     for p in report.patterns:
-        table.add_row(Text(p.pattern.name), p.pattern.kind, p.pattern.found_by, _proportion(p.broad),
+        table.add_row(plain(p.pattern.name), p.pattern.kind, p.pattern.found_by, _proportion(p.broad),
                       _proportion(p.strict), str(p.unrated or ""))  # fmt: skip
         if by_group:
             for group, g in p.by_group.items():
-                table.add_row(Text(f"  {group}", style="dim"), "", "", _proportion(g.broad), _proportion(g.strict), "")
+                table.add_row(plain(f"  {group}", style="dim"), "", "", _proportion(g.broad), _proportion(g.strict), "")
     console.print(table if report.patterns else Text("No patterns yet: run `workbench audit run DATASET`."))

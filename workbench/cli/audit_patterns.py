@@ -6,6 +6,9 @@
     workbench audit pattern edit 3f2a --strict "..." -p DIR        # then `workbench audit rate chats`
     workbench audit filter chats -P "Opens with emotional validation" --level strict --out clean.jsonl -p DIR
     workbench audit export "chats without ..." out.jsonl -p DIR
+
+Pattern names, descriptions and criteria may be a model's words: printed as `Text`, control
+characters escaped (`workbench.textsafe.printable`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from workbench.audit.schemas import PatternKind
 from workbench.cli.common import ProjectOption, console, open_project
 from workbench.cli.sft import print_steps
 from workbench.progress import RichProgress
+from workbench.textsafe import plain, printable
 
 pattern_app = typer.Typer(no_args_is_help=True)
 
@@ -41,12 +45,15 @@ KindOption = Annotated[PatternKind | None, typer.Option(help="structural, rhetor
 def print_pattern(pattern: Pattern) -> None:
     """One pattern with its criteria."""
     console.print(
-        Text.assemble((pattern.name, "bold"), f"  {pattern.id}  {pattern.kind}, {pattern.provenance}, {pattern.status}")
+        Text.assemble(
+            (printable(pattern.name), "bold"),
+            printable(f"  {pattern.id}  {pattern.kind}, {pattern.provenance}, {pattern.status}"),
+        )
     )
     for label, value in (("description", pattern.description), ("broad", pattern.broad), ("strict", pattern.strict)):
-        console.print(Text(f"  {label}: {value}"))
+        console.print(plain(f"  {label}: {value}"))
     if pattern.rule is not None:
-        console.print(Text(f"  rule: {rule_json(pattern.rule)}"))
+        console.print(plain(f"  rule: {rule_json(pattern.rule)}"))
 
 
 def register(app: typer.Typer) -> None:
@@ -125,7 +132,7 @@ def filter_(
         print_steps("Filter", result.steps)
         d = result.dataset
         console.print(
-            Text(f"Dataset {d.id} '{d.name}': kept {result.kept}, removed {result.removed} (parent {d.parent_id}).")
+            plain(f"Dataset {d.id} '{d.name}': kept {result.kept}, removed {result.removed} (parent {d.parent_id}).")
         )
         if out is not None:
             export_dataset(proj, d.id, out)

@@ -26,6 +26,7 @@ from workbench.datasets import DatasetRecipe, build_dataset, export_train_datase
 from workbench.datasets.build import TrainDataset, list_train_datasets
 from workbench.datasets.recipe import SCORE_NAMES, Kind
 from workbench.errors import WorkbenchError
+from workbench.textsafe import plain
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -91,7 +92,7 @@ def list_(project: ProjectOption = None) -> None:
     table = Table("id", "name", "kind", "train", "validation", "synthetic", "created")
     for d in list_train_datasets(open_project(project)):
         share = d.manifest.get("synthetic_fraction")
-        table.add_row(d.id, Text(d.name), d.kind, str(d.train_rows), str(d.validation_rows),
+        table.add_row(d.id, plain(d.name), d.kind, str(d.train_rows), str(d.validation_rows),
                       f"{share:.0%}" if share is not None else "–", f"{d.created_at:%Y-%m-%d %H:%M}")  # fmt: skip
     console.print(table)
 
@@ -105,7 +106,7 @@ def show(dataset: DatasetArg, project: ProjectOption = None) -> None:
 def print_summary(dataset: TrainDataset) -> None:
     """The dataset's id and name, its counts per split and origin, and its lineage."""
     m = dataset.manifest
-    console.print(Text(f"Dataset {dataset.id} '{dataset.name}' ({dataset.kind}): "
+    console.print(plain(f"Dataset {dataset.id} '{dataset.name}' ({dataset.kind}): "
                        f"{dataset.train_rows} train, {dataset.validation_rows} validation rows."))  # fmt: skip
     table = Table("split", "synthetic", "baseline")
     for split, counts in m["counts"].items():

@@ -25,12 +25,21 @@ from rich.table import Table
 from rich.text import Text
 
 from workbench.cli.common import ProjectOption, console, open_project
-from workbench.cli.sft import TraitsArg, print_budget_stop, print_projection, print_steps
+from workbench.cli.sft import (
+    BudgetOption,
+    RetryFailedOption,
+    TraitsArg,
+    announce_budget,
+    exit_if_unanswered,
+    print_budget_stop,
+    print_projection,
+    print_steps,
+)
 from workbench.cli.sft_review import NoteOption, ReviewerOption, clip, parse_edits, print_reviewed, resolve_id, targets
 from workbench.cli.sft_show import _field, _generation, _lineage_and_events, _rows
 from workbench.errors import WorkbenchError
 from workbench.generate.docs_export import export_docs
-from workbench.generate.docs_pipeline import project_docs_cost, run_docs
+from workbench.generate.docs_pipeline import ROLES, project_docs_cost, run_docs
 from workbench.progress import RichProgress
 from workbench.review import ACTIONS, REVIEWABLE, default_reviewer, review, review_many
 
@@ -53,6 +62,8 @@ def run(
     per_type: PerTypeOption = None,
     pilot: Annotated[int | None, typer.Option(min=1, help="A pilot: K per trait and type, no projection.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; run without a projection if none.")] = False,
+    budget: BudgetOption = None,
+    retry_failed: RetryFailedOption = False,
     project: ProjectOption = None,
 ) -> None:
     """Run every step: brainstorm, draft, critique, rewrite, rate, dedup."""
@@ -74,11 +85,15 @@ def run(
 
     async def go() -> None:
         with RichProgress(console) as progress:
-            report = await run_docs(proj, traits, chunk_keys=chunk, per_type=count, types=type_, progress=progress)
+            report = await run_docs(
+                proj, traits, chunk_keys=chunk, per_type=count, types=type_, progress=progress, budget_usd=budget,
+                on_start=announce_budget(proj, ROLES), retry_failed=retry_failed,
+            )  # fmt: skip
         print_steps(f"Documents run {report.run_id}", report.steps)
         if report.awaiting_review:
             console.print(Text(f"{report.awaiting_review} document(s) awaiting review: workbench docs list"))
-        print_budget_stop(proj, report.stopped_budget)
+        print_budget_stop(proj, report.run_id, report.stopped_budget)
+        exit_if_unanswered(report.steps)
 
     asyncio.run(go())
 

@@ -9,6 +9,8 @@
     workbench eval compare RUN_A RUN_B --html compare.html -p DIR
 
 The same `run` command again resumes the run: finished cases are kept, the rest are played.
+Transcripts, case ids and judges' words are printed as `Text` with control characters escaped
+(`workbench.textsafe.printable`): never read as markup, never obeyed by the terminal.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from workbench.evals.report import Comparison, compare_runs, comparison_figure, 
 from workbench.evals.runner import parse_settings, run_eval
 from workbench.evals.stats import Estimate
 from workbench.progress import RichProgress
+from workbench.textsafe import plain, printable
 
 app = typer.Typer(no_args_is_help=True)
 RunArg = Annotated[str, typer.Argument(help="An eval run id (or prefix).")]
@@ -84,7 +87,7 @@ def _print_summaries(run_ids: list[str], proj: Any) -> None:
     table = Table("run", "suite", "model", "arm", "score (95% CI)", "ok", "invalid", "judge failed", "status")
     for run_id in run_ids:
         s = run_summary(proj, run_id)
-        table.add_row(s.run_id, s.suite, Text(s.model), s.arm, _estimate(s.score), str(s.counts.get("ok", 0)),
+        table.add_row(s.run_id, s.suite, plain(s.model), s.arm, _estimate(s.score), str(s.counts.get("ok", 0)),
                       str(s.counts.get("invalid", 0)), str(s.counts.get("judge_failed", 0)), s.status)  # fmt: skip
     console.print(table)
 
@@ -110,7 +113,10 @@ def show(
         table = Table("case", "status", "score", "reason")
         for s in found:
             table.add_row(
-                s["case_id"], s["status"], "" if s["score"] is None else f"{s['score']:.3g}", Text(s["reason"] or "")
+                plain(s["case_id"]),
+                s["status"],
+                "" if s["score"] is None else f"{s['score']:.3g}",
+                plain(s["reason"] or ""),
             )
         console.print(table)
         return
@@ -118,9 +124,10 @@ def show(
     if chosen is None:
         raise WorkbenchError(f"Run {summary.run_id} has no case {case!r}.")
     for turn in chosen["transcript"]:
-        console.print(Text.assemble((f"{turn.get('role', '?')}: ", "bold"), str(turn.get("content", ""))))
+        role, content = printable(f"{turn.get('role', '?')}: "), printable(str(turn.get("content", "")))
+        console.print(Text.assemble((role, "bold"), content))
     console.print(Text(f"\nscore {chosen['score']} ({chosen['status']}); scores {json.dumps(chosen['scores'])}"))
-    console.print(Text(f"rationale: {chosen['rationale'] or chosen['reason'] or '–'}"))
+    console.print(plain(f"rationale: {chosen['rationale'] or chosen['reason'] or '–'}"))
 
 
 @app.command()

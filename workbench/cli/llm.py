@@ -17,6 +17,7 @@ from workbench.errors import WorkbenchError
 from workbench.llm.gateway import Gateway
 from workbench.llm.local_models import converted_folder, is_converted, smollm2_gguf
 from workbench.llm.types import LLMRequest, SamplingParams
+from workbench.textsafe import plain
 
 app = typer.Typer(no_args_is_help=True)
 app.command()(batch)
@@ -44,11 +45,11 @@ def ask(
         async with Gateway(proj, stage="adhoc") as gateway:
             result = await gateway.call(request, role=role, model=model)
         if result.text:
-            console.print(result.text, markup=False, highlight=False)
+            console.print(plain(result.text), highlight=False)
         origin = "cached" if result.cached else f"{result.tokens_in} in / {result.tokens_out} out tokens"
-        console.print(f"[dim]{result.model} · {result.status} · {origin}[/]", highlight=False)
+        console.print(plain(f"{result.model} · {result.status} · {origin}", "dim"), highlight=False)
         if not result.ok:
-            console.print(f"[red]{result.error}[/]", highlight=False)
+            console.print(plain(result.error, "red"), highlight=False)
             raise typer.Exit(1)
 
     asyncio.run(run())

@@ -1,21 +1,32 @@
-"""`workbench init`, `status` and `app`: create, inspect and open a project."""
+"""`workbench init`, `status` and `app`: create, inspect and open a project.
+
+`workbench app` runs Streamlit as a child process and stays its parent: SIGTERM, SIGINT and SIGHUP
+sent to `workbench` are passed on to Streamlit, which stops its server and frees the port; a child
+that has not stopped `STOP_GRACE_S` seconds later is killed. The exit status is then 128 + the
+signal's number, as a shell reports a process the signal stopped.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
 from workbench.cli.common import ProjectOption, console, open_project
 from workbench.project import Project, init_project
+from workbench.runs import mark_interrupted
 from workbench.status import ProjectStatus, TraitsSummary, project_status
 from workbench.store.traits import version_chunks
+from workbench.textsafe import plain
+from workbench.views.runs import budget_rows
 
 
 def init(
@@ -39,17 +50,38 @@ def _spend_table(status: ProjectStatus) -> Table:
     return table
 
 
+def _budget_table(status: ProjectStatus) -> Table:
+    table = Table(title="Budgets by piece of work (spend over all its runs)", title_justify="left")
+    rows = budget_rows(status.budgets)
+    for col in rows[0]:
+        table.add_column(col, justify="left" if col in ("work", "cap from") else "right")
+    for row in rows:
+        spent, cap = row["spent (USD)"], row["cap (USD)"]
+        cells = {**row, "spent (USD)": f"{spent:.4f}", "cap (USD)": "–" if cap is None else f"{cap:.4f}"}
+        table.add_row(*(plain(v) for v in cells.values()))  # "[budget] …" is not markup
+    return table
+
+
+def _print_interrupted(status: ProjectStatus) -> None:
+    if status.interrupted:
+        console.print(f"Interrupted runs (their process ended without finishing): {len(status.interrupted)}")
+    for run in status.interrupted:
+        console.print(plain(f"  {run.kind} {run.id} ({run.what}), started {run.started_at:%Y-%m-%d %H:%M}"))
+
+
 def _chunks_table(project: Project, summary: TraitsSummary) -> Table:
     table = Table(
-        title=f"{summary.document}@{summary.version} ({summary.version_id}): "
-        f"{summary.traits} traits, {summary.guidance} guidance",
+        title=plain(
+            f"{summary.document}@{summary.version} ({summary.version_id}): "
+            f"{summary.traits} traits, {summary.guidance} guidance"
+        ),
         title_justify="left",
     )
     for col in ("#", "kind", "section", "title", "line"):
         table.add_column(col)
     for chunk in version_chunks(project.store, summary.version_id):
-        section = Text(" › ".join(chunk.heading_path))
-        table.add_row(str(chunk.position), chunk.kind, section, Text(chunk.title), str(chunk.line))
+        section = plain(" › ".join(chunk.heading_path))
+        table.add_row(str(chunk.position), chunk.kind, section, plain(chunk.title), str(chunk.line))
     return table
 
 
@@ -58,14 +90,15 @@ def _print_reasons(reasons: dict[str, str]) -> None:
     for status_, reason in sorted(reasons.items()):
         if status_ != "ok":
             flat = " ".join(reason.split())
-            console.print(Text(f"  {status_}: {flat if len(flat) <= 80 else flat[:79] + '…'}", style="dim"))
+            console.print(plain(f"  {status_}: {flat if len(flat) <= 80 else flat[:79] + '…'}", style="dim"))
 
 
 def status(project: ProjectOption = None) -> None:
-    """Per stage: rows by status, and the calls, tokens and cost spent so far."""
+    """Per stage: rows by status, the calls, tokens and cost spent so far, budgets and interrupted runs."""
     proj = open_project(project)
+    mark_interrupted(proj.store)
     summary = project_status(proj.store)
-    console.print(f"Project {proj.config.name!r} at {proj.root} (schema v{summary.schema_version})", highlight=False)
+    console.print(plain(f"Project {proj.config.name!r} at {proj.root} (schema v{summary.schema_version})"))
     if not summary.traits:
         console.print("No traits documents yet: `workbench traits add FILE`.")
     for t in summary.traits:
@@ -74,7 +107,40 @@ def status(project: ProjectOption = None) -> None:
         console.print(f"{stage}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), highlight=False)
         _print_reasons(summary.reasons.get(stage, {}))
     console.print(_spend_table(summary) if summary.spend else "No model calls yet.")
+    if summary.budgets:
+        console.print(_budget_table(summary))
+    _print_interrupted(summary)
     console.print(f"Cached answers: {summary.cached_answers}   Review events: {summary.review_events}")
+
+
+STOP_GRACE_S = 10.0
+_FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def _serve(command: list[str], env: dict[str, str]) -> int:
+    """Run `command` as a child until it exits, passing our stop signals on to it; the exit status."""
+    child = subprocess.Popen(command, env=env)
+    signals: list[tuple[int, float]] = []  # (signal, when it came), in order
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        signals.append((signum, time.monotonic()))
+        # Streamlit stops cleanly on TERM and INT; HUP it does not handle, so it gets TERM for that.
+        child.send_signal(signal.SIGTERM if signum == signal.SIGHUP else signum)
+
+    previous = {s: signal.signal(s, forward) for s in _FORWARDED}
+    try:
+        while True:
+            # Short waits, not one blocking wait, so that the grace period can run out.
+            try:
+                returncode = child.wait(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                if signals and time.monotonic() - signals[0][1] > STOP_GRACE_S:
+                    child.kill()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 128 + signals[0][0] if signals else returncode
 
 
 def app(
@@ -93,7 +159,7 @@ def app(
         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     console.print(f"Serving {proj.root} at http://{address}:{port}", highlight=False)
-    raise typer.Exit(subprocess.call(command, env=env))
+    raise typer.Exit(_serve(command, env))
 
 
 def register(app_: typer.Typer) -> None:

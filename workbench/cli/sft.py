@@ -24,15 +24,17 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from workbench.budget import budget_line, budget_stop_message
 from workbench.cli import sft_review
 from workbench.cli.common import ProjectOption, console, open_project
 from workbench.errors import WorkbenchError
 from workbench.generate.cost import CostProjection, project_sft_cost
 from workbench.generate.export import export_sft
-from workbench.generate.pipeline import STEPS, SFTReport, run_sft
-from workbench.generate.steps import StepReport
+from workbench.generate.pipeline import ROLES, STEPS, SFTReport, run_sft
+from workbench.generate.steps import StepReport, unanswered_problem
 from workbench.progress import RichProgress
 from workbench.project import Project
+from workbench.runs import WorkBudget, work_budget
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -49,6 +51,24 @@ ScenariosOption = Annotated[
         "--scenarios", "-n", min=1, help="Scenario slots per trait (default: the sft.scenarios_per_chunk setting)."
     ),
 ]
+BudgetOption = Annotated[
+    float | None,
+    typer.Option(
+        "--budget",
+        min=0,
+        metavar="USD",
+        help="Cap in USD on this piece of work over all its runs; later runs of it keep this cap. "
+        "Default: the cap an earlier run set, else [budget] max_cost_usd_per_run.",
+    ),
+]
+RetryFailedOption = Annotated[
+    bool,
+    typer.Option(
+        "--retry-failed",
+        help="Send again the calls earlier runs ended `failed` (bad request, auth, unknown model), "
+        "e.g. once the key is fixed. Without it they are not paid for again.",
+    ),
+]
 
 # One line of help per step command; the commands themselves are generated from STEPS below.
 STEP_HELP = {
@@ -62,16 +82,23 @@ STEP_HELP = {
 }
 
 
+def announce_budget(proj: Project, roles: Sequence[str]) -> Callable[[WorkBudget], None]:
+    """What a run calls before it sends anything: print its cap, the spend so far and the worst case."""
+    return lambda budget: console.print(Text(budget_line(proj.config, budget, roles)))
+
+
 def _run(
-    proj: Project, traits: str, chunks: Sequence[str] | None, scenarios: int | None, steps: list[str] | None
-) -> SFTReport:
+    proj: Project, traits: str, chunks: Sequence[str] | None, scenarios: int | None, steps: list[str] | None,
+    budget: float | None = None, retry_failed: bool = False,
+) -> SFTReport:  # fmt: skip
     """Run the pipeline (or some steps of it) with a progress bar per batch of model calls."""
 
     async def go() -> SFTReport:
         with RichProgress(console) as progress:
             return await run_sft(
-                proj, traits, chunk_keys=chunks or None, scenarios=scenarios, steps=steps, progress=progress
-            )
+                proj, traits, chunk_keys=chunks or None, scenarios=scenarios, steps=steps, progress=progress,
+                budget_usd=budget, on_start=announce_budget(proj, ROLES), retry_failed=retry_failed,
+            )  # fmt: skip
 
     return asyncio.run(go())
 
@@ -81,7 +108,7 @@ def _usd(value: float | None) -> str:
 
 
 def _cap(budget: float | None) -> str:
-    return "no cap" if budget is None else f"${budget:,.2f} per run"
+    return "no cap" if budget is None else f"${budget:,.2f} per piece of work"
 
 
 def projection_table(projection: CostProjection) -> Table:
@@ -110,6 +137,7 @@ def print_projection(projection: CostProjection, slots: str = "scenario slot(s)"
         )
     )
     console.print(projection_table(projection))
+    print_outliers(projection)
     if projection.unmeasured:
         console.print(
             Text(
@@ -122,8 +150,27 @@ def print_projection(projection: CostProjection, slots: str = "scenario slot(s)"
     if cost is not None and cap is not None and cost > cap:
         console.print(
             Text(
-                f"The projected cost is over the cap: the run will stop cleanly at {_cap(cap)}; run it again to "
-                "continue, or raise [budget] max_cost_usd_per_run.",
+                f"The projected cost is over the cap: the run will stop cleanly at {_cap(cap)}, counted over all "
+                "runs of this work; to go on, run it again with a higher --budget.",
+                style="yellow",
+            )
+        )
+
+
+def print_outliers(projection: CostProjection) -> None:
+    """Warn about rows far longer than the median, or over the row cap, and what share of the tokens they are."""
+    for o in projection.outliers:
+        parts = []
+        if o.outliers:
+            parts.append(f"{o.outliers} of {o.rows} are over {o.factor:g}x the median ({o.median:,.0f} {o.unit})")
+        if o.over_cap:
+            parts.append(
+                f"{o.over_cap} are over the {o.cap:,}-character cap ([limits] max_row_chars), so never sent whole"
+            )
+        console.print(
+            Text(
+                f"Outliers in the {o.what}: {'; '.join(parts)}. The longest, {o.longest_id}, is {o.longest:,} "
+                f"{o.unit}. They are {o.share:.0%} of the projected input tokens.",
                 style="yellow",
             )
         )
@@ -155,24 +202,26 @@ def print_steps(title: str, steps: Sequence[StepReport]) -> None:
     console.print(table if steps else Text("Nothing to do: every selected step is up to date."))
 
 
-def print_budget_stop(proj: Project, stopped: bool) -> None:
-    """Say so when the budget cap stopped the run, and how to go on."""
+def print_budget_stop(proj: Project, run_id: str, stopped: bool) -> None:
+    """Say so when the budget cap stopped the run: the work, its spend and cap, and how to go on."""
     if stopped:
-        console.print(
-            Text(
-                f"Stopped at the budget cap ({_cap(proj.config.budget.max_cost_usd_per_run)}); finished work is kept. "
-                "To continue, run the same command again (each run has its own cap), or raise [budget] "
-                f"max_cost_usd_per_run in {proj.root / 'workbench.toml'}.",
-                style="bold yellow",
-            )
-        )
+        console.print(Text(budget_stop_message(work_budget(proj.store, run_id)), style="bold yellow"))
+
+
+def exit_if_unanswered(steps: Sequence[StepReport]) -> None:
+    """End the command with status 1 and one line of why, when calls failed for good or none was answered."""
+    problem = unanswered_problem(steps)
+    if problem:
+        console.print(Text(problem, style="bold red"))
+        raise typer.Exit(1)
 
 
 def print_report(proj: Project, report: SFTReport) -> None:
-    """What each step did, what waits for a person, and whether the budget cap stopped the run."""
+    """What each step did, what waits for a person, whether the budget stopped the run, and whether it failed."""
     print_steps(f"SFT run {report.run_id}", report.steps)
     _next_steps(proj, report)
-    print_budget_stop(proj, report.stopped_budget)
+    print_budget_stop(proj, report.run_id, report.stopped_budget)
+    exit_if_unanswered(report.steps)
 
 
 @app.command()
@@ -184,6 +233,8 @@ def run(
         int | None, typer.Option(min=1, help="A pilot: K scenarios per trait, no projection or confirmation.")
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; run without a projection if none.")] = False,
+    budget: BudgetOption = None,
+    retry_failed: RetryFailedOption = False,
     project: ProjectOption = None,
 ) -> None:
     """Run every step: scenarios, critique, respond, refine, reject, rate, dedup."""
@@ -192,7 +243,7 @@ def run(
         raise WorkbenchError("Give --pilot K or --scenarios N, not both.", hint="A pilot's K is its scenarios.")
     if pilot is None:
         _confirm_full_run(proj, traits, chunk, scenarios, yes)
-    report = _run(proj, traits, chunk, pilot if pilot is not None else scenarios, None)
+    report = _run(proj, traits, chunk, pilot if pilot is not None else scenarios, None, budget, retry_failed)
     print_report(proj, report)
 
 
@@ -225,10 +276,11 @@ def _step_command(step: str) -> Callable[..., None]:
     """A command that runs the one pipeline step `step` (the same body for every step)."""
 
     def command(
-        traits: TraitsArg, chunk: ChunkOption = None, scenarios: ScenariosOption = None, project: ProjectOption = None
-    ) -> None:
+        traits: TraitsArg, chunk: ChunkOption = None, scenarios: ScenariosOption = None,
+        retry_failed: RetryFailedOption = False, project: ProjectOption = None,
+    ) -> None:  # fmt: skip
         proj = open_project(project)
-        print_report(proj, _run(proj, traits, chunk, scenarios, [step]))
+        print_report(proj, _run(proj, traits, chunk, scenarios, [step], retry_failed=retry_failed))
 
     command.__name__ = command.__qualname__ = f"step_{step}"
     return command

@@ -27,6 +27,7 @@ from workbench.errors import WorkbenchError
 from workbench.project import Project
 from workbench.review import ACTIONS, REVIEWABLE, default_reviewer, review, review_many
 from workbench.store.traits import get_version
+from workbench.textsafe import printable
 
 review_app = typer.Typer(no_args_is_help=True)
 
@@ -52,8 +53,8 @@ ReviewerOption = Annotated[
 
 
 def clip(text: str | None, width: int) -> str:
-    """`text` on one line, cut to `width` characters with an ellipsis."""
-    flat = " ".join((text or "").split())
+    """`text` on one line, control characters escaped, cut to `width` characters with an ellipsis."""
+    flat = printable(" ".join((text or "").split()))
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 

@@ -1,7 +1,8 @@
 """`workbench sft show ID`: one scenario or example with its fields, lineage and review events.
 
 Used by `workbench/cli/sft_review.py`. Everything printed here is plain text (`rich.text.Text`):
-model output and reviewers' notes are never read as console markup.
+model output and reviewers' notes are never read as console markup, and their control characters
+are shown escaped (`workbench.textsafe.printable`), never sent to the terminal.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rich.text import Text
 
 from workbench.cli.common import console
 from workbench.project import Project
+from workbench.textsafe import plain, printable
 
 Row = dict[str, Any]
 MAX_CHAIN = 100  # parent links followed; far more than any real lineage, a guard against a cycle
@@ -31,15 +33,21 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> Row | N
     return rows[0] if rows else None
 
 
+def _line(text: str, style: str = "") -> None:
+    """One line (or block) of output that may hold stored text: escaped, never read as markup."""
+    console.print(plain(text, style))
+
+
 def _heading(title: str) -> None:
-    console.print(Text(f"\n{title}", style="bold"))
+    _line(f"\n{title}", style="bold")
 
 
 def _field(label: str, value: Any, indent: int = 2) -> None:
     """`label: value` on one line, or the label then the value indented when it is long; skips empty values."""
     if value is None or value == "":
         return
-    text, pad = str(value), " " * indent
+    # Labels may be keys of a model's JSON answer: stored text like the values.
+    label, text, pad = printable(label), printable(str(value)), " " * indent
     if "\n" in text or len(text) > 100:
         console.print(Text(f"{pad}{label}:", style="bold"))
         console.print(Text(textwrap.indent(text, pad + "  ")))
@@ -54,7 +62,7 @@ def _parsed(value: Any) -> Any:
 def _generation(g: Row, label: str | None = None) -> None:
     """A stored model output: which step and model, how it ended, and what it said."""
     reason = f" ({g['reason']})" if g["reason"] else ""
-    console.print(Text(f"  {label or g['step']} · {g['model']} · {g['status']}{reason} · {g['id']}"))
+    _line(f"  {label or g['step']} · {g['model']} · {g['status']}{reason} · {g['id']}")
     parsed = _parsed(g["parsed"])
     if g["step"] == "scenario":
         return  # the draft is the scenario's own text, shown above
@@ -72,9 +80,9 @@ def _chain(con: duckdb.DuckDBPyConnection, table: str, parent_id: str | None) ->
     while parent_id and seen < MAX_CHAIN:
         parent = _one(con, f"SELECT id, origin, status, parent_id FROM {table} WHERE id = ?", [parent_id])
         if parent is None:
-            console.print(Text(f"  {parent_id} (missing)"))
+            _line(f"  {parent_id} (missing)")
             return
-        console.print(Text(f"  ← {parent['id']} ({parent['origin']}, {parent['status']})"))
+        _line(f"  ← {parent['id']} ({parent['origin']}, {parent['status']})")
         parent_id, seen = parent["parent_id"], seen + 1
 
 
@@ -88,7 +96,7 @@ def _lineage_and_events(con: duckdb.DuckDBPyConnection, table: str, row: Row) ->
     if children:
         _heading("Replaced by")
         for child in children:
-            console.print(Text(f"  → {child['id']} ({child['origin']}, {child['status']})"))
+            _line(f"  → {child['id']} ({child['origin']}, {child['status']})")
     events = _rows(
         con,
         "SELECT created_at, reviewer, action, note, payload FROM review_events WHERE item_table = ? AND item_id = ?"
@@ -99,9 +107,9 @@ def _lineage_and_events(con: duckdb.DuckDBPyConnection, table: str, row: Row) ->
     for e in events:
         note = f": {e['note']}" if e["note"] else ""
         new_id = (_parsed(e["payload"]) or {}).get("new_id")
-        console.print(Text(f"  {e['created_at']:%Y-%m-%d %H:%M} {e['reviewer']} {e['action']}{note}"))
+        _line(f"  {e['created_at']:%Y-%m-%d %H:%M} {e['reviewer']} {e['action']}{note}")
         if new_id:
-            console.print(Text(f"    new version {new_id}"))
+            _line(f"    new version {new_id}")
 
 
 _GENERATION = (
@@ -110,7 +118,7 @@ _GENERATION = (
 
 
 def _print_scenario(con: duckdb.DuckDBPyConnection, s: Row) -> None:
-    console.print(Text(f"Scenario {s['id']}", style="bold"))
+    _line(f"Scenario {s['id']}", style="bold")
     for label in ("status", "reason", "trait", "traits_version", "origin"):
         _field(label, s[label])
     _field("slot / attempt / round", f"{s['slot']} / {s['attempt']} / {s['round']}")
@@ -130,7 +138,7 @@ def _print_scenario(con: duckdb.DuckDBPyConnection, s: Row) -> None:
     if examples:
         _heading("Examples from it")
         for e in examples:
-            console.print(Text(f"  {e['id']} ({e['origin']}, {e['status']})"))
+            _line(f"  {e['id']} ({e['origin']}, {e['status']})")
     _lineage_and_events(con, "sft_scenarios", s)
 
 
@@ -166,7 +174,7 @@ def _print_answers(con: duckdb.DuckDBPyConnection, e: Row) -> None:
 
 
 def _print_example(con: duckdb.DuckDBPyConnection, e: Row) -> None:
-    console.print(Text(f"Example {e['id']}", style="bold"))
+    _line(f"Example {e['id']}", style="bold")
     for label in ("status", "reason", "trait", "traits_version", "origin"):
         _field(label, e[label])
     if e["duplicate_of"]:
@@ -180,9 +188,9 @@ def _print_example(con: duckdb.DuckDBPyConnection, e: Row) -> None:
     scenario = _one(con, "SELECT id, status, scenario FROM sft_scenarios WHERE id = ?", [e["scenario_id"]])
     _heading("Scenario")
     if scenario is None:
-        console.print(Text(f"  {e['scenario_id']} (missing)"))
+        _line(f"  {e['scenario_id']} (missing)")
     else:
-        console.print(Text(f"  {scenario['id']} ({scenario['status']})"))
+        _line(f"  {scenario['id']} ({scenario['status']})")
         _field("scenario", scenario["scenario"], indent=4)
     _print_answers(con, e)
     _lineage_and_events(con, "sft_examples", e)

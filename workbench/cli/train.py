@@ -22,6 +22,7 @@ from rich.text import Text
 
 from workbench.cli.common import ProjectOption, console, open_project
 from workbench.errors import WorkbenchError
+from workbench.textsafe import plain, printable
 from workbench.train.config import METHODS, load_train_config
 
 app = typer.Typer(no_args_is_help=True)
@@ -82,8 +83,8 @@ def runs(project: ProjectOption = None) -> None:
     for run_id, method, dataset, base, backend, status, started, error in rows:
         shown = Text(status, style="red" if status == "failed" else "")
         if error:
-            shown.append(f": {error[:80]}")
-        table.add_row(run_id, method, dataset, Text(base), backend, shown, f"{started:%Y-%m-%d %H:%M}")
+            shown.append(printable(f": {error[:80]}"))
+        table.add_row(run_id, method, dataset, plain(base), backend, shown, f"{started:%Y-%m-%d %H:%M}")
     console.print(table)
 
 

@@ -1,7 +1,8 @@
 """`workbench traits …`: add versions of a traits document, list them, show one, diff two.
 
 Document text is user input: it reaches the terminal only as `rich.text.Text`, so a title like
-"[red]x" prints as written instead of being read as console markup.
+"[red]x" prints as written instead of being read as console markup, and with its control
+characters escaped (`workbench.textsafe`), so an escape sequence in it is shown, not obeyed.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from workbench.store.traits import (
     list_versions,
     version_chunks,
 )
+from workbench.textsafe import plain, printable
 from workbench.traits import Chunk
 
 app = typer.Typer(no_args_is_help=True)
 
 
 def _version_label(v: TraitsVersion) -> Text:
-    return Text.assemble((v.ref, "bold"), f" ({v.id})")
+    return Text.assemble((printable(v.ref), "bold"), f" ({v.id})")
 
 
 def _plural(n: int, noun: str) -> str:
@@ -37,7 +39,7 @@ def _plural(n: int, noun: str) -> str:
 
 def _print_warnings(warnings: tuple[str, ...]) -> None:
     for warning in warnings:
-        console.print(Text.assemble(("warning: ", "yellow"), warning))
+        console.print(Text.assemble(("warning: ", "yellow"), printable(warning)))
 
 
 @app.command()
@@ -56,7 +58,7 @@ def add(
         if latest.id != result.version.id:
             # Versions are content-addressed, so a reverted file maps to its old version.
             console.print(
-                Text(
+                plain(
                     f"note: the latest version of {latest.document} is {latest.ref}; refer to "
                     f"{result.version.ref} to use this text."
                 )
@@ -80,12 +82,12 @@ def list_(project: ProjectOption = None) -> None:
         column.no_wrap = True  # refs and ids are copied into other commands: keep them whole
     for v in versions:
         table.add_row(
-            Text(v.ref),
+            plain(v.ref),
             Text(v.id),
-            Text(v.title or ""),
+            plain(v.title or ""),
             Text(str(v.chunk_count)),
             Text(f"{v.created_at:%Y-%m-%d %H:%M}"),
-            Text(v.source_path or ""),
+            plain(v.source_path or ""),
         )
     console.print(table)
 
@@ -96,7 +98,7 @@ def _chunk_table(chunks: list[Chunk]) -> Table:
     table.columns[2].ratio = 1
     table.columns[3].ratio = 1
     for c in chunks:
-        table.add_row(Text(str(c.position)), Text(c.kind), Text(c.key), Text(c.title), Text(str(c.line)))
+        table.add_row(Text(str(c.position)), Text(c.kind), plain(c.key), plain(c.title), Text(str(c.line)))
     return table
 
 
@@ -110,21 +112,21 @@ def show(
     store = open_project(project).store
     version = get_version(store, ref)
     chunks = version_chunks(store, version.id)
-    console.print(Text.assemble(_version_label(version), f"  {version.title or ''}"))
+    console.print(Text.assemble(_version_label(version), printable(f"  {version.title or ''}")))
     if not text:
         console.print(_chunk_table(chunks))
         return
     for c in chunks:
         where = " > ".join(c.heading_path)
         header = f"\n#{c.position} {c.kind} {c.key} (line {c.line}{', ' + where if where else ''})"
-        console.print(Text(header, style="bold"))
-        console.print(Text(c.text))
+        console.print(plain(header, style="bold"))
+        console.print(plain(c.text))
 
 
 def _print_section(label: str, rows: list[tuple[str, str]], style: str) -> None:
     console.print(Text(f"{label}: {len(rows)}", style=style))
     for key, title in rows:
-        console.print(Text.assemble("  ", (key, style), f"  {title}"))
+        console.print(Text.assemble("  ", (printable(key), style), printable(f"  {title}")))
 
 
 @app.command()

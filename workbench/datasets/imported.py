@@ -8,6 +8,8 @@ This is how data made outside the pipelines (a file of chats, or the model's own
 experiment) is trained on after an audit filtered it: the filtered dataset is a frozen child of
 the imported one, so the training dataset's lineage reaches the file. The rows take the
 synthetic side of the mix; records are cleaned as baseline rows are (system turns dropped).
+A row longer than `[limits] max_row_chars` is refused, as `audit import` refuses it (a dataset
+imported before the cap, or one snapshotted from the store, may still hold one).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.audit.datasets import dataset_rows, get_dataset
+from workbench.audit.imports import CAP_HINT, size_problems
 from workbench.datasets.baseline import clean_record
 from workbench.datasets.recipe import DatasetRecipe
 from workbench.datasets.sources import MixRow, Synthetic
@@ -44,8 +47,8 @@ def audit_dataset_rows(project: Project, recipe: DatasetRecipe) -> Synthetic:
     """Every row of the recipe's audit dataset as a training record of its kind.
 
     Raises:
-        WorkbenchError: no such dataset, a format the kind cannot train on, or rows with nothing
-            to train on once system turns are dropped.
+        WorkbenchError: no such dataset, a format the kind cannot train on, rows over
+            `[limits] max_row_chars`, or rows with nothing to train on once system turns are dropped.
     """
     assert recipe.audit_dataset is not None
     dataset = get_dataset(project, recipe.audit_dataset)
@@ -55,8 +58,16 @@ def audit_dataset_rows(project: Project, recipe: DatasetRecipe) -> Synthetic:
             f"a {recipe.kind} dataset trains on {' or '.join(TRAINABLE[recipe.kind])} rows.",
             hint="Choose another --kind, or import the data in the kind's format.",
         )
+    stored = dataset_rows(project, dataset.id)
+    oversized = size_problems(((r.row_id, r.text) for r in stored), project.config.limits.max_row_chars)
+    if oversized:
+        raise WorkbenchError(
+            f"{len(oversized)} row(s) of audit dataset {dataset.name!r} are over the row cap; nothing was built: "
+            + "; ".join(oversized[:10]),
+            hint=CAP_HINT,
+        )
     rows, problems = [], []
-    for row in dataset_rows(project, dataset.id):
+    for row in stored:
         try:
             record, _ = clean_record(recipe.kind, _as_kind_format(recipe.kind, dataset.format, row.record))
         except ValueError as e:

@@ -25,6 +25,8 @@ from workbench.generate.steps import stable_id
 from workbench.llm.gateway import Gateway
 from workbench.progress import ProgressCallback, ProgressUpdate
 from workbench.project import Project
+from workbench.runs import mark_interrupted
+from workbench.store.owner import current_owner
 from workbench.store.traits import get_version, version_chunks
 
 DEFAULT_CONCURRENCY = 8  # cases in flight; the gateway bounds the calls per backend on top
@@ -52,13 +54,16 @@ def _traits(project: Project, traits_ref: str | None) -> tuple[str | None, str, 
 
 
 def _start_run(project: Project, run_id: str, values: dict[str, Any]) -> set[str]:
-    """Register the run (or reopen it); the case ids it has already finished."""
+    """Register the run as this process's (or reopen it); the case ids it has already finished."""
+    mark_interrupted(project.store)
     with project.store.transaction() as con:
         con.execute(
-            "INSERT INTO eval_runs (id, suite, model, arm, traits_version, cases_hash, config, status)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 'running') ON CONFLICT (id) DO UPDATE SET status = 'running'",
+            "INSERT INTO eval_runs (id, suite, model, arm, traits_version, cases_hash, config, status, owner,"
+            " budget_usd) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?) ON CONFLICT (id) DO UPDATE"
+            " SET status = 'running', owner = excluded.owner, budget_usd = excluded.budget_usd",
             [run_id, values["suite"], values["model"], values["arm"], values["traits_version"],
-             values["cases_hash"], json.dumps(values["settings"])],
+             values["cases_hash"], json.dumps(values["settings"]), current_owner(),
+             project.config.budget.max_cost_usd_per_run],
         )  # fmt: skip
         return {r[0] for r in con.execute("SELECT case_id FROM eval_samples WHERE run_id = ?", [run_id]).fetchall()}
 

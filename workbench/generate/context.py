@@ -20,7 +20,7 @@ from workbench.generate.steps import StepRunner
 from workbench.llm.types import LLMRequest, Message, SamplingParams
 from workbench.progress import ProgressCallback
 from workbench.project import Project
-from workbench.prompts import PromptTemplate, load_template
+from workbench.prompts import PromptTemplate, PromptTooLong, check_sizes, load_template
 from workbench.store.traits import TraitsVersion, get_version, version_chunks
 from workbench.traits import Chunk
 
@@ -77,8 +77,20 @@ class SFTContext(GenerationContext):
 def template_request(
     project: Project, template: str, *, system: str | None = None, schema: Any = None, **variables: Any
 ) -> LLMRequest:
-    """A one-turn request whose user message is the project's `template` rendered with `variables`."""
+    """A one-turn request whose user message is the project's `template` rendered with `variables`.
+
+    A variable holding a text over `[limits] max_row_chars` makes a *refused* request: the
+    gateway ends it `failed` with the reason, without a call, so that one row fails and the
+    rest of the run goes on.
+    """
+    # Every step's prompt is built here, so this is where a giant stored row is stopped before
+    # it costs a paid call.
     prompt = load_template(template, project.root)
+    try:
+        check_sizes(template, variables, project.config.limits.max_row_chars)
+    except PromptTooLong as e:
+        placeholder = f"[not sent: {e.variable} of {e.length} characters for {template}]"
+        return LLMRequest(messages=(Message("user", placeholder),), template_hash=prompt.hash, refused=str(e))
     return LLMRequest(
         messages=(Message("user", prompt.render(**variables)),),
         system=system,

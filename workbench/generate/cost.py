@@ -8,12 +8,19 @@ drops included); multiplying by the slots a run would still fill gives its proje
 answers are free, so slots already filled cost nothing and are not counted. A pilot that stopped
 at the human gate has measured only the stages before it: the projection lists the stages it
 could not measure, so nobody mistakes a partial figure for the whole.
+
+Since one outlier (a measured call with a giant prompt) is scaled up with the rest, each
+projection lists its `outliers`: rows longer than `[limits] outlier_factor` times the median
+(or over `[limits] max_row_chars`), how many, the longest, and their share of the projected
+input tokens (`find_outliers`; the audit's plan uses it on a dataset's rows).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import dataclasses
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from workbench.errors import WorkbenchError
 from workbench.generate.context import select_traits
@@ -33,6 +40,72 @@ class StageProjection:
 
 
 @dataclass(frozen=True)
+class Outliers:
+    """Rows that weigh on a projection far beyond their number: much longer than the median, or over the cap.
+
+    Attributes:
+        what: The rows looked at ("rows of 'chats'", "sft.refined calls").
+        unit: What the lengths count ("characters", "prompt tokens").
+        rows: How many rows were looked at.
+        median: Their median length.
+        factor: A row longer than `factor` x the median is an outlier.
+        outliers: How many rows are longer than that.
+        cap: `[limits] max_row_chars`, where the lengths are characters (else None).
+        over_cap: How many rows are longer than the cap.
+        longest_id: The longest row.
+        longest: Its length.
+        share: The flagged rows' share of the projection's input tokens (0 to 1).
+    """
+
+    what: str
+    unit: str
+    rows: int
+    median: float
+    factor: float
+    outliers: int
+    cap: int | None
+    over_cap: int
+    longest_id: str
+    longest: int
+    share: float
+
+
+def find_outliers(
+    lengths: Mapping[str, int],
+    projected: Mapping[str, float],
+    total: float,
+    *,
+    what: str,
+    unit: str,
+    factor: float,
+    cap: int | None = None,
+) -> Outliers | None:
+    """The rows longer than `factor` x the median length or than `cap`, summed up; None if there are none.
+
+    Args:
+        lengths: Row id -> length.
+        projected: Row id -> the input tokens the projection counts for it (0 if absent).
+        total: The projection's input tokens, which the flagged rows' share is of.
+        what: The rows, for people.
+        unit: What the lengths count.
+        factor: `[limits] outlier_factor`.
+        cap: `[limits] max_row_chars`, if the lengths are characters.
+    """
+    if not lengths:
+        return None
+    median = statistics.median(lengths.values())
+    # With a median of 0 (mostly empty rows) every non-empty row would be "far longer": no signal.
+    long = {i for i, n in lengths.items() if n > factor * median} if median > 0 else set()
+    over = {i for i, n in lengths.items() if cap is not None and n > cap}
+    if not long and not over:
+        return None
+    longest_id = max(lengths, key=lambda i: lengths[i])
+    share = sum(projected.get(i, 0.0) for i in long | over) / total if total else 0.0
+    return Outliers(what, unit, len(lengths), median, factor, len(long), cap, len(over), longest_id,
+                    lengths[longest_id], min(share, 1.0))  # fmt: skip
+
+
+@dataclass(frozen=True)
 class CostProjection:
     """What filling the remaining scenario slots is expected to take.
 
@@ -42,6 +115,7 @@ class CostProjection:
         stages: Per-stage projections.
         unmeasured: Stages a run goes through that no earlier run reached (not in the totals).
         budget_usd: The project's cap per run (None: no cap).
+        outliers: Rows (measured calls, a dataset's rows) far longer than the rest, per kind of row.
     """
 
     measured_slots: int
@@ -49,6 +123,7 @@ class CostProjection:
     stages: list[StageProjection]
     unmeasured: list[str]
     budget_usd: float | None
+    outliers: list[Outliers] = field(default_factory=list)
 
     @property
     def calls(self) -> float:
@@ -152,10 +227,45 @@ def project_cost(
             f"Nothing to project from: no {label} run has been measured in this project yet.", hint=hint
         )
     projections = []
+    scales = {}
     for stage, calls, tin, tout, cost, unpriced in stages:
-        scale = remaining / max(1, reached.get(stage, measured_slots))
+        scale = scales[stage] = remaining / max(1, reached.get(stage, measured_slots))
         projection = (calls * scale, tin * scale, tout * scale, None if unpriced else (cost or 0.0) * scale)
         projections.append(StageProjection(stage, *projection))
     unmeasured = [s for s in expected if s not in {p.stage for p in projections}]
     budget = project.config.budget.max_cost_usd_per_run
-    return CostProjection(measured_slots, remaining, projections, unmeasured, budget)
+    outliers = _call_outliers(project, prefix, scales, sum(p.tokens_in for p in projections))
+    return CostProjection(measured_slots, remaining, projections, unmeasured, budget, outliers)
+
+
+# The generations table of each pipeline's stages: a call's row is found by its cache key.
+_GENERATIONS = {"sft": "sft_generations", "docs": "doc_generations"}
+
+
+def _call_outliers(project: Project, prefix: str, scales: dict[str, float], total: float) -> list[Outliers]:
+    """Per stage, the measured calls whose prompt is far longer than the stage's median.
+
+    Each measured call is scaled up like the rest of its stage, so one giant prompt in a pilot
+    can dominate the projection; its share says by how much.
+    """
+    table = _GENERATIONS.get(prefix)
+    row = f"(SELECT any_value(g.subject_id) FROM {table} g WHERE g.cache_key = l.cache_key)" if table else "NULL"
+    with project.store.connect() as con:
+        calls = con.execute(
+            f"SELECT l.stage, l.id, coalesce({row}, l.id), l.tokens_in FROM llm_calls l WHERE starts_with(l.stage, ?)"
+            " AND l.purpose = 'call' AND l.tokens_in IS NOT NULL",
+            [f"{prefix}."],
+        ).fetchall()
+    by_stage: dict[str, dict[str, int]] = {}
+    subjects = {}
+    for stage, call, subject, tokens in calls:
+        by_stage.setdefault(stage, {})[call] = tokens
+        subjects[call] = subject
+    found = []
+    for stage, lengths in sorted(by_stage.items()):
+        projected = {call: n * scales.get(stage, 0.0) for call, n in lengths.items()}
+        outliers = find_outliers(lengths, projected, total, what=f"{stage} calls", unit="prompt tokens",
+                                 factor=project.config.limits.outlier_factor)  # fmt: skip
+        if outliers is not None:  # named by the row the call was about, which a person can look up
+            found.append(dataclasses.replace(outliers, longest_id=subjects[outliers.longest_id]))
+    return found

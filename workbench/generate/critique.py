@@ -17,6 +17,7 @@ from workbench.generate.scenarios import ScenarioRow, load_scenarios, scenario_i
 from workbench.generate.schemas import ScenarioCritique
 from workbench.generate.steps import Apply, Generation, Job, StepReport, StoredGeneration, stable_id
 from workbench.llm.types import LLMRequest
+from workbench.store.transitions import Move, move_rows
 
 
 def _baseline_id(scenario: str) -> str:
@@ -59,31 +60,31 @@ def critique_jobs(ctx: SFTContext, scenarios: list[ScenarioRow]) -> list[Job]:
 def _apply_critiques(ctx: SFTContext) -> Apply:
     kept_status = "ok" if ctx.config.auto_approve_scenarios else "needs_review"
 
-    def settle(con: duckdb.DuckDBPyConnection, row: ScenarioRow, status: str, reason: str | None) -> None:
-        con.execute(
-            "UPDATE sft_scenarios SET status = ?, reason = ?, updated_at = current_timestamp WHERE id = ?",
-            [status, reason, row.id],
-        )
+    def verdict_move(row: ScenarioRow, g: Generation) -> Move:
+        def settle(status: str, reason: str | None) -> Move:
+            return Move(row.id, read=row.status, status=status, reason=reason)
+
+        if not g.ok or g.parsed is None:
+            return settle("needs_review", f"critique failed ({g.status}): {g.reason}")
+        verdict = ScenarioCritique.model_validate(g.parsed)
+        if verdict.verdict == "keep":
+            return settle(kept_status, verdict.reasons)
+        if verdict.verdict == "drop":
+            return settle("filtered", f"dropped by the critic: {verdict.reasons}")
+        if row.round < ctx.config.max_revision_rounds and verdict.revised_user_prompt:
+            return settle("revised", verdict.reasons)
+        still = f"the critic still asks for a revision after {row.round} round(s): {verdict.reasons}"
+        return settle("needs_review", still)
 
     def apply(con: duckdb.DuckDBPyConnection, generations: list[Generation]) -> None:
-        for g in generations:
-            row: ScenarioRow = g.job.context["row"]
-            if g.status == "error":
-                continue  # a transport failure: the scenario stays new and the next run asks again
-            if not g.ok or g.parsed is None:
-                settle(con, row, "needs_review", f"critique failed ({g.status}): {g.reason}")
-                continue
-            verdict = ScenarioCritique.model_validate(g.parsed)
-            if verdict.verdict == "keep":
-                settle(con, row, kept_status, verdict.reasons)
-            elif verdict.verdict == "drop":
-                settle(con, row, "filtered", f"dropped by the critic: {verdict.reasons}")
-            elif row.round < ctx.config.max_revision_rounds and verdict.revised_user_prompt:
-                settle(con, row, "revised", verdict.reasons)
-                _insert_revision(con, ctx, row, verdict.revised_user_prompt, g.id)
-            else:
-                reason = f"the critic still asks for a revision after {row.round} round(s): {verdict.reasons}"
-                settle(con, row, "needs_review", reason)
+        # A transport failure leaves the scenario new: the next run asks again.
+        answered = [g for g in generations if g.answered]
+        moves = [verdict_move(g.job.context["row"], g) for g in answered]
+        moved = move_rows(con, "sft_scenarios", moves)
+        for g, move in zip(answered, moves, strict=True):
+            if move.status == "revised" and move.id in moved:  # not if a person decided meanwhile
+                revised = ScenarioCritique.model_validate(g.parsed).revised_user_prompt or ""
+                _insert_revision(con, ctx, g.job.context["row"], revised, g.id)
 
     return apply
 

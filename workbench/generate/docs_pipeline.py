@@ -12,7 +12,7 @@ rating and dedup are the SFT pipeline's own (`generate/quality.py`), given `DOCU
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from workbench.generate.cost import CostProjection, project_cost
@@ -31,6 +31,7 @@ from workbench.generate.run import StepFn, run_steps
 from workbench.generate.steps import StepReport
 from workbench.progress import ProgressCallback
 from workbench.project import Project
+from workbench.runs import WorkBudget
 from workbench.store.traits import get_version
 
 
@@ -71,6 +72,9 @@ DOC_STEPS: dict[str, StepFn[DocsContext]] = {
 }
 """The pipeline's steps in order; `run_docs(steps=[...])` runs a subset."""
 
+ROLES = ("generator", "critic", "rater")
+"""The roles the steps send model calls to through the gateway (for the budget's worst-case overshoot)."""
+
 
 @dataclass
 class DocsReport:
@@ -91,6 +95,9 @@ async def run_docs(
     types: Sequence[str] | None = None,
     steps: Sequence[str] | None = None,
     progress: ProgressCallback | None = None,
+    budget_usd: float | None = None,
+    on_start: Callable[[WorkBudget], None] | None = None,
+    retry_failed: bool = False,
 ) -> DocsReport:
     """Run the documents pipeline's steps (all by default) as one recorded run.
 
@@ -102,6 +109,10 @@ async def run_docs(
         types: Document types (names from `[docs] types`); all of them by default.
         steps: Names from `DOC_STEPS`, run in pipeline order.
         progress: Receives progress of every batch of model calls.
+        budget_usd: An explicit cap for this traits version's documents (`--budget`), kept by later
+            runs; by default the cap an earlier run set, else `[budget] max_cost_usd_per_run`.
+        on_start: Told the budget (cap and spend so far) before anything is sent.
+        retry_failed: Send again calls an earlier run ended `failed` (bad request, auth, unknown model).
     """
     chosen = [s for s in DOC_STEPS if steps is None or s in steps]
     version = get_version(project.store, traits_ref)
@@ -112,6 +123,7 @@ async def run_docs(
             progress=progress,
         ),
         config={"steps": chosen, "chunks": list(chunk_keys or []), "types": list(types or []), "per_type": per_type},
+        budget_usd=budget_usd, on_start=on_start, retry_failed=retry_failed,
     )  # fmt: skip
     ctx = result.ctx
     with project.store.connect() as con:

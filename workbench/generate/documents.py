@@ -36,6 +36,7 @@ from workbench.llm.types import LLMRequest
 from workbench.progress import ProgressCallback
 from workbench.project import Project
 from workbench.review import send_back_notes
+from workbench.store.transitions import Move, move_rows
 
 DOCUMENTS = QualitySpec("documents", "document", "doc_autorate", ("doc_type", "text"), "text")
 """What the shared autorater and dedup read of a document."""
@@ -158,8 +159,8 @@ def brainstorm_jobs(ctx: DocsContext) -> list[Job]:
 def _insert_documents(ctx: DocsContext) -> Apply:
     def apply(con: duckdb.DuckDBPyConnection, generations: list[Generation]) -> None:
         for g in generations:
-            if g.status == "error":
-                continue  # a transport failure: the slot stays empty and the next run asks again
+            if not g.answered:
+                continue  # the slot stays empty: the next run asks again (a permanent failure: if asked to)
             c = g.job.context
             status = "brainstormed" if g.ok and g.parsed else g.status
             con.execute(
@@ -255,19 +256,14 @@ def _outcome(step: Advance, g: Generation) -> tuple[str, str | None]:
 
 
 def _apply_advance(step: Advance) -> Apply:
-    text = f", {step.text_column} = ?" if step.text_column else ""
+    def move(g: Generation) -> Move:
+        status, reason = _outcome(step, g)
+        values = {step.column: g.id} | ({step.text_column: (g.text or "").strip()} if step.text_column else {})
+        return Move(g.job.subject_id, read=step.after, status=status, reason=reason, values=values)
 
     def apply(con: duckdb.DuckDBPyConnection, generations: list[Generation]) -> None:
-        for g in generations:
-            if g.status == "error":
-                continue  # a transport failure: the document waits at its step for the next run
-            status, reason = _outcome(step, g)
-            values = [(g.text or "").strip()] if step.text_column else []
-            con.execute(
-                f"UPDATE documents SET {step.column} = ?, status = ?, reason = ?{text},"
-                " updated_at = current_timestamp WHERE id = ? AND status = ?",
-                [g.id, status, reason, *values, g.job.subject_id, step.after],
-            )
+        # A transport failure leaves the document waiting at its step for the next run.
+        move_rows(con, "documents", [move(g) for g in generations if g.answered])
 
     return apply
 

@@ -32,6 +32,7 @@ from workbench.generate.scenarios import generate_scenarios
 from workbench.generate.steps import StepReport
 from workbench.progress import ProgressCallback
 from workbench.project import Project
+from workbench.runs import WorkBudget
 from workbench.store.traits import get_version
 
 
@@ -75,6 +76,9 @@ STEPS: dict[str, Callable[[SFTContext], Awaitable[list[StepReport]]]] = {
 }
 """The pipeline's steps in order; `run_sft(steps=[...])` runs a subset (each CLI step command)."""
 
+ROLES = ("generator", "critic", "baseline", "rater")
+"""The roles the steps send model calls to through the gateway (for the budget's worst-case overshoot)."""
+
 
 @dataclass
 class SFTReport:
@@ -95,6 +99,9 @@ async def run_sft(
     scenarios: int | None = None,
     steps: Sequence[str] | None = None,
     progress: ProgressCallback | None = None,
+    budget_usd: float | None = None,
+    on_start: Callable[[WorkBudget], None] | None = None,
+    retry_failed: bool = False,
 ) -> SFTReport:
     """Run the pipeline's steps (all by default) as one recorded run.
 
@@ -106,6 +113,10 @@ async def run_sft(
             scenarios_per_chunk` by default.
         steps: Names from `STEPS`, run in pipeline order.
         progress: Receives progress of every batch of model calls.
+        budget_usd: An explicit cap for this traits version's SFT data (`--budget`), kept by later
+            runs; by default the cap an earlier run set, else `[budget] max_cost_usd_per_run`.
+        on_start: Told the budget (cap and spend so far) before anything is sent.
+        retry_failed: Send again calls an earlier run ended `failed` (bad request, auth, unknown model).
     """
     chosen = [s for s in STEPS if steps is None or s in steps]
     version = get_version(project.store, traits_ref)
@@ -115,6 +126,7 @@ async def run_sft(
             project, version.id, run_id=run_id, chunk_keys=chunk_keys, scenarios=scenarios, progress=progress
         ),
         config={"steps": chosen, "chunks": list(chunk_keys or []), "scenarios": scenarios},
+        budget_usd=budget_usd, on_start=on_start, retry_failed=retry_failed,
     )  # fmt: skip
     report = SFTReport(result.run_id, result.steps, result.stopped_budget)
     report.scenarios_awaiting_review, report.examples_awaiting_review = _awaiting(result.ctx)

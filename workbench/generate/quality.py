@@ -25,6 +25,7 @@ from workbench.generate.context import GenerationContext, SFTContext
 from workbench.generate.dedup import find_duplicates
 from workbench.generate.schemas import ExampleRating
 from workbench.generate.steps import Apply, Generation, Job, StepReport
+from workbench.store.transitions import Move, move_rows
 
 KEPT = ("needs_review", "ok")  # rows later ones are compared against
 
@@ -90,20 +91,18 @@ def rating_jobs(ctx: GenerationContext, spec: QualitySpec) -> list[Job]:
 
 
 def _apply_ratings(spec: QualitySpec, thresholds: Thresholds) -> Apply:
+    def move(g: Generation) -> Move:
+        if g.ok and g.parsed is not None:
+            failures = threshold_failures(ExampleRating.model_validate(g.parsed), thresholds)
+            status, reason = ("filtered", "; ".join(failures)) if failures else ("rated", None)
+        else:
+            status, reason = g.status, f"autorater: {g.reason}"
+        scores = json.dumps(g.parsed) if g.parsed is not None else None
+        return Move(g.job.subject_id, read="new", status=status, reason=reason, values={"scores": scores})
+
     def apply(con: duckdb.DuckDBPyConnection, generations: list[Generation]) -> None:
-        for g in generations:
-            if g.status == "error":
-                continue  # a transport failure: the row stays new and the next run asks again
-            if g.ok and g.parsed is not None:
-                failures = threshold_failures(ExampleRating.model_validate(g.parsed), thresholds)
-                status, reason = ("filtered", "; ".join(failures)) if failures else ("rated", None)
-            else:
-                status, reason = g.status, f"autorater: {g.reason}"
-            con.execute(
-                f"UPDATE {spec.table} SET status = ?, reason = ?, scores = ?, updated_at = current_timestamp"
-                " WHERE id = ? AND status = 'new'",
-                [status, reason, json.dumps(g.parsed) if g.parsed is not None else None, g.job.subject_id],
-            )
+        # A transport failure leaves the row new: the next run asks again.
+        move_rows(con, spec.table, [move(g) for g in generations if g.answered])
 
     return apply
 
@@ -131,20 +130,18 @@ async def dedup_rows(ctx: GenerationContext, spec: QualitySpec, *, similarity: f
     )  # fmt: skip
     pool = [i for i, _ in kept] + [row["id"] for row in fresh]
     survivor = "ok" if auto_accept else "needs_review"
-    updates: list[tuple[str, str | None, str | None, float | None, str]] = []
+    moves: list[Move] = []
     for row, match in zip(fresh, matches, strict=True):
         if match is None:
-            updates.append((survivor, None, None, None, row["id"]))
+            moves.append(Move(row["id"], read="rated", status=survivor))
         else:
             reason = f"near-duplicate of {spec.noun} {pool[match.index]} (cosine {match.similarity:.3f})"
-            updates.append(("duplicate", reason, pool[match.index], match.similarity, row["id"]))
-        report.count(updates[-1][0])
+            original = {"duplicate_of": pool[match.index], "similarity": match.similarity}
+            moves.append(Move(row["id"], read="rated", status="duplicate", reason=reason, values=original))
     with ctx.project.store.transaction() as con:
-        con.executemany(
-            f"UPDATE {spec.table} SET status = ?, reason = ?, duplicate_of = ?, similarity = ?,"
-            " updated_at = current_timestamp WHERE id = ? AND status = 'rated'",
-            updates,
-        )
+        moved = move_rows(con, spec.table, moves)
+    for m in moves:
+        report.count(m.status if m.id in moved else "decided_meanwhile")
     return report
 
 

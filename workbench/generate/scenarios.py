@@ -25,6 +25,7 @@ from workbench.generate.dedup import find_duplicates
 from workbench.generate.schemas import ScenarioDraft
 from workbench.generate.steps import Apply, Generation, Job, StepReport, stable_id
 from workbench.review import send_back_notes
+from workbench.store.transitions import Move, move_rows
 
 LIVE = ("new", "needs_review", "ok")  # statuses of scenarios that count as the trait's current set
 MAX_AVOID = 30  # prompts listed as "already written" in a retry; more would crowd out the instructions
@@ -120,8 +121,8 @@ def scenario_jobs(ctx: SFTContext) -> list[Job]:
 def _insert_scenarios(ctx: SFTContext) -> Apply:
     def apply(con: duckdb.DuckDBPyConnection, generations: list[Generation]) -> None:
         for g in generations:
-            if g.status == "error":
-                continue  # a transport failure: the slot stays empty and the next run asks again
+            if not g.answered:
+                continue  # the slot stays empty: the next run asks again (a permanent failure: if asked to)
             c = g.job.context
             draft = ScenarioDraft.model_validate(g.parsed) if g.ok and g.parsed else None
             status = "generated" if draft else g.status
@@ -143,7 +144,7 @@ def _insert_scenarios(ctx: SFTContext) -> Apply:
 async def check_near_duplicates(ctx: SFTContext) -> int:
     """Settle `generated` scenarios: `new`, or `duplicate` of a live scenario of the same trait."""
     rows = load_scenarios(ctx)
-    updates: list[tuple[str, str | None, str]] = []
+    moves: list[Move] = []
     for chunk_id in ctx.chunk_ids:
         kept = [r for r in rows if r.chunk_id == chunk_id and r.status in LIVE and r.user_prompt]
         fresh = [r for r in rows if r.chunk_id == chunk_id and r.status == "generated"]
@@ -154,16 +155,15 @@ async def check_near_duplicates(ctx: SFTContext) -> int:
         pool = kept + fresh
         for row, match in zip(fresh, matches, strict=True):
             if match is None:
-                updates.append(("new", None, row.id))
+                moves.append(Move(row.id, read="generated", status="new"))
             else:
                 reason = f"near-duplicate of scenario {pool[match.index].id} (cosine {match.similarity:.3f})"
-                updates.append(("duplicate", reason, row.id))
-    if updates:
-        with ctx.project.store.transaction() as con:
-            con.executemany(
-                "UPDATE sft_scenarios SET status = ?, reason = ?, updated_at = current_timestamp WHERE id = ?", updates
-            )
-    return sum(1 for u in updates if u[0] == "duplicate")
+                moves.append(Move(row.id, read="generated", status="duplicate", reason=reason))
+    if not moves:
+        return 0
+    with ctx.project.store.transaction() as con:
+        moved = move_rows(con, "sft_scenarios", moves)
+    return sum(1 for m in moves if m.status == "duplicate" and m.id in moved)
 
 
 async def generate_scenarios(ctx: SFTContext) -> StepReport:

@@ -7,7 +7,8 @@ one transaction, the batch's `Generation` rows are written together with whateve
 loses at most the batch in flight, and a re-run finds everything before it already done.
 
 Generation ids are deterministic (step, subject, variant), so re-running never duplicates a
-row; a generation that ended in a transport `error` is replaced when its retry succeeds.
+row; a generation that ended unanswered (`error`, or `failed` sent again with `--retry-failed`)
+is replaced when its retry succeeds.
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ ROW_STATUS = {
     "length": "truncated",
     "parse_failed": "parse_failed",
     "error": "error",
+    "failed": "failed",
 }
+
+# Outcomes with no answer from the model: a transport `error` (the next run asks again) and a
+# permanent `failed` (asked again only with `--retry-failed`). The row a call was about stays
+# where it was, so asking again later can still move it.
+UNANSWERED = frozenset({"error", "failed"})
 
 GENERATION_COLUMNS = (
     "id", "step", "subject_id", "variant", "role", "model", "template_hash", "cache_key", "run_id",
@@ -91,6 +98,11 @@ class Generation:
     def ok(self) -> bool:
         return self.status == "ok"
 
+    @property
+    def answered(self) -> bool:
+        """Whether the model answered (anything but a transport or permanent failure)."""
+        return self.status not in UNANSWERED
+
 
 @dataclass
 class StepReport:
@@ -101,9 +113,12 @@ class StepReport:
     written: dict[str, int] = field(default_factory=dict)
     fresh_calls: int = 0
     stopped_budget: bool = False
+    first_reason: dict[str, str] = field(default_factory=dict)
 
-    def count(self, status: str, n: int = 1) -> None:
+    def count(self, status: str, n: int = 1, reason: str | None = None) -> None:
         self.written[status] = self.written.get(status, 0) + n
+        if reason and status not in self.first_reason:
+            self.first_reason[status] = reason
 
     def merge(self, other: StepReport) -> None:
         """Add another pass of the same step into this report."""
@@ -111,7 +126,25 @@ class StepReport:
         self.fresh_calls += other.fresh_calls
         self.stopped_budget |= other.stopped_budget
         for status, n in other.written.items():
-            self.count(status, n)
+            self.count(status, n, other.first_reason.get(status))
+
+
+def unanswered_problem(reports: Sequence[StepReport]) -> str | None:
+    """One line saying why a run must not pass as a success, or None.
+
+    A run fails when any call failed for a permanent reason (it will not be sent again unless
+    asked), or when calls were made and none was answered (every one a transport error).
+    """
+    total = {status: sum(r.written.get(status, 0) for r in reports) for status in ("failed", "error")}
+    reason = {status: next((r.first_reason[status] for r in reports if status in r.first_reason), "")
+              for status in total}  # fmt: skip
+    answered = sum(n for r in reports for status, n in r.written.items() if status not in UNANSWERED)
+    if total["failed"]:
+        return (f"{total['failed']} call(s) failed for a permanent reason, e.g. {reason['failed']}. "
+                "Fix it, then run again with --retry-failed.")  # fmt: skip
+    if total["error"] and not answered:
+        return f"All {total['error']} call(s) failed, e.g. {reason['error']}. Run again once the model answers."
+    return None
 
 
 @dataclass(frozen=True)
@@ -146,6 +179,7 @@ class StepRunner:
         run_id: The run every call and row belongs to.
         batch_size: Jobs per committed batch.
         progress: Receives gateway progress for each batch.
+        retry_failed: Send again the calls that failed for a permanent reason in an earlier run.
     """
 
     project: Project
@@ -154,6 +188,7 @@ class StepRunner:
     run_id: str
     batch_size: int = 64
     progress: ProgressCallback | None = None
+    retry_failed: bool = False
 
     async def run_jobs(self, step: str, role: str, jobs: Sequence[Job], apply: Apply | None = None) -> StepReport:
         """Send `jobs` in batches; write each batch's generations and `apply` them in one transaction.
@@ -165,7 +200,8 @@ class StepRunner:
         if not jobs:
             return report
         writing: asyncio.Future[None] | None = None
-        async with Gateway(self.project, stage=f"{self.stage_prefix}.{step}", run_id=self.run_id) as gateway:
+        stage = f"{self.stage_prefix}.{step}"
+        async with Gateway(self.project, stage=stage, run_id=self.run_id, retry_failed=self.retry_failed) as gateway:
             try:
                 for start in range(0, len(jobs), self.batch_size):
                     if gateway.budget_exhausted:
@@ -183,7 +219,7 @@ class StepRunner:
                         await writing
                     writing = asyncio.ensure_future(asyncio.to_thread(self._write, role, kept, apply))
                     for generation in kept:
-                        report.count(generation.status)
+                        report.count(generation.status, reason=generation.reason)
             finally:
                 if writing is not None:
                     await writing
@@ -197,14 +233,15 @@ class StepRunner:
         return lambda update: callback(dataclasses.replace(update, done=offset + update.done, total=total))
 
     def stored(self, ids: Sequence[str]) -> dict[str, StoredGeneration]:
-        """Generations with these ids that reached a final outcome (transport errors excluded)."""
+        """Generations with these ids that reached a final outcome (those to ask again excluded)."""
         if not ids:
             return {}
+        again = ["error", "failed"] if self.retry_failed else ["error"]
         with self.project.store.connect() as con:
             rows = con.execute(
                 f"SELECT id, subject_id, status, reason, text, parsed, note FROM {self.table}"
-                " WHERE id IN (SELECT unnest(?)) AND status != 'error'",
-                [list(ids)],
+                " WHERE id IN (SELECT unnest(?)) AND status NOT IN (SELECT unnest(?))",
+                [list(ids), again],
             ).fetchall()
         return {
             row[0]: StoredGeneration(
@@ -235,10 +272,10 @@ class StepRunner:
         placeholders = ", ".join("?" for _ in GENERATION_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in GENERATION_COLUMNS[1:])
         with self.project.store.transaction() as con:
-            # Only a transport error is ever replaced: every other outcome is final and cached.
+            # Only an unanswered call is ever replaced: every other outcome is final and cached.
             con.executemany(
                 f"INSERT INTO {self.table} ({', '.join(GENERATION_COLUMNS)}) VALUES ({placeholders}) "
-                f"ON CONFLICT (id) DO UPDATE SET {updates} WHERE {self.table}.status = 'error'",
+                f"ON CONFLICT (id) DO UPDATE SET {updates} WHERE {self.table}.status IN ('error', 'failed')",
                 rows,
             )
             if apply is not None:

@@ -17,9 +17,10 @@ from workbench.llm.spec import ModelSpec
 from workbench.llm.types import CallResult, LLMRequest
 from workbench.store import Store
 
-# Outcomes decided by the model itself. Transport failures (rate limits, timeouts, 5xx after
-# the last retry) are not cached, so the next run tries again.
-CACHEABLE_STATUSES = frozenset({"ok", "length", "safety", "refusal", "parse_failed"})
+# Outcomes decided by the model itself, and permanent failures (bad request, auth, unknown model:
+# sending again would fail again and may be paid for; `--retry-failed` asks anew). Transient
+# failures (rate limits, timeouts, 5xx after the last retry) are not cached: the next run tries again.
+CACHEABLE_STATUSES = frozenset({"ok", "length", "safety", "refusal", "parse_failed", "failed"})
 
 
 def request_fingerprint(spec: ModelSpec, request: LLMRequest, json_schema: dict[str, Any] | None) -> dict:

@@ -7,10 +7,14 @@ For each request the gateway: looks the call up in the cache (one query for a wh
 otherwise sends it through the role's backend under a per-backend concurrency limit, retrying
 rate limits, server errors, timeouts and connection errors with exponential backoff and jitter
 (honouring Retry-After) a bounded number of times; validates structured output against the
-request's pydantic schema with one repair turn; records a ledger row per request sent; caches
-the model's final outcome; and stops starting requests once the run's budget is spent.
+request's pydantic schema with one repair turn; logs each request before it is sent and records
+its ledger row when it ends (ledger.py); caches the model's final outcome; and stops starting
+requests once the budget of the run's piece of work is spent (across restarts: runs.py).
 Every request ends as one `CallResult`: failures are statuses with reasons, never exceptions
-or gaps. Only a problem the user must fix (a missing key, an unknown role) raises.
+or gaps. A permanent failure (bad request, auth, unknown model, an unexpected client error) ends
+`failed` and is cached like an answer, so the next run does not pay for it again unless asked
+to (`retry_failed`). Only a problem the user must fix before anything is sent (a missing key,
+an unknown role, a malformed spec) raises.
 """
 
 from __future__ import annotations
@@ -30,13 +34,13 @@ from workbench.errors import BudgetExceededError, WorkbenchError
 from workbench.llm import cache
 from workbench.llm.backends import make_backend
 from workbench.llm.backends.base import Backend
-from workbench.llm.ledger import LedgerWriter, call_cost, new_ledger_row
+from workbench.llm.ledger import LedgerWriter, call_cost, new_ledger_row, recover_ledger
 from workbench.llm.spec import ModelSpec
 from workbench.llm.structured import json_schema_for, parse_answer, repair_request
 from workbench.llm.types import BackendError, BackendResponse, CallResult, LLMRequest
 from workbench.progress import ProgressCallback, ProgressUpdate
 from workbench.project import Project
-from workbench.runs import run_spent_usd
+from workbench.runs import WorkBudget, work_budget
 
 # What the user can do when a call finally fails, by error kind.
 _ERROR_HINTS = {
@@ -92,15 +96,25 @@ class Gateway:
     Args:
         project: The project whose config (roles, prices, limits) and store are used.
         stage: Recorded on every ledger row, for per-stage accounting.
-        run_id: The run the calls belong to; its budget counts calls from earlier attempts.
+        run_id: The run the calls belong to; the budget of its piece of work counts every
+            earlier run and restart of that work.
+        retry_failed: Send again calls whose cached outcome is a permanent failure.
     """
 
-    def __init__(self, project: Project, *, stage: str = "adhoc", run_id: str | None = None) -> None:
+    def __init__(
+        self, project: Project, *, stage: str = "adhoc", run_id: str | None = None, retry_failed: bool = False
+    ) -> None:
         self.config = project.config
         self.store = project.store
         self.stage = stage
         self.run_id = run_id
-        self.spent_usd = run_spent_usd(self.store, run_id) if run_id else 0.0
+        self.retry_failed = retry_failed
+        recover_ledger(self.store)  # a killed process's calls count before this one's budget is read
+        default_cap = self.config.budget.max_cost_usd_per_run
+        self.budget = (
+            work_budget(self.store, run_id, default_cap) if run_id else WorkBudget("adhoc", default_cap, 0.0, 0)
+        )
+        self.spent_usd = self.budget.spent_usd
         self._backends: dict[ModelSpec, Backend] = {}
         self._limits: dict[tuple[str, str | None], asyncio.Semaphore] = {}
         self._writer = LedgerWriter(self.store, self.config.gateway.flush_interval_s)
@@ -130,7 +144,7 @@ class Gateway:
 
     @property
     def budget_usd(self) -> float | None:
-        return self.config.budget.max_cost_usd_per_run
+        return self.budget.cap_usd
 
     @property
     def budget_exhausted(self) -> bool:
@@ -170,7 +184,10 @@ class Gateway:
         """
         spec = self.resolve(role, model)
         calls = [self._prepare(spec, role, r) for r in requests]
-        found = await asyncio.to_thread(cache.lookup, self.store, [c.key for c in calls])
+        found = await asyncio.to_thread(cache.lookup, self.store, [c.key for c in calls if not c.request.refused])
+        found |= {c.key: _refused(c) for c in calls if c.request.refused}
+        if self.retry_failed:
+            found = {key: result for key, result in found.items() if result.status != "failed"}
         pending = {c.key: c for c in calls if c.key not in found}
         done = len(calls) - sum(1 for c in calls if c.key in pending)
         report = _Reporter(progress, self.stage, len(calls), done)
@@ -221,6 +238,7 @@ class Gateway:
         """One request with retries. Returns the answer, or the failed `CallResult`."""
         retrying = transient_retries(self.config.gateway, self.sleep)
         attempt = 0
+        started = time.monotonic()
         try:
             async for retry in retrying:
                 with retry:
@@ -228,7 +246,10 @@ class Gateway:
                     return await self._attempt(call, request, tally, purpose, attempt)
         except BackendError as e:
             hint = _ERROR_HINTS.get(e.kind, "")
-            return self._finish(call, tally, "error", None, error=f"{e} (after {attempt} attempt(s)){hint}")
+            waited = f"after {attempt} attempt(s) over {time.monotonic() - started:.0f} s"
+            # Transient errors that outlasted the retries are tried again next run; permanent ones are final.
+            status = "error" if e.retryable else "failed"
+            return self._finish(call, tally, status, None, error=f"{e} ({waited}){hint}")
         except BudgetExceededError as e:
             return self._finish(call, tally, "budget_exceeded", None, error=str(e))
         raise AssertionError("unreachable")  # pragma: no cover - tenacity returns or raises
@@ -238,14 +259,18 @@ class Gateway:
         async with self._limit(call.spec):
             # Checked once a slot is free, so requests queued behind the limit see the latest spend.
             if self.budget_exhausted:
-                raise BudgetExceededError(f"run budget of ${self.budget_usd:.2f} reached; request not sent")
+                raise BudgetExceededError(
+                    f"the budget of {self.budget.work} (${self.budget_usd:.2f}) is spent; request not sent"
+                )
             started = time.perf_counter()
+            row["id"] = self._begin(call, row)
             try:
                 response = await self._backend(call.spec).generate(_seeded(request), call.json_schema)
-            except BackendError as e:
-                last = not e.retryable or attempt >= self.config.gateway.max_attempts
-                self._record(call, row, started, status="error" if last else "retried", error=str(e))
-                raise
+            except Exception as e:
+                error = e if isinstance(e, BackendError) else _unexpected(e)
+                last = not error.retryable or attempt >= self.config.gateway.max_attempts
+                self._record(call, row, started, status="error" if last else "retried", error=str(error))
+                raise error from e
         cost = call_cost(self._price(call.spec), response.tokens_in, response.tokens_out)
         tally.add(response, cost)
         self.spent_usd += cost or 0.0
@@ -260,17 +285,28 @@ class Gateway:
     def _price(self, spec: ModelSpec) -> Price | None:
         return self.config.prices.get(spec.model) or self.config.prices.get(str(spec))
 
+    def _ledger_row(self, call: _Call, **fields: Any) -> dict[str, Any]:
+        return new_ledger_row(
+            run_id=self.run_id, stage=self.stage, role=call.role, model=str(call.spec), cache_key=call.key,
+            template_hash=call.request.template_hash, **fields,
+        )  # fmt: skip
+
+    def _begin(self, call: _Call, row: dict[str, Any]) -> str:
+        """Log the request before it is sent; returns the ledger row id its outcome will complete."""
+        sent = self._ledger_row(call, status="sent", **row)
+        self._writer.begin_call(sent)
+        return str(sent["id"])
+
     def _record(self, call: _Call, row: dict[str, Any], started: float, **fields: Any) -> None:
         response: BackendResponse | None = fields.pop("response", None)
         if response is not None:
             fields.update(
                 finish_reason=response.finish_reason, tokens_in=response.tokens_in, tokens_out=response.tokens_out
             )
-        self._writer.add_call(new_ledger_row(
-            run_id=self.run_id, stage=self.stage, role=call.role, model=str(call.spec), cache_key=call.key,
-            template_hash=call.request.template_hash, cost_usd=fields.pop("cost", None),
-            latency_ms=(time.perf_counter() - started) * 1000, **row, **fields,
-        ))  # fmt: skip
+        ledger_row = self._ledger_row(
+            call, cost_usd=fields.pop("cost", None), latency_ms=(time.perf_counter() - started) * 1000, **row, **fields
+        )
+        self._writer.add_call(ledger_row | {"id": row["id"]})
 
     def _finish(
         self, call: _Call, tally: _Tally, status: str, response: BackendResponse | None, *,
@@ -313,6 +349,16 @@ def backoff(gateway: GatewayConfig) -> Callable[[RetryCallState], float]:
         return wait
 
     return delay
+
+
+def _refused(call: _Call) -> CallResult:
+    """The result of a request that must not be sent (nothing is sent, cached or paid)."""
+    return CallResult(status="failed", model=str(call.spec), cache_key=call.key, error=call.request.refused)
+
+
+def _unexpected(error: Exception) -> BackendError:
+    """An exception the client library was not expected to raise, as a permanent failure with its reason."""
+    return BackendError("client_error", f"unexpected {type(error).__name__} from the client: {error}")
 
 
 def _finish_error(response: BackendResponse) -> str:

@@ -17,10 +17,15 @@ Role = Literal["user", "assistant"]
 FinishReason = Literal["stop", "length", "safety", "refusal", "other"]
 """Why generation ended: a natural stop, the token limit, a safety block, an explicit refusal."""
 
-CallStatus = Literal["ok", "length", "safety", "refusal", "parse_failed", "error", "budget_exceeded"]
+CallStatus = Literal["ok", "length", "safety", "refusal", "parse_failed", "error", "failed", "budget_exceeded"]
 """The final outcome of one gateway call. Stages copy it into their rows' status."""
 
-ErrorKind = Literal["rate_limited", "server_error", "timeout", "connection", "client_error", "auth"]
+ErrorKind = Literal[
+    "rate_limited", "server_error", "timeout", "connection", "client_error", "auth", "not_found", "unexpected"
+]
+"""Why a request produced no answer. The first four are transient (`BackendError.RETRYABLE`); the others are
+permanent: a rejected request (400, 422: e.g. a prompt over the context length), a refused key (401, 403), an
+unknown model or endpoint (404), or an exception the client library was not expected to raise."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ class LLMRequest:
             and, where the backend supports seeds, seeded reproducibly from this index.
         template_hash: Hash of the prompt template that produced the messages (lineage only;
             the messages already determine the cache key).
+        refused: Why this request must not be sent (e.g. a text over the size cap). The gateway
+            ends it `failed` with this reason, without a call.
     """
 
     messages: tuple[Message, ...]
@@ -62,6 +69,7 @@ class LLMRequest:
     schema: type[BaseModel] | None = None
     sample_index: int = 0
     template_hash: str | None = None
+    refused: str | None = None
 
     @classmethod
     def from_prompt(cls, prompt: str, **kwargs: Any) -> LLMRequest:
@@ -84,8 +92,8 @@ class BackendError(Exception):
     """A request that did not produce a model answer.
 
     Args:
-        kind: What went wrong; decides whether the gateway retries.
-        message: Human-readable detail (never containing credentials).
+        kind: What went wrong; decides whether the gateway retries (only `RETRYABLE` kinds are).
+        message: Human-readable detail, the row's reason when the call fails (never containing credentials).
         retry_after: Seconds the server asked us to wait, from a Retry-After header.
     """
 

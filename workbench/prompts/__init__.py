@@ -10,12 +10,16 @@ prompt is visible in the lineage and (because the rendered text changes) misses 
 
 Rendering is strict: a variable the caller did not pass is an error, not an empty string, so
 a typo in an override fails loudly instead of silently sending a broken prompt.
+
+`check_sizes` refuses a variable holding a text longer than `[limits] max_row_chars`
+(`PromptTooLong`), so one giant stored row is never sent whole in a paid call.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -155,6 +159,50 @@ class PromptTemplate:
             # not a list); naming the line is what makes them fixable in an override.
             line = _template_line(exc.__traceback__)
             raise WorkbenchError(f"{self._where(line)}: rendering failed: {exc}") from exc
+
+
+class PromptTooLong(WorkbenchError):
+    """A prompt variable holds a text longer than `[limits] max_row_chars`; nothing was sent.
+
+    Attributes:
+        template: The template the variable was for.
+        variable: Where the text is among the variables (`rows[3].text`).
+        length: The text's length in characters.
+        cap: The cap it is over.
+    """
+
+    def __init__(self, template: str, variable: str, length: int, cap: int) -> None:
+        super().__init__(
+            f"Prompt template '{template}': {variable} is {length:,} characters, over the {cap:,}-character cap; "
+            "nothing was sent.",
+            hint=f"Shorten that text, or raise the cap: `[limits] max_row_chars` in workbench.toml or "
+            f"WORKBENCH_LIMITS__MAX_ROW_CHARS={length}.",
+        )
+        self.template, self.variable, self.length, self.cap = template, variable, length, cap
+
+
+def _texts(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    """Every string inside a variable (lists and dicts included), with where it is."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _texts(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _texts(item, f"{where}[{i}]")
+
+
+def check_sizes(template: str, variables: Mapping[str, Any], max_chars: int) -> None:
+    """Refuse variables holding a text longer than `max_chars` (the longest one is named).
+
+    Raises:
+        PromptTooLong: some text is over the cap.
+    """
+    over = [(len(text), where) for name, value in variables.items() for where, text in _texts(value, name)]
+    length, where = max(over, default=(0, ""))
+    if length > max_chars:
+        raise PromptTooLong(template, where, length, max_chars)
 
 
 def _unknown(name: str) -> WorkbenchError:

@@ -3,12 +3,14 @@
 DuckDB lets one process write a file at a time. The app, a notebook and a CLI run may share a
 project, so nobody holds a connection: `Store.connect()` opens, yields and closes. When another
 process holds the lock we back off with jitter and try again; if the lock outlasts
-`lock_timeout_s` we raise `StoreBusyError` naming the file.
+`lock_timeout_s` (default `DEFAULT_LOCK_TIMEOUT_S`) we raise `StoreBusyError` naming the file and,
+from DuckDB's lock error, the process that holds it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +21,11 @@ from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_expone
 
 from workbench.errors import StoreBusyError
 from workbench.store.migrations import migrate
+
+DEFAULT_LOCK_TIMEOUT_S = 60.0
+MAX_HOLDER_CHARS = 200
+# DuckDB's lock error: '... Conflicting lock is held in /usr/bin/python3.11 (PID 1740). See also ...'
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 _migrated: set[Path] = set()
 _migrate_lock = threading.Lock()
@@ -44,17 +51,34 @@ def _is_lock_conflict(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
 
 
+def lock_holder(error: BaseException) -> str | None:
+    """The process a DuckDB lock error names, with its command line where this host can read it."""
+    found = _HOLDER.search(str(error))
+    if found is None:
+        return None
+    try:
+        # The program alone ("python3.11") rarely says which command; its arguments usually do.
+        command = Path(f"/proc/{found['pid']}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        command = ""
+    command = command.strip() or found["program"]
+    if len(command) > MAX_HOLDER_CHARS:
+        command = command[: MAX_HOLDER_CHARS - 1] + "…"
+    return f"process {found['pid']} ({command})"
+
+
 class Store:
     """A handle on one project's DuckDB file. Cheap to create; holds no connection.
 
     Args:
         path: The `.duckdb` file. Created, with its schema, on first use.
-        lock_timeout_s: How long to keep retrying while another process holds the write lock.
+        lock_timeout_s: How long to keep retrying while another process holds the write lock
+            (default: `DEFAULT_LOCK_TIMEOUT_S`, read when the handle is made).
     """
 
-    def __init__(self, path: Path, lock_timeout_s: float = 60.0) -> None:
+    def __init__(self, path: Path, lock_timeout_s: float | None = None) -> None:
         self.path = Path(path).resolve()
-        self.lock_timeout_s = lock_timeout_s
+        self.lock_timeout_s = DEFAULT_LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -72,9 +96,13 @@ class Store:
                     return duckdb.connect(str(self.path))
         except duckdb.IOException as e:
             if _is_lock_conflict(e):
+                holder = lock_holder(e)
                 raise StoreBusyError(
-                    f"The store {self.path} stayed locked by another process for {self.lock_timeout_s:.0f}s.",
+                    f"The store {self.path} stayed locked by {holder or 'another process'} "
+                    f"for {self.lock_timeout_s:g}s.",
                     hint="Another workbench command, app or notebook is writing to it; wait or stop that one.",
+                    path=self.path,
+                    holder=holder,
                 ) from e
             raise
         raise AssertionError("unreachable")  # pragma: no cover - Retrying either returns or raises

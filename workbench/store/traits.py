@@ -16,6 +16,7 @@ import duckdb
 
 from workbench.errors import WorkbenchError
 from workbench.store import Store
+from workbench.store.bulk import insert_columns
 from workbench.traits import Chunk, ParsedDocument, VersionDiff, diff_versions, read_traits_file
 
 MIN_PREFIX = 4
@@ -101,6 +102,34 @@ def check_document_name(name: str) -> str:
     return name
 
 
+def _insert_chunks(con: duckdb.DuckDBPyConnection, version_id: str, chunks: tuple[Chunk, ...]) -> None:
+    # One statement per table: a 1 MB document has thousands of chunks, and row-by-row inserts
+    # held the store's lock for tens of seconds. Chunks shared with earlier versions are skipped.
+    insert_columns(
+        con,
+        "chunks",
+        {
+            "id": [c.id for c in chunks],
+            "kind": [c.kind for c in chunks],
+            "title": [c.title for c in chunks],
+            "text": [c.text for c in chunks],
+        },
+        "ON CONFLICT DO NOTHING",
+    )
+    insert_columns(
+        con,
+        "version_chunks",
+        {
+            "version_id": [version_id] * len(chunks),
+            "chunk_id": [c.id for c in chunks],
+            "key": [c.key for c in chunks],
+            "position": [c.position for c in chunks],
+            "line": [c.line for c in chunks],
+            "heading_path": [list(c.heading_path) for c in chunks],
+        },
+    )
+
+
 def save_version(
     store: Store, parsed: ParsedDocument, document: str, source_path: str | None = None
 ) -> tuple[TraitsVersion, bool]:
@@ -133,15 +162,7 @@ def save_version(
             "INSERT INTO traits_versions (id, document, number, title, source_path, text) VALUES (?, ?, ?, ?, ?, ?)",
             [version_id, document, number, parsed.title, source_path, parsed.text],
         )
-        con.executemany(
-            "INSERT INTO chunks (id, kind, title, text) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [[c.id, c.kind, c.title, c.text] for c in parsed.chunks],
-        )
-        con.executemany(
-            "INSERT INTO version_chunks (version_id, chunk_id, key, position, line, heading_path)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [[version_id, c.id, c.key, c.position, c.line, list(c.heading_path)] for c in parsed.chunks],
-        )
+        _insert_chunks(con, version_id, parsed.chunks)
         return _fetch_version(con, "v.id = ?", [version_id])[0], True
 
 

@@ -20,6 +20,8 @@ from pydantic import BaseModel, Field
 
 from workbench.errors import WorkbenchError
 from workbench.project import Project
+from workbench.runs import mark_interrupted
+from workbench.store.owner import current_owner
 from workbench.train.config import TrainConfig
 
 
@@ -27,14 +29,18 @@ def start_train_run(
     project: Project, config: TrainConfig, *, backend: str, base_model: str, parent: str | None, output_dir: str,
     dataset_id: str,
 ) -> str:  # fmt: skip
-    """Register a training run as `running`; returns its id."""
+    """Register a training run as this process's and `running`; returns its id.
+
+    Runs left `running` by a process that died are marked `interrupted` first.
+    """
     run_id = f"{config.method}-{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    mark_interrupted(project.store)
     with project.store.transaction() as con:
         con.execute(
             "INSERT INTO train_runs (id, method, dataset_id, base_model, parent_checkpoint, backend, config,"
-            " output_dir, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')",
+            " output_dir, status, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)",
             [run_id, config.method, dataset_id, base_model, parent, backend,
-             json.dumps(dataclasses.asdict(config)), output_dir],
+             json.dumps(dataclasses.asdict(config)), output_dir, current_owner()],
         )  # fmt: skip
     return run_id
 

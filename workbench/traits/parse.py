@@ -24,7 +24,7 @@ MAX_TITLE_CHARS = 80
 SHORT_TRAIT_CHARS = 20
 TRAIT_EXAMPLE = "- **Honest about uncertainty.** Says how sure it is, and why."
 
-_HEADING = re.compile(r"^(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_HEADING_OPENER = re.compile(r"^(#{1,6})(?:[ \t]|$)")
 _BULLET = re.compile(r"^[-*](?:[ \t]+(.*))?$")
 _INDENTED_BULLET = re.compile(r"^[ \t]+[-*+][ \t]")
 _THEMATIC_BREAK = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
@@ -71,9 +71,26 @@ def _fail(source: str, line: int, message: str, hint: str | None = None) -> Work
     return WorkbenchError(f"{source}:{line}: {message}", hint=hint)
 
 
+def _heading(line: str) -> tuple[int, str] | None:
+    """An ATX heading's level and text (closing `#`s dropped), or None if `line` is not one.
+
+    Done with string methods: one regex for the whole line backtracked quadratically over a long
+    run of spaces, which a 1 MB document can hold.
+    """
+    opener = _HEADING_OPENER.match(line)
+    if opener is None:
+        return None
+    hashes = opener.group(1)
+    text = line[len(hashes) :].strip(" \t")
+    unclosed = text.rstrip("#")
+    if unclosed[-1:] in (" ", "\t"):  # "Title ##": a closing sequence needs a space before it
+        text = unclosed.rstrip(" \t")
+    return len(hashes), text
+
+
 def _is_structural(line: str) -> bool:
     """Lines that end a paragraph or a bullet's lazy continuation."""
-    return any(p.match(line) for p in (_HEADING, _BULLET, _THEMATIC_BREAK, _FENCE))
+    return _heading(line) is not None or any(p.match(line) for p in (_BULLET, _THEMATIC_BREAK, _FENCE))
 
 
 def _take_bullet(lines: Sequence[str], i: int) -> tuple[list[str], int]:
@@ -114,11 +131,11 @@ def _scan(lines: Sequence[str]) -> list[_Block]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        heading = _HEADING.match(line)
+        heading = _heading(line)
         if line.strip() == "" or _THEMATIC_BREAK.match(line):
             i += 1
         elif heading:
-            blocks.append(_Block("heading", i + 1, [heading.group(2) or ""], len(heading.group(1))))
+            blocks.append(_Block("heading", i + 1, [heading[1]], heading[0]))
             i += 1
         elif _BULLET.match(line):
             taken, i = _take_bullet(lines, i)

@@ -62,7 +62,8 @@ class LatestRun:
         kind: generation (a `runs` row), training or eval.
         id: The run's id.
         what: Its stage; its method and base model; or its suite, model and arm.
-        status: running, done, failed, stopped_budget.
+        status: running, done, failed, stopped_budget, interrupted (its process died; see
+            `workbench.runs.mark_interrupted`, which callers run first).
         started_at: When it started.
         finished_at: When it ended (None while running).
         cost_usd: What its model calls cost (0 for training).

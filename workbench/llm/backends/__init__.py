@@ -1,4 +1,7 @@
-"""Backends: one client each for Gemini, OpenAI-compatible servers and local transformers."""
+"""Backends: one client each for Gemini, OpenAI-compatible servers and local transformers.
+
+The HTTP ones fit their timeouts to each request from the `[gateway]` settings (`timeouts.py`).
+"""
 
 from __future__ import annotations
 
@@ -19,15 +22,14 @@ def make_backend(spec: ModelSpec, config: ProjectConfig) -> Backend:
     Raises:
         MissingCredentialsError: the backend needs a key the environment does not provide.
     """
-    timeout_s = config.gateway.timeout_s
     if spec.backend == "gemini":
         from workbench.llm.backends.gemini import GeminiBackend
 
-        return GeminiBackend(spec.model, config.gemini, timeout_s=timeout_s)
+        return GeminiBackend(spec.model, config.gemini, config.gateway)
     if spec.backend == "openai":
         from workbench.llm.backends.openai_compat import OpenAIBackend
 
-        return OpenAIBackend(spec.model, spec.base_url, config.openai.api_key_env, timeout_s=timeout_s)
+        return OpenAIBackend(spec.model, spec.base_url, config.openai.api_key_env, config.gateway)
     if spec.backend == "hf":
         from workbench.llm.backends.hf import HFBackend
 

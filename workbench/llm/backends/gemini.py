@@ -14,7 +14,11 @@ Two SDK behaviours matter here (google-genai 3.4):
   error it silently sleeps 1-10 s and tries once more. Passing `HttpRetryOptions(attempts=1)`
   switches that hidden retry off too; the gateway owns every retry.
 * Transport errors are therefore aiohttp's, httpx2's (or httpx's, if GOOGLE_GENAI_HTTP_CLIENT
-  says so) or a bare `TimeoutError`; all of them are mapped below.
+  says so) or a bare `TimeoutError`; all of them are mapped below. Anything else the SDK raises
+  (e.g. ValueError for a model name it will not put in a URL) ends the call as `unexpected`.
+* The SDK's timeout is one total per request (aiohttp's `ClientTimeout(total=...)`), set per
+  request in `http_options`: connect_timeout_s plus the read timeout fitted to the call
+  (`timeouts.py`).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from workbench.config import GeminiConfig
+from workbench.config import GatewayConfig, GeminiConfig
 from workbench.errors import MissingCredentialsError
 from workbench.llm.backends.http_errors import (
     backend_error,
@@ -37,7 +41,10 @@ from workbench.llm.backends.http_errors import (
     redact,
     retry_after_from_headers,
     retry_delay_from_details,
+    status_advice,
+    unexpected_error,
 )
+from workbench.llm.backends.timeouts import attempt_timeout_for, seconds
 from workbench.llm.types import BackendError, BackendResponse, FinishReason, LLMRequest
 
 _SAFETY_REASONS = frozenset(
@@ -79,10 +86,18 @@ _UNREACHABLE: tuple[type[BaseException], ...] = (
     *_exception_types("httpx", "TransportError"),
     *_exception_types("aiohttp", "ClientError"),
 )
+# Vertex AI credentials that google.auth cannot find or refresh on the first request.
+_BAD_CREDENTIALS = _exception_types("google.auth.exceptions", "DefaultCredentialsError", "RefreshError")
+_CREDENTIALS = "GEMINI_API_KEY / GOOGLE_API_KEY, or Vertex AI credentials"
 
 
 def _env_true(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true")
+
+
+def _http_options(timeout_s: float) -> dict[str, Any]:
+    """Per-request SDK options: the request's total timeout, in the SDK's milliseconds."""
+    return {"timeout": max(1, round(timeout_s * 1000))}
 
 
 def _name(value: Any) -> str:
@@ -97,16 +112,16 @@ class GeminiBackend:
     Args:
         model: The model name, e.g. "gemini-3-flash".
         config: Gemini settings (base_url).
-        timeout_s: Per-request timeout in seconds.
+        gateway: Timeout settings; each request's timeout is fitted to it (`timeouts.py`).
 
     Raises:
         MissingCredentialsError: no API key and Vertex AI not selected, or Vertex AI selected
             without usable credentials.
     """
 
-    def __init__(self, model: str, config: GeminiConfig, timeout_s: float) -> None:
+    def __init__(self, model: str, config: GeminiConfig, gateway: GatewayConfig) -> None:
         self._model = model
-        self._timeout_s = timeout_s
+        self._gateway = gateway
         vertex = _env_true("GOOGLE_GENAI_USE_VERTEXAI") or _env_true("GOOGLE_GENAI_USE_ENTERPRISE")
         # Same precedence as the SDK, so we redact the key it actually sends.
         self._secret = os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY") or None
@@ -118,7 +133,6 @@ class GeminiBackend:
                 "another backend, e.g. openai:MODEL@http://127.0.0.1:8000/v1.",
             )
         http_options = types.HttpOptions(
-            timeout=max(1, int(timeout_s * 1000)),  # milliseconds
             retry_options=types.HttpRetryOptions(attempts=1),  # no SDK retries, hidden ones included
             base_url=config.base_url,  # None: the SDK falls back to GOOGLE_GEMINI_BASE_URL
         )
@@ -144,8 +158,8 @@ class GeminiBackend:
         """Send one generateContent request.
 
         Raises:
-            BackendError: the request produced no model answer (see `_api_error`,
-                `_transport_error` for the kinds).
+            BackendError: the request produced no model answer (see `_send`, `_api_error` for
+                the kinds).
         """
         params = request.params
         # Plain dicts rather than SDK objects: the SDK converts either, and skipping the pydantic
@@ -163,6 +177,8 @@ class GeminiBackend:
             # (generationConfig.responseJsonSchema); response_schema would convert it to
             # Google's OpenAPI subset, which rejects $defs/$ref as pydantic writes them.
             config.update(response_mime_type="application/json", response_json_schema=json_schema)
+        timeout_s = attempt_timeout_for(self._gateway, request)
+        config["http_options"] = _http_options(timeout_s)
         contents: Any = [
             {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
             for m in request.messages
@@ -170,7 +186,8 @@ class GeminiBackend:
         response = await self._send(
             self._client.aio.models.generate_content(
                 model=self._model, contents=contents, config=cast(types.GenerateContentConfigDict, config)
-            )
+            ),
+            timeout_s,
         )
         return _to_backend_response(response)
 
@@ -185,7 +202,11 @@ class GeminiBackend:
             BackendError: as for `generate`; also when the answer has the wrong number of vectors.
         """
         contents: Any = [{"role": "user", "parts": [{"text": text}]} for text in texts]
-        response = await self._send(self._client.aio.models.embed_content(model=self._model, contents=contents))
+        timeout_s = attempt_timeout_for(self._gateway, None)
+        config: Any = {"http_options": _http_options(timeout_s)}
+        response = await self._send(
+            self._client.aio.models.embed_content(model=self._model, contents=contents, config=config), timeout_s
+        )
         vectors = [list(e.values or []) for e in response.embeddings or []]
         if len(vectors) != len(texts) or not all(vectors):
             raise BackendError(
@@ -194,31 +215,40 @@ class GeminiBackend:
         usage = response.usage_metadata
         return vectors, usage.prompt_token_count if usage else None
 
-    async def _send(self, request: Awaitable[_T]) -> _T:
-        """Await one SDK request, turning every way it can fail into a `BackendError`."""
+    async def _send(self, request: Awaitable[_T], timeout_s: float) -> _T:
+        """Await one SDK request, turning every way it can fail into a `BackendError`.
+
+        Transient: 408/409/429/5xx, unreadable answers, timeouts, unreachable servers. Permanent:
+        other 4xx, credentials google.auth refuses, and any other exception (`unexpected`).
+        Cancellation is not caught: it is not the request's failure.
+        """
         try:
             return await request
         except genai_errors.APIError as e:
             raise self._api_error(e) from None  # the cause may carry the server's echo of our request
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, genai_errors.UnknownApiResponseError) as e:
             raise BackendError("server_error", f"unreadable response from {self._endpoint}: {e}") from None
         except _TIMEOUTS as e:
             raise BackendError(
-                "timeout",
-                f"no answer from {self._endpoint} within {self._timeout_s:g} s ({type(e).__name__})",
+                "timeout", f"no answer from {self._endpoint} within {seconds(timeout_s)} s ({type(e).__name__})"
             ) from None
+        except _BAD_CREDENTIALS as e:
+            raise backend_error("auth", f"{type(e).__name__}: {e} (check {_CREDENTIALS})", self._secret) from None
         except _UNREACHABLE as e:
             raise backend_error(
                 "connection", f"cannot reach {self._endpoint}: {type(e).__name__}: {e}", self._secret
             ) from None
+        except Exception as e:
+            raise unexpected_error(e, f"google-genai (model {self._model!r}, {self._endpoint})", self._secret) from None
 
     def _api_error(self, e: genai_errors.APIError) -> BackendError:
         """An HTTP error status as a `BackendError` (429 carries the server's requested delay)."""
         code = int(e.code) if e.code else 500
         kind = kind_for_status(code)
+        if code == 400 and "API_KEY_INVALID" in str(e.details):  # the Gemini API's answer to a bad key
+            kind = "auth"
         message = f"Gemini API at {self._endpoint} returned {code} {e.status or ''}: {e.message or e.details}"
-        if kind == "auth":
-            message += " (check GEMINI_API_KEY / GOOGLE_API_KEY, or Vertex AI credentials)"
+        message += status_advice(kind, self._model, _CREDENTIALS)
         retry_after = None
         if kind == "rate_limited":
             headers = getattr(getattr(e, "response", None), "headers", None)

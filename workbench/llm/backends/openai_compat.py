@@ -7,6 +7,11 @@ given and the variable is unset we send a placeholder: that is "no auth", not a 
 fake. Structured output uses `response_format={"type": "json_schema", ...}` with strict off, since
 strict mode rejects common pydantic schemas (optional fields, open objects) on OpenAI and is not
 implemented by every compatible server; the gateway validates the answer anyway.
+
+Each request carries its own timeout: `connect_timeout_s` to connect, and a read timeout fitted
+to its output budget (`timeouts.py`). Status errors, timeouts and connection failures become
+`BackendError`s of the matching kind; anything else the client raises ends the call as
+`unexpected`, with the exception as its reason.
 """
 
 from __future__ import annotations
@@ -18,8 +23,16 @@ from typing import Any
 
 import openai
 
+from workbench.config import GatewayConfig
 from workbench.errors import MissingCredentialsError
-from workbench.llm.backends.http_errors import backend_error, kind_for_status, retry_after_from_headers
+from workbench.llm.backends.http_errors import (
+    backend_error,
+    kind_for_status,
+    retry_after_from_headers,
+    status_advice,
+    unexpected_error,
+)
+from workbench.llm.backends.timeouts import read_timeout_for, seconds
 from workbench.llm.types import BackendError, BackendResponse, FinishReason, LLMRequest
 
 NO_AUTH_KEY = "not-needed"
@@ -42,16 +55,16 @@ class OpenAIBackend:
         base_url: The server's API root (e.g. "http://127.0.0.1:8000/v1"); None for OpenAI
             (or OPENAI_BASE_URL, which the client reads itself).
         api_key_env: The environment variable holding the key.
-        timeout_s: Per-request timeout in seconds.
+        gateway: Timeout settings; each request's timeouts are fitted to it (`timeouts.py`).
 
     Raises:
         MissingCredentialsError: no base URL and the key variable is unset.
     """
 
-    def __init__(self, model: str, base_url: str | None, api_key_env: str, timeout_s: float) -> None:
+    def __init__(self, model: str, base_url: str | None, api_key_env: str, gateway: GatewayConfig) -> None:
         self._model = model
         self._base_url = base_url
-        self._timeout_s = timeout_s
+        self._gateway = gateway
         self._api_key_env = api_key_env
         self._secret = os.environ.get(api_key_env) or None
         if self._secret is None and base_url is None:
@@ -72,7 +85,6 @@ class OpenAIBackend:
             api_key=self._api_key,
             base_url=self._base_url,
             max_retries=0,  # the gateway retries, once, for every backend
-            timeout=self._timeout_s,
         )
 
     def _client(self) -> openai.AsyncOpenAI:
@@ -111,12 +123,18 @@ class OpenAIBackend:
         """Send one chat completion request.
 
         Raises:
-            BackendError: the request produced no model answer.
+            BackendError: the request produced no model answer. Transient: 408/409/429/5xx,
+                timeouts, unreachable servers; permanent: other 4xx, and any other exception
+                (`unexpected`). Cancellation is not caught: it is not the request's failure.
         """
+        read_s = read_timeout_for(self._gateway, request)
+        connect_s = self._gateway.connect_timeout_s
         try:
-            completion = await self._client().chat.completions.create(**self._request_kwargs(request, json_schema))
-        except openai.APITimeoutError:  # before APIConnectionError: it is a subclass
-            raise BackendError("timeout", f"no answer from {self._endpoint} within {self._timeout_s:g} s") from None
+            completion = await self._client().chat.completions.create(
+                **self._request_kwargs(request, json_schema), timeout=openai.Timeout(read_s, connect=connect_s)
+            )
+        except openai.APITimeoutError as e:  # before APIConnectionError: it is a subclass
+            raise self._timeout_error(e, read_s, connect_s) from None
         except openai.APIConnectionError as e:
             cause = f"{type(e.__cause__).__name__}: {e.__cause__}" if e.__cause__ else e.message
             raise backend_error("connection", f"cannot reach {self._endpoint}: {cause}", self._secret) from None
@@ -126,7 +144,16 @@ class OpenAIBackend:
                 # of the model call, not a broken request.
                 return BackendResponse("", "safety", detail=f"prompt blocked: content_filter ({e.message})")
             raise self._status_error(e) from None
+        except Exception as e:
+            where = f"the openai client (model {self._model!r}, {self._endpoint})"
+            raise unexpected_error(e, where, self._secret) from None
         return _to_backend_response(completion)
+
+    def _timeout_error(self, e: openai.APITimeoutError, read_s: float, connect_s: float) -> BackendError:
+        """A timeout, saying how long was waited: to connect, or for the answer."""
+        if type(e.__cause__).__name__ == "ConnectTimeout":  # the transport's (httpx2's) own class
+            return BackendError("timeout", f"could not connect to {self._endpoint} within {seconds(connect_s)} s")
+        return BackendError("timeout", f"no answer from {self._endpoint} within {seconds(read_s)} s")
 
     def _status_error(self, e: openai.APIStatusError) -> BackendError:
         """An HTTP error status as a `BackendError` (429 carries the server's requested delay)."""
@@ -134,8 +161,7 @@ class OpenAIBackend:
         message = f"{self._endpoint} returned {e.status_code}: {e.message}"
         if isinstance(e.body, str) and e.body:  # not JSON: a proxy's error page says what broke
             message += f" ({e.body[:200]})"
-        if kind == "auth":
-            message += f" (check {self._api_key_env})"
+        message += status_advice(kind, self._model, self._api_key_env)
         retry_after = retry_after_from_headers(e.response.headers) if kind == "rate_limited" else None
         return backend_error(kind, message, self._secret, retry_after=retry_after)
 
