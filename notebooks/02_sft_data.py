@@ -334,7 +334,7 @@ def _(
                 f"from per-slot averages over the {projection.measured_slots} measured: "
                 f"**{projection.calls:,.0f} calls**, {projection.tokens:,.0f} tokens, "
                 + ("cost unpriced (a model has no `[prices]` entry)" if _cost is None else f"**{_cost:,.4f} USD**")
-                + (f"; cap {_cap:,.2f} USD per run." if _cap is not None else "; no budget cap.")
+                + (f"; cap {_cap:,.2f} USD for this piece of work." if _cap is not None else "; no budget cap.")
             ),
             mo.ui.table(projection_rows(projection), selection=None),
             mo.callout(

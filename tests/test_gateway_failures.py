@@ -88,3 +88,25 @@ def test_an_unexpected_client_exception_is_a_failed_call_with_its_reason(
     assert [r.status for r in results] == ["failed"] * 3
     assert "RuntimeError" in (results[0].error or "") and "tripped" in (results[0].error or "")
     assert ledger_statuses(gw_project) == ["error"] * 3, "each attempt is in the ledger"
+
+
+def test_a_hung_server_costs_a_call_at_most_max_call_s_not_every_attempt(
+    gw_project: Project,  # noqa: F811
+    fake_gemini: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {
+        "CONNECT_TIMEOUT_S": "0.2",
+        "READ_TIMEOUT_S": "0.3",
+        "MAX_CALL_S": "1",
+        "MAX_ATTEMPTS": "20",
+    }.items():
+        monkeypatch.setenv(f"WORKBENCH_GATEWAY__{name}", value)
+    fake_gemini.latency_s = 5.0  # never answers in time
+    results = send(load_project(gw_project.root))
+    assert [r.status for r in results] == ["error"] * 3
+    assert "timeout" in (results[0].error or "") and " s)" in (results[0].error or "")
+    attempts = fake_gemini.requests_total / 3
+    assert 1 < attempts < 20, "retried, but stopped by max_call_s long before max_attempts"
+    statuses = ledger_statuses(gw_project)
+    assert statuses.count("error") == 3 and statuses.count("retried") == len(statuses) - 3

@@ -159,7 +159,7 @@ def test_a_generation_plan_names_a_measured_call_far_longer_than_the_rest(projec
             " VALUES ('g', 'critique', 'scenario-7', '', 'critic', 'gemini:m', 'big', 'ok')"
         )
     projection = project_cost(
-        project, "sft", reached={"sft.scenario": 10, "sft.critique": 10}, first_stage="sft.scenario",
+        project, "sft", work="sft:v", reached={"sft.scenario": 10, "sft.critique": 10}, first_stage="sft.scenario",
         remaining=20, expected=["sft.scenario", "sft.critique"], label="SFT", hint="",
     )  # fmt: skip
     [outliers] = projection.outliers

@@ -107,3 +107,16 @@ def test_the_overview_page_shows_a_killed_run_as_interrupted(
     assert not at.exception
     latest = at.dataframe[-1].value  # "Latest runs", the page's last table
     assert dict(zip(latest["id"], latest["status"], strict=True)) == {run_id: "interrupted", train_id: "interrupted"}
+
+
+def test_the_training_page_shows_a_killed_training_run_as_interrupted(
+    project: Project, owner: tuple[subprocess.Popen[str], str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    process, _, train_id = owner
+    _kill(process)
+
+    at = open_page("training", project, monkeypatch)
+
+    assert not at.exception
+    runs = at.dataframe[0].value
+    assert dict(zip(runs["id"], runs["status"], strict=True)) == {train_id: "interrupted"}

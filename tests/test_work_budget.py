@@ -92,6 +92,7 @@ def test_the_cli_says_the_cap_its_origin_and_the_worst_case_and_status_shows_spe
     assert f"(from --budget inherited from run {first})" in out and len(fake_gemini.requests) == sent
     assert f"Stopped at the budget cap of {work}:" in out and "counted over all its runs" in out
     assert "higher --budget" in out
+    assert "Budget cap: $0.00 per piece of work" in invoke("sft", "plan", "test"), "the plan shows the inherited cap"
     (spent,) = rows(capped, "SELECT sum(cost_usd) FROM llm_calls")[0]
     status = runner.invoke(app, ["status", "-p", str(capped.root)], catch_exceptions=False).output
     assert "Budgets by piece of work" in status

@@ -76,6 +76,12 @@ class GatewayConfig(StrictModel):
     """Retry, timeout and buffering policy of the model gateway."""
 
     max_attempts: int = Field(6, ge=1, le=20, description="Attempts per call on transient errors.")
+    max_call_s: float = Field(
+        300.0,
+        gt=0,
+        description="Most seconds one call may take over all its attempts and backoff; no new attempt "
+        "starts after it (a hung server costs minutes, not max_attempts x the read timeout).",
+    )
     connect_timeout_s: float = Field(10.0, gt=0, description="Longest wait to connect to a model server.")
     read_timeout_s: float | None = Field(
         None,

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import marimo as mo
 
 from workbench.errors import WorkbenchError
-from workbench.generate.steps import StepReport
+from workbench.generate.steps import StepReport, unanswered_problem
 from workbench.progress import ProgressUpdate
 from workbench.project import Project
 from workbench.store import Store
@@ -87,10 +87,16 @@ def stage(kind: CalloutKind = "danger") -> Iterator[MarimoProgress]:
 
 
 def run_report(headline: str, steps: Sequence[StepReport], stopped_budget: bool) -> Any:
-    """A pipeline run's outcome: the headline (our Markdown), a row per step, and a note if the budget stopped it."""
+    """A pipeline run's outcome: the headline (our Markdown), a row per step, and notes if the budget
+    stopped it or its calls failed (the failure's reason comes from a server: shown as plain text)."""
     parts = [mo.md(headline), mo.ui.table(step_rows(steps), selection=None)]
     if stopped_budget:
-        parts.append(mo.callout(mo.md("Stopped at the budget cap; press the button again to continue."), kind="warn"))
+        cap = ("Stopped at the budget cap, which holds for this piece of work across runs; raise it "
+               "(`--budget` on the CLI, or `[budget] max_cost_usd_per_run`) to go on.")  # fmt: skip
+        parts.append(mo.callout(mo.md(cap), kind="warn"))
+    problem = unanswered_problem(steps)
+    if problem:
+        parts.append(mo.callout(mo.plain_text(problem), kind="danger"))
     return mo.vstack(parts)
 
 

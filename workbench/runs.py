@@ -201,6 +201,13 @@ def _eval_budget(con: duckdb.DuckDBPyConnection, run_id: str, default_cap: float
     return WorkBudget(work, cap, float(spent), int(unknown), None, run_id)
 
 
+def work_cap(store: Store, work: str, default_cap: float | None) -> float | None:
+    """The cap the next run of `work` will have: the latest explicit `--budget` of the work, else `default_cap`."""
+    with store.connect() as con:
+        setter = _cap_setter(con, work)
+    return setter[1] if setter else default_cap
+
+
 def _cap_setter(con: duckdb.DuckDBPyConnection, work: str, before: Any = None) -> tuple[str, float] | None:
     """The latest run of `work` (started before `before`, if given) that set a cap explicitly, and that cap."""
     row = con.execute(

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.app.context import current_project
+from workbench.runs import mark_interrupted
 from workbench.train.tracking import list_checkpoints, run_metrics
 from workbench.views.training import (
     TrainRun,
@@ -16,6 +17,7 @@ from workbench.views.training import (
 )
 
 project = current_project()
+mark_interrupted(project.store)  # a killed training process would otherwise look live (and refresh) forever
 runs = list_train_runs(project)
 
 st.title("Training")

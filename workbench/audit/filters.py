@@ -110,7 +110,9 @@ async def filter_dataset(
         raise WorkbenchError(
             f"{unrated} (row, pattern) pairs could not be rated, so the filter cannot decide those rows; "
             "nothing was saved.",
-            hint="Run the filter again (failed calls are retried), or see `workbench status` for the reasons.",
+            hint="See `workbench status` for the reasons. Transient errors are retried by running the filter "
+            "again; rows over `[limits] max_row_chars` (too_long) need a higher cap, and calls that failed for "
+            "good (bad request, auth) need the cause fixed.",
         )
     matching = MATCHING[level]
     kept = [r for r in rows if not any(levels[(p.id, r.text_hash)] in matching for p in patterns)]

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from workbench.errors import WorkbenchError
 from workbench.generate.context import select_traits
 from workbench.project import Project
+from workbench.runs import work_cap
 from workbench.store.traits import get_version, version_chunks
 
 
@@ -114,7 +115,7 @@ class CostProjection:
         remaining_slots: Slots the run would still fill.
         stages: Per-stage projections.
         unmeasured: Stages a run goes through that no earlier run reached (not in the totals).
-        budget_usd: The project's cap per run (None: no cap).
+        budget_usd: The cap of the piece of work a run would advance (None: no cap).
         outliers: Rows (measured calls, a dataset's rows) far longer than the rest, per kind of row.
     """
 
@@ -182,7 +183,8 @@ def project_sft_cost(
             [version.id, [t.id for t in traits], per_trait],
         ).fetchone()[0]  # type: ignore[index]
     return project_cost(
-        project, "sft", reached=reached, first_stage="sft.scenario", remaining=len(traits) * per_trait - int(filled),
+        project, "sft", work=f"sft:{version.id}", reached=reached, first_stage="sft.scenario",
+        remaining=len(traits) * per_trait - int(filled),
         expected=_expected_stages(project), label="SFT",
         hint="Run a pilot first, e.g. `workbench sft run TRAITS --pilot 2`.",
     )  # fmt: skip
@@ -192,6 +194,7 @@ def project_cost(
     project: Project,
     prefix: str,
     *,
+    work: str,
     reached: dict[str, int],
     first_stage: str,
     remaining: int,
@@ -204,6 +207,7 @@ def project_cost(
     Args:
         project: Whose ledger and budget.
         prefix: The pipeline's ledger stage prefix ("sft", "docs").
+        work: The piece of work a run would advance (its cap is the one shown).
         reached: Stage -> slots that reached it (those the ledger's figures were spent on).
         first_stage: The stage every slot passes first; its count is the measured slots.
         remaining: Slots the run would still fill.
@@ -233,7 +237,7 @@ def project_cost(
         projection = (calls * scale, tin * scale, tout * scale, None if unpriced else (cost or 0.0) * scale)
         projections.append(StageProjection(stage, *projection))
     unmeasured = [s for s in expected if s not in {p.stage for p in projections}]
-    budget = project.config.budget.max_cost_usd_per_run
+    budget = work_cap(project.store, work, project.config.budget.max_cost_usd_per_run)
     outliers = _call_outliers(project, prefix, scales, sum(p.tokens_in for p in projections))
     return CostProjection(measured_slots, remaining, projections, unmeasured, budget, outliers)
 

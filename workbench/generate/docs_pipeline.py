@@ -170,6 +170,7 @@ def project_docs_cost(
     remaining = len(ctx.traits) * len(ctx.types) * ctx.per_type - int(filled)
     expected = [f"docs.{s}" for s in ("brainstorm", "draft", "critique", "rewrite", "rating")]
     return project_cost(
-        project, "docs", reached=reached, first_stage="docs.brainstorm", remaining=remaining, expected=expected,
+        project, "docs", work=f"docs:{ctx.version.id}", reached=reached, first_stage="docs.brainstorm",
+        remaining=remaining, expected=expected,
         label="documents", hint="Run a pilot first, e.g. `workbench docs run TRAITS --pilot 1`.",
     )  # fmt: skip

@@ -19,6 +19,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from textwrap import shorten
 from typing import Any
 
 import duckdb
@@ -129,6 +130,11 @@ class StepReport:
             self.count(status, n, other.first_reason.get(status))
 
 
+def _one_line(reason: str) -> str:
+    """A reason on one short line (it may carry a hint on a line of its own, or a long server message)."""
+    return shorten(" ".join(reason.split()), 300, placeholder=" …")
+
+
 def unanswered_problem(reports: Sequence[StepReport]) -> str | None:
     """One line saying why a run must not pass as a success, or None.
 
@@ -136,7 +142,7 @@ def unanswered_problem(reports: Sequence[StepReport]) -> str | None:
     asked), or when calls were made and none was answered (every one a transport error).
     """
     total = {status: sum(r.written.get(status, 0) for r in reports) for status in ("failed", "error")}
-    reason = {status: next((r.first_reason[status] for r in reports if status in r.first_reason), "")
+    reason = {status: _one_line(next((r.first_reason[status] for r in reports if status in r.first_reason), ""))
               for status in total}  # fmt: skip
     answered = sum(n for r in reports for status, n in r.written.items() if status not in UNANSWERED)
     if total["failed"]:

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_exponential_jitter
 
 from workbench.config import GatewayConfig, Price
@@ -243,7 +243,7 @@ class Gateway:
             async for retry in retrying:
                 with retry:
                     attempt += 1
-                    return await self._attempt(call, request, tally, purpose, attempt)
+                    return await self._attempt(call, request, tally, purpose, attempt, started)
         except BackendError as e:
             hint = _ERROR_HINTS.get(e.kind, "")
             waited = f"after {attempt} attempt(s) over {time.monotonic() - started:.0f} s"
@@ -254,7 +254,9 @@ class Gateway:
             return self._finish(call, tally, "budget_exceeded", None, error=str(e))
         raise AssertionError("unreachable")  # pragma: no cover - tenacity returns or raises
 
-    async def _attempt(self, call: _Call, request: LLMRequest, tally: _Tally, purpose: str, attempt: int) -> _Answer:
+    async def _attempt(
+        self, call: _Call, request: LLMRequest, tally: _Tally, purpose: str, attempt: int, call_started: float
+    ) -> _Answer:
         row = {"attempt": attempt, "purpose": purpose}
         async with self._limit(call.spec):
             # Checked once a slot is free, so requests queued behind the limit see the latest spend.
@@ -268,7 +270,9 @@ class Gateway:
                 response = await self._backend(call.spec).generate(_seeded(request), call.json_schema)
             except Exception as e:
                 error = e if isinstance(e, BackendError) else _unexpected(e)
-                last = not error.retryable or attempt >= self.config.gateway.max_attempts
+                gateway = self.config.gateway
+                out_of_time = time.monotonic() - call_started >= gateway.max_call_s
+                last = not error.retryable or attempt >= gateway.max_attempts or out_of_time
                 self._record(call, row, started, status="error" if last else "retried", error=str(error))
                 raise error from e
         cost = call_cost(self._price(call.spec), response.tokens_in, response.tokens_out)
@@ -327,10 +331,13 @@ class Gateway:
 def transient_retries(
     gateway: GatewayConfig, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 ) -> AsyncRetrying:
-    """Retry transient backend errors (rate limits, 5xx, timeouts, connection) per `[gateway]`."""
+    """Retry transient backend errors (rate limits, 5xx, timeouts, connection) per `[gateway]`.
+
+    At most `max_attempts` attempts, and none started once the call has taken `max_call_s`.
+    """
     return AsyncRetrying(
         retry=retry_if_exception(lambda e: isinstance(e, BackendError) and e.retryable),
-        stop=stop_after_attempt(gateway.max_attempts),
+        stop=stop_after_attempt(gateway.max_attempts) | stop_after_delay(gateway.max_call_s),
         wait=backoff(gateway),
         sleep=sleep,
         reraise=True,
