@@ -15,7 +15,7 @@ import pytest
 
 from tests.audit_fixtures import CLARIFY, SAMPLE, VALIDATION, audit, by_name
 from tests.fakes.audit_model import AuditFakeModel
-from tests.fakes.rules import FakeRequest, Reply, Safety, Text
+from tests.fakes.rules import FakeRequest, Fault, Reply, Safety, Text
 from tests.sft_setup import rows
 from workbench.audit.filters import filter_dataset
 from workbench.errors import WorkbenchError
@@ -124,3 +124,24 @@ def test_the_budget_cap_stops_cleanly_and_the_next_run_finishes(
     assert set(by_name(finished.report)) == {VALIDATION, CLARIFY}
     assert rows(audit_project, "SELECT count(*), count(DISTINCT scan) FROM audit_generations g JOIN audit_candidates c"
                 " ON c.generation_id = g.id")[0][1] == 8  # fmt: skip
+
+
+def test_a_rating_refused_for_good_blocks_the_filter_until_it_is_retried_on_purpose(
+    audit_project: Project, fake_gemini: Any, fake: AuditFakeModel
+) -> None:
+    report = audit(audit_project).report
+    sent = fake_gemini.requests_total
+    rating = lambda request: (request.json_schema or {}).get("title") == "BatchRatings"  # noqa: E731
+    broken = Broken(AuditFakeModel(), rating, Fault(403))
+    fake_gemini.rule = broken
+    with pytest.raises(WorkbenchError, match="--retry-failed"):
+        asyncio.run(filter_dataset(audit_project, report.audit_id, [VALIDATION]))
+    refused = fake_gemini.requests_total - sent
+    assert refused > 0
+    with pytest.raises(WorkbenchError, match="could not be rated"):
+        asyncio.run(filter_dataset(audit_project, report.audit_id, [VALIDATION]))
+    assert fake_gemini.requests_total - sent == refused, "a permanent failure is not sent again by itself"
+
+    broken.on = False  # the key's permission is fixed
+    filtered = asyncio.run(filter_dataset(audit_project, report.audit_id, [VALIDATION], retry_failed=True))
+    assert filtered.removed > 0

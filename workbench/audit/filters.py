@@ -58,7 +58,7 @@ class OutputsResult:
 
 async def _rate_all(
     project: Project, audit: Audit, patterns: Sequence[Pattern], rows: Sequence[StoredRow], what: str,
-    progress: ProgressCallback | None,
+    progress: ProgressCallback | None, retry_failed: bool = False,
 ) -> list[StepReport]:  # fmt: skip
     """Rate `rows` against `patterns` in one recorded run of the audit."""
 
@@ -69,7 +69,7 @@ async def _rate_all(
         project, "audit", None, [step],
         open_ctx=lambda run_id: open_audit(project, audit, run_id=run_id, progress=progress),
         config={"audit_id": audit.id, "steps": [what], "patterns": [p.id for p in patterns]},
-        work=f"audit-{what}:{audit.id}",
+        work=f"audit-{what}:{audit.id}", retry_failed=retry_failed,
     )  # fmt: skip
     if result.stopped_budget:
         budget = work_budget(project.store, result.run_id)
@@ -89,7 +89,7 @@ def _chosen(project: Project, audit: Audit, pattern_refs: Sequence[str]) -> list
 
 async def filter_dataset(
     project: Project, audit_ref: str, pattern_refs: Sequence[str], *, level: Level = "strict",
-    name: str | None = None, progress: ProgressCallback | None = None,
+    name: str | None = None, progress: ProgressCallback | None = None, retry_failed: bool = False,
 ) -> FilterResult:  # fmt: skip
     """Save the audited dataset minus the rows where any chosen pattern is present at `level`.
 
@@ -102,7 +102,7 @@ async def filter_dataset(
     patterns = _chosen(project, audit, pattern_refs)
     parent = get_dataset(project, audit.dataset_id)
     rows = dataset_rows(project, parent.id)
-    steps = await _rate_all(project, audit, patterns, rows, "filter", progress)
+    steps = await _rate_all(project, audit, patterns, rows, "filter", progress, retry_failed)
     with project.store.connect() as con:
         levels = stored_levels(con, patterns, [r.text_hash for r in rows])
     unrated = sum((p.id, r.text_hash) not in levels for p in patterns for r in rows)
@@ -112,7 +112,7 @@ async def filter_dataset(
             "nothing was saved.",
             hint="See `workbench status` for the reasons. Transient errors are retried by running the filter "
             "again; rows over `[limits] max_row_chars` (too_long) need a higher cap, and calls that failed for "
-            "good (bad request, auth) need the cause fixed.",
+            "good (bad request, auth) need the cause fixed, then --retry-failed.",
         )
     matching = MATCHING[level]
     kept = [r for r in rows if not any(levels[(p.id, r.text_hash)] in matching for p in patterns)]

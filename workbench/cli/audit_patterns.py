@@ -27,7 +27,7 @@ from workbench.audit.lexical_rules import rule_json
 from workbench.audit.patterns import Pattern, add_pattern, edit_pattern, list_patterns, remove_pattern
 from workbench.audit.schemas import PatternKind
 from workbench.cli.common import ProjectOption, console, open_project
-from workbench.cli.sft import print_steps
+from workbench.cli.sft import RetryFailedOption, print_steps
 from workbench.progress import RichProgress
 from workbench.textsafe import plain, printable
 
@@ -121,6 +121,7 @@ def filter_(
     level: Annotated[Level, typer.Option(help="strict: drop unambiguous cases; broad: drop any form.")] = "strict",
     name: Annotated[str | None, typer.Option(help="A name for the filtered dataset.")] = None,
     out: Annotated[Path | None, typer.Option(help="Also write the filtered rows here as JSONL.")] = None,
+    retry_failed: RetryFailedOption = False,
     project: ProjectOption = None,
 ) -> None:
     """Rate every row against the patterns and save the rows without them as a new, linked dataset."""
@@ -128,7 +129,9 @@ def filter_(
 
     async def go() -> None:
         with RichProgress(console) as progress:
-            result = await filter_dataset(proj, audit, pattern, level=level, name=name, progress=progress)
+            result = await filter_dataset(
+                proj, audit, pattern, level=level, name=name, progress=progress, retry_failed=retry_failed
+            )
         print_steps("Filter", result.steps)
         d = result.dataset
         console.print(
