@@ -22,6 +22,7 @@ from typing import Any
 
 from tests.fakes.rules import FakeRequest, Text
 from workbench.llm.gateway import Gateway
+from workbench.llm.ledger import recover_ledger
 from workbench.llm.ledger_log import log_dir
 from workbench.llm.types import LLMRequest
 from workbench.project import Project, init_project, load_project
@@ -131,3 +132,43 @@ def test_a_live_processs_log_is_left_alone(tmp_path: Path, fake_gemini: Any, mon
         assert [status for _, status, _ in ledger(project)] == ["ok"]
 
     asyncio.run(two_gateways())
+
+
+EMBED_CHILD = textwrap.dedent(
+    """
+    import asyncio, sys
+    from workbench.embeddings import embed_texts
+    from workbench.project import load_project
+
+    texts = [f"text number {i} about topic {i % 7}" for i in range(400)]
+    asyncio.run(embed_texts(load_project(sys.argv[1]), texts, spec="gemini:fake-embedding"))
+    """
+)
+
+
+def test_a_killed_embedding_keeps_the_vectors_and_the_ledger_of_the_batches_it_was_answered(
+    tmp_path: Path, fake_gemini: Any
+) -> None:
+    fake_gemini.rule = slow_answers  # the embedding endpoint answers with vectors, after the same wait
+    env = env_for(fake_gemini) | {"WORKBENCH_CONCURRENCY__GEMINI": "1"}  # batches of 100, one at a time
+    project = init_project(tmp_path / "p")
+    child = subprocess.Popen(
+        [sys.executable, "-c", EMBED_CHILD, str(project.root)], cwd=REPO, env={**os.environ, **env},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while fake_gemini.requests_total < 3:  # two batches answered, the third in flight
+        assert child.poll() is None, child.stdout.read() if child.stdout else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(0.1)  # the second batch's vectors reach the store
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    sent = fake_gemini.requests_total
+
+    recover_ledger(project.store)
+    with project.store.connect() as con:
+        vectors = con.execute("SELECT count(*) FROM embeddings").fetchone()[0]  # type: ignore[index]
+        calls = con.execute("SELECT status FROM llm_calls WHERE role = 'embedder'").fetchall()
+    assert vectors >= 200, "the answered batches' vectors were stored as they came"
+    assert len(calls) == sent and calls.count(("interrupted",)) == 1

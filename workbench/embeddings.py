@@ -124,9 +124,10 @@ async def embed_texts(
             else:
                 await _GeminiEmbedder(project, name, spec, stage, run_id, calls, log).embed(missing, fresh)
         finally:
-            # After a failure too: the vectors embedded so far, and the requests sent, were paid for.
-            if fresh or calls:
-                await asyncio.to_thread(_save, project.store, spec, fresh, calls)
+            # After a failure too: the requests sent were paid for (Gemini's vectors are stored per batch).
+            local = fresh if kind == "st" else {}
+            if local or calls:
+                await asyncio.to_thread(_save, project.store, spec, local, calls)
             log.close()
         found.update(fresh)
     return _stack(spec, [found[h] for h in hashes])
@@ -233,7 +234,7 @@ class _GeminiEmbedder:
         self, project: Project, model: str, spec: str, stage: str, run_id: str | None, calls: list[dict[str, Any]],
         log: LedgerLog,
     ) -> None:  # fmt: skip
-        self.config = project.config
+        self.config, self.store = project.config, project.store
         self.model, self.spec, self.stage, self.run_id = model, spec, stage, run_id
         self.calls = calls  # one ledger row per request sent, for the caller to write
         self.log = log  # ... and each logged ahead, before it is sent
@@ -286,7 +287,10 @@ class _GeminiEmbedder:
                 hint="Check the model name, the API key and the endpoint; rate limits: lower "
                 "[concurrency] gemini or raise [gateway] max_attempts, then run again.",
             ) from None
-        out.update(zip(batch, _normalise(np.asarray(vectors, dtype=np.float32)), strict=True))
+        fresh = dict(zip(batch, _normalise(np.asarray(vectors, dtype=np.float32)), strict=True))
+        out.update(fresh)
+        # Stored now, not when the whole call ends: a kill must not lose vectors already paid for.
+        await asyncio.to_thread(_save, self.store, self.spec, fresh, [])
 
     async def _attempt(self, backend: GeminiBackend, texts: list[str], key: str, attempt: int) -> list[list[float]]:
         """One request, recorded in the ledger however it ends."""
