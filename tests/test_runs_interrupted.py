@@ -96,27 +96,21 @@ def test_status_shows_a_killed_run_as_interrupted(
     assert _statuses(project, run_id, train_id)[0][0] == "interrupted"
 
 
-def test_the_overview_page_shows_a_killed_run_as_interrupted(
-    project: Project, owner: tuple[subprocess.Popen[str], str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.parametrize(
+    ("page", "table", "runs"),
+    [("overview", -1, ("generation", "training")),  # "Latest runs", the page's last table
+     ("training", 0, ("training",))],
+)  # fmt: skip
+def test_the_app_pages_show_a_killed_run_as_interrupted(
+    project: Project, owner: tuple[subprocess.Popen[str], str, str], monkeypatch: pytest.MonkeyPatch,
+    page: str, table: int, runs: tuple[str, ...],
+) -> None:  # fmt: skip
     process, run_id, train_id = owner
     _kill(process)
 
-    at = open_page("overview", project, monkeypatch)
+    at = open_page(page, project, monkeypatch)
 
     assert not at.exception
-    latest = at.dataframe[-1].value  # "Latest runs", the page's last table
-    assert dict(zip(latest["id"], latest["status"], strict=True)) == {run_id: "interrupted", train_id: "interrupted"}
-
-
-def test_the_training_page_shows_a_killed_training_run_as_interrupted(
-    project: Project, owner: tuple[subprocess.Popen[str], str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    process, _, train_id = owner
-    _kill(process)
-
-    at = open_page("training", project, monkeypatch)
-
-    assert not at.exception
-    runs = at.dataframe[0].value
-    assert dict(zip(runs["id"], runs["status"], strict=True)) == {train_id: "interrupted"}
+    shown = at.dataframe[table].value
+    ids = {"generation": run_id, "training": train_id}
+    assert dict(zip(shown["id"], shown["status"], strict=True)) == {ids[kind]: "interrupted" for kind in runs}

@@ -39,6 +39,7 @@ from workbench.audit.lexical_rules import rate_lexical
 from workbench.audit.patterns import Pattern, list_patterns
 from workbench.audit.schemas import BatchRatings
 from workbench.generate.steps import GENERATION_COLUMNS, Apply, Generation, Job, StepReport, stable_id
+from workbench.store.bulk import insert_columns
 from workbench.store.transitions import Move, move_rows
 
 T = TypeVar("T")
@@ -190,13 +191,12 @@ def _record_too_long(ctx: AuditContext, rows: Sequence[StoredRow], cap: int) -> 
         }
         for r in rows
     ]  # fmt: skip
-    placeholders = ", ".join("?" for _ in GENERATION_COLUMNS)
+    columns = {column: [record.get(column) for record in records] for column in GENERATION_COLUMNS}
     with ctx.project.store.transaction() as con:
-        con.executemany(
-            f"INSERT INTO audit_generations ({', '.join(GENERATION_COLUMNS)}) VALUES ({placeholders})"
-            " ON CONFLICT (id) DO UPDATE SET run_id = excluded.run_id, reason = excluded.reason",
-            [[record.get(column) for column in GENERATION_COLUMNS] for record in records],
-        )
+        insert_columns(
+            con, "audit_generations", columns,
+            "ON CONFLICT (id) DO UPDATE SET run_id = excluded.run_id, reason = excluded.reason",
+        )  # fmt: skip
 
 
 async def rate_sample(ctx: AuditContext) -> StepReport:

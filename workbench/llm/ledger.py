@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.config import Price
-from workbench.llm.ledger_log import LedgerLog, Recovered, dead_segments, replay_rows
+from workbench.llm.ledger_log import LedgerLog, dead_segments, replay_rows
 from workbench.store import Store
 from workbench.store.bulk import insert_columns
 
@@ -61,30 +61,19 @@ def _insert(con: Any, table: str, columns: tuple[str, ...], rows: list[dict], co
     insert_columns(con, table, {c: [r[c] for r in rows] for c in columns}, conflict)
 
 
-def recover_ledger(store: Store) -> Recovered:
+def recover_ledger(store: Store) -> None:
     """Replay the write-ahead logs of processes that ended without flushing them (see ledger_log.py)."""
     segments = dead_segments(store)
     if not segments:
-        return Recovered()
+        return
     calls, cache = replay_rows([event for events in segments.values() for event in events])
     with store.transaction() as con:
-        before = _counts(con)
         if cache:
             _insert(con, "llm_cache", CACHE_COLUMNS, cache, _CACHE_CONFLICT)
         if calls:
             _insert(con, "llm_calls", LEDGER_COLUMNS, calls, "ON CONFLICT DO NOTHING")
-        after = _counts(con)
     for path in segments:
         path.unlink(missing_ok=True)
-    return Recovered(after[0] - before[0], after[1] - before[1], after[2] - before[2])
-
-
-def _counts(con: Any) -> tuple[int, int, int]:
-    row = con.execute(
-        "SELECT (SELECT count(*) FROM llm_calls WHERE status != 'interrupted'),"
-        " (SELECT count(*) FROM llm_calls WHERE status = 'interrupted'), (SELECT count(*) FROM llm_cache)"
-    ).fetchone()
-    return (row[0], row[1], row[2]) if row else (0, 0, 0)
 
 
 class LedgerWriter:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -91,18 +90,6 @@ class LedgerLog:
         if self._file is not None:
             self._file.close()
         self._file, self._path = None, None
-
-
-@dataclass(frozen=True)
-class Recovered:
-    """What a replay put back into the store."""
-
-    calls: int = 0
-    interrupted: int = 0
-    cached: int = 0
-
-    def __bool__(self) -> bool:
-        return bool(self.calls or self.interrupted or self.cached)
 
 
 def _read_segment(path: Path) -> tuple[str | None, list[dict[str, Any]]]:

@@ -64,8 +64,18 @@ def move_rows(con: duckdb.DuckDBPyConnection, table: str, moves: Sequence[Move])
     return moved
 
 
+# A table's columns, looked up once per process: migrations run before any step, so they do not change.
+_TABLE_COLUMNS: dict[str, frozenset[str]] = {}
+
+
+def _columns_of(con: duckdb.DuckDBPyConnection, table: str) -> frozenset[str]:
+    if table not in _TABLE_COLUMNS:
+        _TABLE_COLUMNS[table] = frozenset(d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description)
+    return _TABLE_COLUMNS[table]
+
+
 def _move_group(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], moves: list[Move]) -> set[str]:
-    table_columns = {d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description}
+    table_columns = _columns_of(con, table)
     # Audit patterns carry no reason, and generation tables no updated_at: set what the table has.
     if "reason" in table_columns:
         columns = ("reason", *columns)
