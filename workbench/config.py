@@ -233,6 +233,22 @@ DEFAULT_DOC_TYPES: dict[str, int] = {
 }
 
 
+class TraitsConfig(StrictModel):
+    """`[traits]`: how imported traits documents are read, and how much of them a prompt carries."""
+
+    model_name: str | None = Field(
+        None, description="Fills `{model_name}` in an imported spec; default: `[docs] model_name`."
+    )
+    provider_name: str | None = Field(
+        None, description="Fills `{provider_name}` in an imported spec; default: `[docs] maker_name`."
+    )
+    guidance_budget_tokens: int = Field(
+        20_000,
+        ge=1_000,
+        description="Most input tokens a generation prompt may carry; guidance beyond it is chosen by relevance.",
+    )
+
+
 class DocsConfig(StrictModel):
     """The midtraining documents pipeline (`workbench docs ...`)."""
 
@@ -308,6 +324,7 @@ class ProjectConfig(BaseSettings):
     hf: HFConfig = Field(default_factory=HFConfig)
     sft: SFTConfig = Field(default_factory=SFTConfig)
     docs: DocsConfig = Field(default_factory=DocsConfig)
+    traits: TraitsConfig = Field(default_factory=TraitsConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
 
     @field_validator("roles")
@@ -358,3 +375,12 @@ def load_config(path: Path) -> ProjectConfig:
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
         raise WorkbenchError(f"Invalid settings in {path} (or WORKBENCH_* variables): {problems}") from e
+
+
+def traits_variables(config: ProjectConfig) -> tuple[tuple[str, str], ...]:
+    """The values `{model_name}` and `{provider_name}` take in an imported traits document."""
+    traits, docs = config.traits, config.docs
+    return (
+        ("model_name", traits.model_name or docs.model_name),
+        ("provider_name", traits.provider_name or docs.maker_name),
+    )

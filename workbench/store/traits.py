@@ -7,6 +7,7 @@ same text has the same id, so a new version only adds rows for new or edited chu
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,14 +18,15 @@ import duckdb
 from workbench.errors import WorkbenchError
 from workbench.store import Store
 from workbench.store.bulk import insert_columns
-from workbench.traits import Chunk, ParsedDocument, VersionDiff, diff_versions, read_traits_file
+from workbench.traits import Chunk, ParsedDocument, ReadOptions, VersionDiff, diff_versions, read_traits_file
 
 MIN_PREFIX = 4
 MAX_NAME_CHARS = 100
 
 _VERSION_COLUMNS = """
     v.id, v.document, v.number, v.title, v.source_path, v.created_at,
-    (SELECT count(*) FROM version_chunks vc WHERE vc.version_id = v.id) AS chunk_count
+    (SELECT count(*) FROM version_chunks vc WHERE vc.version_id = v.id) AS chunk_count,
+    coalesce(v.format, 'bullets'), coalesce(v.reading, '')
 """
 
 
@@ -40,6 +42,8 @@ class TraitsVersion:
         source_path: The file it was read from, for the record.
         created_at: When it was stored.
         chunk_count: How many chunks it has.
+        format: The shape it was read as (`workbench.traits.FORMATS`).
+        reading: How it was read where that changed the chunks ("" by default; JSON).
     """
 
     id: str
@@ -49,6 +53,8 @@ class TraitsVersion:
     source_path: str | None
     created_at: datetime
     chunk_count: int
+    format: str = "bullets"
+    reading: str = ""
 
     @property
     def ref(self) -> str:
@@ -72,8 +78,8 @@ class AddResult:
 
 
 def _version(row: tuple[Any, ...]) -> TraitsVersion:
-    id_, document, number, title, source_path, created_at, chunk_count = row
-    return TraitsVersion(id_, document, int(number), title, source_path, created_at, int(chunk_count))
+    id_, document, number, title, source_path, created_at, chunk_count, format_, reading = row
+    return TraitsVersion(id_, document, int(number), title, source_path, created_at, int(chunk_count), format_, reading)
 
 
 def _fetch_version(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> list[TraitsVersion]:
@@ -126,6 +132,8 @@ def _insert_chunks(con: duckdb.DuckDBPyConnection, version_id: str, chunks: tupl
             "position": [c.position for c in chunks],
             "line": [c.line for c in chunks],
             "heading_path": [list(c.heading_path) for c in chunks],
+            "attrs": [json.dumps(dict(c.attrs)) if c.attrs else None for c in chunks],
+            "questions": [list(c.questions) if c.questions else None for c in chunks],
         },
     )
 
@@ -159,22 +167,26 @@ def save_version(
         ).fetchone()
         number = int(row[0]) if row else 1
         con.execute(
-            "INSERT INTO traits_versions (id, document, number, title, source_path, text) VALUES (?, ?, ?, ?, ?, ?)",
-            [version_id, document, number, parsed.title, source_path, parsed.text],
+            "INSERT INTO traits_versions (id, document, number, title, source_path, text, format, reading)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [version_id, document, number, parsed.title, source_path, parsed.text, parsed.format, parsed.reading],
         )
         _insert_chunks(con, version_id, parsed.chunks)
         return _fetch_version(con, "v.id = ?", [version_id])[0], True
 
 
-def add_traits_file(store: Store, path: str | Path, name: str | None = None) -> AddResult:
+def add_traits_file(
+    store: Store, path: str | Path, name: str | None = None, options: ReadOptions | None = None
+) -> AddResult:
     """Read, parse and store a traits file: the one entry point for CLI, app and notebooks.
 
     Nothing is written unless the whole file parses.
 
     Args:
         store: The project store.
-        path: The Markdown file.
+        path: The traits file, in any shape `workbench.traits.read_traits_file` reads.
         name: Document name; defaults to the file's stem.
+        options: How to read it (format, trait level, selection, placeholder values).
 
     Returns:
         The version, whether it was created, and the parsed document (for its warnings).
@@ -184,7 +196,7 @@ def add_traits_file(store: Store, path: str | Path, name: str | None = None) -> 
     """
     path = Path(path)
     document = check_document_name(name if name is not None else path.stem)
-    parsed = read_traits_file(path)
+    parsed = read_traits_file(path, options)
     version, created = save_version(store, parsed, document, str(path))
     return AddResult(version, created, parsed)
 
@@ -251,12 +263,27 @@ def version_chunks(store: Store, version_id: str) -> list[Chunk]:
     """The chunks of one version, in document order."""
     with store.connect() as con:
         rows = con.execute(
-            "SELECT c.id, vc.key, c.kind, c.title, c.text, vc.heading_path, vc.line, vc.position"
+            "SELECT c.id, vc.key, c.kind, c.title, c.text, vc.heading_path, vc.line, vc.position,"
+            " vc.attrs, vc.questions"
             " FROM version_chunks vc JOIN chunks c ON c.id = vc.chunk_id"
             " WHERE vc.version_id = ? ORDER BY vc.position",
             [version_id],
         ).fetchall()
-    return [Chunk(r[0], r[1], r[2], r[3], r[4], tuple(r[5]), r[6], r[7]) for r in rows]
+    return [
+        Chunk(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            tuple(r[5]),
+            r[6],
+            r[7],
+            tuple(json.loads(r[8]).items()) if r[8] else (),
+            tuple(r[9] or ()),
+        )
+        for r in rows
+    ]
 
 
 def version_text(store: Store, version_id: str) -> str:

@@ -1,6 +1,9 @@
-"""Traits documents: parse Markdown into chunks with stable ids, and diff two versions.
+"""Traits documents: read them in any shape into chunks with stable ids, and diff two versions.
 
-Format (pure functions here; the store side lives in `workbench.store.traits`):
+`read.py` reads the shapes that exist (model specs, numbered rules, constitutions, universe
+contexts, and the workbench's own bullet format) and selects traits; `drafts.py` turns what a
+reader found into chunks. The workbench's own format (`parse.py`; the store side lives in
+`workbench.store.traits`):
 
 - An optional first-line-of-content `# Title` names the document. Other headings (`##`, `###`, or a
   later `#`) group content; each chunk records its heading path (the H1 title is not part of it).
@@ -26,6 +29,7 @@ size (max 1,000,000 bytes) and UTF-8 checks.
 """
 
 from workbench.traits.model import (
+    CHUNK_KINDS,
     Chunk,
     ChunkChange,
     ChunkKind,
@@ -38,29 +42,38 @@ from workbench.traits.model import (
     slugify,
     text_id,
 )
-from workbench.traits.parse import (
+from workbench.traits.parse import chunk_title, is_guidance_heading, parse_traits
+from workbench.traits.read import (
+    FORMATS,
     MAX_FILE_BYTES,
-    chunk_title,
-    is_guidance_heading,
-    parse_traits,
+    ReadOptions,
+    detect_format,
+    read_document,
     read_traits_file,
+    trait_path,
 )
 
 __all__ = [
+    "CHUNK_KINDS",
+    "FORMATS",
     "MAX_FILE_BYTES",
     "Chunk",
     "ChunkChange",
     "ChunkKind",
     "ParsedDocument",
+    "ReadOptions",
     "VersionDiff",
     "chunk_id",
     "chunk_title",
+    "detect_format",
     "diff_versions",
     "is_guidance_heading",
     "normalise_chunk_text",
     "normalise_newlines",
     "parse_traits",
+    "read_document",
     "read_traits_file",
     "slugify",
     "text_id",
+    "trait_path",
 ]

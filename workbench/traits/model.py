@@ -8,22 +8,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-ChunkKind = Literal["trait", "guidance"]
+ChunkKind = Literal["trait", "guidance", "boundary"]
+CHUNK_KINDS: tuple[ChunkKind, ...] = ("trait", "guidance", "boundary")
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """One trait or one piece of guidance, the unit every later stage generates from.
+    """One trait, piece of guidance or boundary, the unit every later stage generates from.
+
+    A *boundary* is a prohibition or anti-pattern ("never gives real uplift to …"): guidance the
+    generator respects and the critic checks, never a trait to instil.
 
     Attributes:
         id: Content hash of kind and normalised text; equal text means equal id in every version.
         key: Structural identity used to pair chunks across versions in a diff.
-        kind: "trait" or "guidance".
+        kind: "trait", "guidance" or "boundary".
         title: Short human name (bold lead phrase or first sentence).
         text: The normalised Markdown text of the chunk.
         heading_path: Headings enclosing the chunk, outermost first (document title excluded).
         line: 1-based line where the chunk starts in its version's text.
         position: 1-based order of the chunk in its version.
+        attrs: Metadata the source gave the chunk, kept out of its title and text: a heading's
+            `{#anchor}`, a rule's id ("SP1"), a universe context's id ("fact_of": …).
+        questions: User prompts the source wrote for this trait (a constitution's questions);
+            the SFT pipeline may use them as seed prompts.
     """
 
     id: str
@@ -34,6 +42,12 @@ class Chunk:
     heading_path: tuple[str, ...]
     line: int
     position: int
+    attrs: tuple[tuple[str, str], ...] = ()
+    questions: tuple[str, ...] = ()
+
+    def attr(self, name: str) -> str | None:
+        """The value of metadata attribute `name`, or None."""
+        return next((value for key, value in self.attrs if key == name), None)
 
 
 @dataclass(frozen=True)
@@ -45,17 +59,27 @@ class ParsedDocument:
         chunks: Traits and guidance in document order.
         warnings: "source:line: message" strings for things worth a look but not fatal.
         text: The document text with newlines normalised to "\\n" (what the version id hashes).
+        format: The shape it was read as (`workbench.traits.read.FORMATS`).
+        reading: How it was read, where that changes the chunks (a forced format, a trait heading
+            level, a selection, placeholder values), canonically; "" for the default reading.
+            The same text read differently is a different version.
+        excluded: Chunks the reading found but a selection (`--only`/`--exclude`) left out.
     """
 
     title: str | None
     chunks: tuple[Chunk, ...]
     warnings: tuple[str, ...]
     text: str
+    format: str = "bullets"
+    reading: str = ""
+    excluded: tuple[Chunk, ...] = ()
 
     @property
     def version_id(self) -> str:
-        """The id this text gets as a stored version."""
-        return text_id(self.text)
+        """The id this text, read this way, gets as a stored version."""
+        if not self.reading:
+            return text_id(self.text)
+        return text_id(f"{self.text}\n\x00reading: {self.reading}")
 
     def count(self, kind: ChunkKind) -> int:
         """How many chunks of `kind` the document has."""

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
-from workbench.errors import WorkbenchError
-from workbench.traits.model import (
-    Chunk,
-    ChunkKind,
-    ParsedDocument,
-    chunk_id,
-    normalise_chunk_text,
-    normalise_newlines,
-    slugify,
-)
+from workbench.traits.drafts import Draft, build_chunks, fail, short_title
+from workbench.traits.model import ChunkKind, ParsedDocument, normalise_chunk_text, normalise_newlines
 
-MAX_FILE_BYTES = 1_000_000
-MAX_TITLE_CHARS = 80
 SHORT_TRAIT_CHARS = 20
 TRAIT_EXAMPLE = "- **Honest about uncertainty.** Says how sure it is, and why."
 
@@ -44,10 +33,7 @@ def chunk_title(text: str) -> str:
             return title
     first = _SENTENCE_END.split(text.split("\n", 1)[0], maxsplit=1)[0].strip()
     first = first.rstrip(":.").strip() or first
-    if len(first) > MAX_TITLE_CHARS:
-        # Cut on a word boundary so the title stays readable in tables.
-        first = first[: MAX_TITLE_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
-    return first
+    return short_title(first)
 
 
 def is_guidance_heading(heading: str) -> bool:
@@ -65,10 +51,6 @@ class _Block:
     line: int
     lines: list[str]
     level: int = 0
-
-
-def _fail(source: str, line: int, message: str, hint: str | None = None) -> WorkbenchError:
-    return WorkbenchError(f"{source}:{line}: {message}", hint=hint)
 
 
 def _heading(line: str) -> tuple[int, str] | None:
@@ -157,14 +139,6 @@ def _scan(lines: Sequence[str]) -> list[_Block]:
 # --- assembling: blocks -> chunks ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Draft:
-    kind: ChunkKind
-    text: str
-    heading_path: tuple[str, ...]
-    line: int
-
-
 def _dedent(lines: Sequence[str]) -> list[str]:
     """Remove the common indent of the indented lines (lazy column-0 lines don't reset it)."""
     lines = [line.expandtabs(4) for line in lines]
@@ -186,7 +160,7 @@ class _Assembler:
         self.source = source
         self.title: str | None = None
         self.stack: list[tuple[int, str, bool]] = []  # (level, text, is_guidance)
-        self.drafts: list[_Draft] = []
+        self.drafts: list[Draft] = []
         self.prose: list[tuple[int, str]] = []  # paragraphs of the current section
         self.warnings: list[str] = []
 
@@ -201,7 +175,7 @@ class _Assembler:
     def flush_prose(self) -> None:
         if self.prose:
             text = normalise_chunk_text("\n\n".join(p for _, p in self.prose))
-            self.drafts.append(_Draft("guidance", text, self.path, self.prose[0][0]))
+            self.drafts.append(Draft("guidance", text, self.path, self.prose[0][0]))
             self.prose = []
 
     def heading(self, block: _Block) -> None:
@@ -219,9 +193,9 @@ class _Assembler:
     def bullet(self, block: _Block) -> None:
         text = _bullet_text(block)
         if not text:
-            raise _fail(self.source, block.line, "a bullet with no text.", hint=f"Write e.g. {TRAIT_EXAMPLE}")
+            raise fail(self.source, block.line, "a bullet with no text.", hint=f"Write e.g. {TRAIT_EXAMPLE}")
         kind: ChunkKind = "guidance" if self.in_guidance else "trait"
-        self.drafts.append(_Draft(kind, text, self.path, block.line))
+        self.drafts.append(Draft(kind, text, self.path, block.line))
         if kind == "trait" and len(text) < SHORT_TRAIT_CHARS:
             self.warnings.append(
                 f"{self.source}:{block.line}: trait {text!r} is very short ({len(text)} characters); "
@@ -235,44 +209,6 @@ class _Assembler:
                 "traits start with '- ' at the beginning of the line."
             )
         self.prose.append((block.line, "\n".join(block.lines)))
-
-
-def _keyed(drafts: Iterable[_Draft]) -> list[Chunk]:
-    """Give drafts (in line order) their ids, keys and positions."""
-    ordinals: dict[str, int] = {}
-    chunks = []
-    for position, d in enumerate(sorted(drafts, key=lambda d: d.line), start=1):
-        title = chunk_title(d.text)
-        if d.kind == "trait":
-            key = f"trait:{slugify(title)}"
-        else:
-            # Count per slug (not per section occurrence) so keys stay unique in a version.
-            section = "/".join(slugify(h) for h in d.heading_path) or "_top"
-            ordinals[section] = ordinals.get(section, 0) + 1
-            key = f"guidance:{section}#{ordinals[section]}"
-        chunks.append(Chunk(chunk_id(d.kind, d.text), key, d.kind, title, d.text, d.heading_path, d.line, position))
-    return chunks
-
-
-def _check_duplicates(chunks: Sequence[Chunk], source: str) -> None:
-    # The store keys a version's chunks by id and diffs by key, so both must be unique.
-    by_id: dict[str, Chunk] = {}
-    by_key: dict[str, Chunk] = {}
-    for c in chunks:
-        first = by_id.get(c.id)
-        if first is not None:
-            raise _fail(source, c.line, f"duplicate {c.kind}: same text as the {first.kind} on line {first.line}.")
-        by_id[c.id] = c
-        first = by_key.get(c.key)
-        if first is not None:
-            raise _fail(
-                source,
-                c.line,
-                f"duplicate trait {c.title!r}: same title as the trait on line {first.line} "
-                "(titles are compared ignoring case and punctuation).",
-                hint="Give each trait a distinct title, or merge the two.",
-            )
-        by_key[c.key] = c
 
 
 def parse_traits(text: str, source: str = "<string>") -> ParsedDocument:
@@ -291,15 +227,15 @@ def parse_traits(text: str, source: str = "<string>") -> ParsedDocument:
     """
     text = normalise_newlines(text)
     if not text.strip():
-        raise _fail(source, 1, "the traits document is empty.", hint=f"A trait is a line like: {TRAIT_EXAMPLE}")
+        raise fail(source, 1, "the traits document is empty.", hint=f"A trait is a line like: {TRAIT_EXAMPLE}")
     assembler = _Assembler(source)
     for block in _scan(text.split("\n")):
         getattr(assembler, block.kind)(block)
     assembler.flush_prose()
-    chunks = _keyed(assembler.drafts)
+    chunks = build_chunks(assembler.drafts, source, chunk_title)
     if not any(c.kind == "trait" for c in chunks):
         n_lines = len(text.rstrip("\n").split("\n"))
-        raise _fail(
+        raise fail(
             source,
             1,
             f"no traits found in lines 1-{n_lines}.",
@@ -308,43 +244,4 @@ def parse_traits(text: str, source: str = "<string>") -> ParsedDocument:
                 "Numbered and indented lists are not traits."
             ),
         )
-    _check_duplicates(chunks, source)
-    return ParsedDocument(assembler.title, tuple(chunks), tuple(assembler.warnings), text)
-
-
-def read_traits_file(path: str | Path) -> ParsedDocument:
-    """Read and parse a traits file, checking its size and encoding first.
-
-    Args:
-        path: A Markdown file, UTF-8, at most 1,000,000 bytes.
-
-    Returns:
-        The parsed document; errors and warnings name the file.
-
-    Raises:
-        WorkbenchError: Missing, too large, not UTF-8, or any `parse_traits` problem.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise WorkbenchError(
-            f"{path}: {'not a file' if path.exists() else 'no such file'}.",
-            hint="Check the path; traits files are Markdown (.md).",
-        )
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise WorkbenchError(
-            f"{path}: the file is {size:,} bytes; a traits document may be at most {MAX_FILE_BYTES:,} bytes.",
-            hint="Split it into several documents, or check that this is the file you meant.",
-        )
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]  # a UTF-8 byte-order mark is harmless; editors on Windows add it
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise WorkbenchError(
-            f"{path}:{line}: not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start}).",
-            hint="Save the file as UTF-8 in your editor.",
-        ) from None
-    return parse_traits(text, source=str(path))
+    return ParsedDocument(assembler.title, chunks, tuple(assembler.warnings), text)
