@@ -3,9 +3,10 @@
     .venv/bin/python -m bench.traits_add                 # 4,500 traits, ~980 KB
     .venv/bin/python -m bench.traits_add --traits 2000
 
-Generates the document (tests/large_traits.py), then in a fresh project times parsing it and
-storing it (`save_version`: one transaction, the span the lock is held), then storing a second
-version with one trait edited, whose other chunks are already stored and must be skipped.
+Generates the document (tests/large_traits.py), then in a fresh project times reading it (shape
+detection included) and storing it (`save_version`: one transaction, the span the lock is held),
+then storing a second version with one trait edited, whose other chunks are already stored and
+must be skipped.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from tests.large_traits import large_traits_document
 from workbench.project import init_project
 from workbench.store.traits import save_version
-from workbench.traits import parse_traits
+from workbench.traits import read_document
 
 
 def main() -> None:
@@ -33,15 +34,15 @@ def main() -> None:
     print(f"# bench/traits_add.py · {datetime.date.today()} · {platform.machine()} · {os.cpu_count()} cores")
 
     start = time.perf_counter()
-    parsed = parse_traits(text)
+    parsed = read_document(text)  # detection included, as `traits add` reads
     print(f"document: {len(text.encode()):,} bytes, {len(parsed.chunks):,} chunks ({parsed.count('trait'):,} traits)")
-    print(f"parse                      {time.perf_counter() - start:7.2f} s")
+    print(f"read (detect + parse)       {time.perf_counter() - start:7.2f} s")
 
     start = time.perf_counter()
     save_version(project.store, parsed, "large")
     print(f"store version 1 (lock)     {time.perf_counter() - start:7.2f} s")
 
-    edited = parse_traits(text.replace("Trait 0 is", "Trait 0 now is", 1))
+    edited = read_document(text.replace("Trait 0 is", "Trait 0 now is", 1))
     start = time.perf_counter()
     save_version(project.store, edited, "large")
     print(f"store version 2 (lock)     {time.perf_counter() - start:7.2f} s")

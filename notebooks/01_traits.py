@@ -1,4 +1,4 @@
-"""Stage 1: write the traits document, with a live preview of its chunks and a diff before saving.
+"""Stage 1: write or import the traits document; preview its chunks, tick its traits, diff, then save.
 
     marimo edit notebooks/01_traits.py      # edit and save interactively
     python notebooks/01_traits.py           # unattended: saves the starting text as a version
@@ -19,21 +19,29 @@ def _():
     import marimo as mo
 
     from workbench import notebook as nb
+    from workbench.config import traits_variables
     from workbench.errors import WorkbenchError
     from workbench.store.traits import list_versions, save_version, traits_sources, version_chunks
-    from workbench.traits import diff_versions, parse_traits
+    from workbench.traits import FORMATS, ReadOptions, diff_versions, read_document
+    from workbench.views.traits_preview import check_selection, ticked_options, traits_preview
     from workbench.workspace import CHECKOUT_DATA_DIR
 
     return (
         CHECKOUT_DATA_DIR,
+        FORMATS,
+        ReadOptions,
         WorkbenchError,
+        check_selection,
         diff_versions,
         list_versions,
         mo,
         nb,
-        parse_traits,
+        read_document,
         save_version,
+        ticked_options,
+        traits_preview,
         traits_sources,
+        traits_variables,
         version_chunks,
     )
 
@@ -45,7 +53,10 @@ def _(mo):
 
     Top-level bullets are **traits**; sections headed *Trade-offs*, *Exceptions*, *When not …*,
     *Priorities* or *Guidance* hold **guidance** that every generation step sees beside the trait.
-    Edit below: the chunks and the diff against the last saved version follow as you type.
+    Model specs, numbered rules, JSON constitutions and universe contexts read too (the shape is
+    detected, or pick it); **boundaries** (what the model must never do) are never instilled:
+    the generator respects them and the critic checks them. Edit below, untick the traits to leave
+    out: the preview and the diff against the last saved version follow as you type.
     """)
     return
 
@@ -77,36 +88,71 @@ def _(mo, sources):
 
 
 @app.cell
-def _(mo, source):
+def _(FORMATS, mo, source):
     start = source.value
     name = mo.ui.text(value=start.document if start else "traits", label="Save as document")
+    shape = mo.ui.dropdown(options=["detect", *FORMATS], value="detect", label="Format")
     editor = mo.ui.code_editor(
         value=start.text if start else "", language="markdown", min_height=320, max_height=520, debounce=400
     )
-    mo.vstack([name, editor])
-    return editor, name
+    mo.vstack([mo.hstack([name, shape], justify="start"), editor])
+    return editor, name, shape
 
 
 @app.cell
-def _(WorkbenchError, editor, mo, name, parse_traits):
+def _(ReadOptions, WorkbenchError, editor, mo, name, project, read_document, shape, traits_preview, traits_variables):
+    options = ReadOptions(
+        format=None if shape.value == "detect" else shape.value, variables=traits_variables(project.config)
+    )
     try:
-        parsed = parse_traits(editor.value, source=name.value or "editor")
+        reading = read_document(editor.value, name.value or "editor", options)
         problem = None
     except WorkbenchError as e:
-        parsed, problem = None, str(e)
-    mo.stop(parsed is None, mo.callout(mo.plain_text(problem or ""), kind="danger"))
-    chunk_rows = [
-        {"#": c.position, "kind": c.kind, "title": c.title, "section": " › ".join(c.heading_path), "line": c.line}
-        for c in parsed.chunks
+        reading, problem = None, str(e)
+    mo.stop(reading is None, mo.callout(mo.plain_text(problem or ""), kind="danger"))
+    preview = traits_preview(reading, name.value or "editor")
+    trait_rows = [{"heading path": r.path, "line": r.line, "key": r.key} for r in preview.rows_of("trait")]
+    picker = mo.ui.table(
+        trait_rows, selection="multi", initial_selection=list(range(len(trait_rows))), pagination=True,
+        label="Traits: tick those to store",
+    )  # fmt: skip
+    kept_rows = [
+        mo.vstack(
+            [
+                mo.md(f"**{heading} ({len(rows)})**"),
+                mo.ui.table([{"heading path": r.path, "line": r.line} for r in rows], selection=None),
+            ]
+        )
+        for heading, rows in (
+            ("Guidance", preview.rows_of("guidance")),
+            ("Boundaries: never instilled; the critic checks them", preview.rows_of("boundary")),
+        )
+        if rows
     ]
     mo.vstack(
         [
-            mo.md(f"**{parsed.count('trait')} traits, {parsed.count('guidance')} guidance chunks**"),
-            mo.ui.table(chunk_rows, selection=None, pagination=True),
-            *[mo.callout(mo.plain_text(w), kind="warn") for w in parsed.warnings],
+            mo.plain_text(f"{preview.format_line}\n{preview.counts_line}"),
+            picker,
+            *kept_rows,
+            *[mo.callout(mo.plain_text(w), kind="warn") for w in preview.warnings],
         ]
     )
-    return (parsed,)
+    return options, picker, reading
+
+
+@app.cell
+def _(WorkbenchError, check_selection, editor, mo, name, options, picker, read_document, reading, ticked_options):
+    ticked = [row["key"] for row in picker.value]
+    try:
+        # Read again keeping exactly the ticked traits: what is saved is what was ticked.
+        parsed = read_document(editor.value, name.value or "editor", ticked_options(options, reading, ticked))
+        check_selection(parsed, ticked)
+        unticked = None
+    except WorkbenchError as e:
+        parsed, unticked = None, str(e)
+    mo.stop(parsed is None, mo.callout(mo.plain_text(unticked or ""), kind="warn"))
+    mo.md(f"**{len(ticked)} of {reading.count('trait') + len(reading.excluded)} traits ticked** for saving.")
+    return parsed, ticked
 
 
 @app.cell
@@ -153,10 +199,14 @@ def _(mo, name, nb, parsed, project, save, save_version, source):
 
 
 @app.cell
-def _(diff, last, list_versions, name, parsed, project, saved, version_chunks):
+def _(diff, last, list_versions, name, parsed, project, saved, ticked, version_chunks):
     def test_the_saved_version_holds_exactly_the_previewed_chunks():
         assert [c.id for c in version_chunks(project.store, saved.id)] == [c.id for c in parsed.chunks]
         assert list_versions(project.store, name.value)[-1].id == saved.id == parsed.version_id
+
+    def test_the_saved_version_holds_exactly_the_ticked_traits():
+        saved_traits = {c.key for c in version_chunks(project.store, saved.id) if c.kind == "trait"}
+        assert saved_traits == set(ticked)
 
     def test_the_diff_accounts_for_every_chunk_of_both_versions():
         new_ids = {c.id for c in parsed.chunks}

@@ -44,7 +44,8 @@ def test_app_in_a_real_browser_shows_overview_and_traits(served_app: str, projec
         expect(page.get_by_text("Traits documents").first).to_be_visible()
         page.get_by_role("link", name="Traits").click()
         expect(page.get_by_role("heading", name="Traits documents")).to_be_visible(timeout=30_000)
-        page.get_by_text("1. Candid").click()
+        # The page reads one chunk at a time, the first one to begin with.
+        expect(page.get_by_role("combobox", name="Read a chunk")).to_be_visible(timeout=10_000)
         # The chunk's HTML arrives as literal text: no <b> element is created from it.
         expect(page.get_by_text("<b>even when</b>", exact=False)).to_be_visible(timeout=10_000)
         assert page.locator("b", has_text="even when").count() == 0

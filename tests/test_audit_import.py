@@ -331,16 +331,9 @@ def test_missing_file_and_unsupported_type(project: Project, tmp_path: Path) -> 
     with pytest.raises(WorkbenchError, match="No such file or folder") as e:
         import_file(project, tmp_path / "nope.jsonl")
     assert e.value.hint and ".parquet" in e.value.hint
-    csv = tmp_path / "d.csv"
-    csv.write_text("text\nhello\n", encoding="utf-8")
-    with pytest.raises(WorkbenchError, match=r"unsupported file type '\.csv'") as e:
-        import_file(project, csv)
+    sheet = tmp_path / "d.xlsx"
+    sheet.write_bytes(b"PK\x03\x04")
+    with pytest.raises(WorkbenchError, match=r"unsupported file type '\.xlsx'") as e:
+        import_file(project, sheet)
     assert e.value.hint and ".jsonl" in e.value.hint
     assert stored_counts(project) == (0, 0)
-
-
-def test_json_array_file_hints_at_json_lines(project: Project, tmp_path: Path) -> None:
-    path = tmp_path / "d.json"
-    path.write_text(json.dumps([{"text": "a"}, {"text": "b"}], indent=2), encoding="utf-8")
-    error = expect_failure(project, path, "line 1: invalid JSON", "line 2: invalid JSON")
-    assert error.hint is not None and "one JSON object per line" in error.hint

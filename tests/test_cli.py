@@ -50,17 +50,17 @@ def gemini_project(tmp_path: Path, fake_gemini: Any) -> GeminiProject:
     return GeminiProject(path, {"GEMINI_API_KEY": "k", "GOOGLE_GEMINI_BASE_URL": fake_gemini.base_url})
 
 
-def test_init_add_traits_and_status_lists_the_chunks(tmp_path: Path) -> None:
+def test_init_add_traits_and_status_counts_the_chunks(tmp_path: Path) -> None:
     project = str(tmp_path / "p")
     assert workbench("init", project).returncode == 0
     added = workbench("traits", "add", "data/traits/candid_care.md", "--project", project)
     assert added.returncode == 0, added.stderr
     status = workbench("status", "--project", project)
     assert status.returncode == 0, status.stderr
-    assert "candid_care@1" in status.stdout
-    for title in ("Trade-offs", "Exceptions"):  # guidance sections are among the chunks listed
-        assert title.lower() in status.stdout.lower()
-    assert status.stdout.count(" trait ") >= 8
+    # One line per document, counts by kind: a 150-trait document must not flood the status.
+    row = next(line for line in status.stdout.splitlines() if "candid_care@1" in line)
+    assert [cell.strip() for cell in row.split("│")[3:6]] == ["8", "18", "0"]  # traits, guidance, boundaries
+    assert "Owns its mistakes" not in status.stdout
     assert "No model calls yet" in status.stdout
 
 

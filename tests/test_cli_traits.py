@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from tests.large_traits import large_traits_document
+from tests.traits_kinds import KINDS_TEXT, read_kinds, use_kinds_format
 from workbench.cli import app, main
 from workbench.errors import WorkbenchError
 from workbench.project import Project
-from workbench.store.traits import list_versions
-from workbench.traits import read_traits_file
+from workbench.store.traits import list_versions, save_version, version_chunks
+from workbench.traits import ReadOptions, read_traits_file
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "traits"
 
@@ -58,7 +60,7 @@ def test_add_with_name_prints_warnings(project: Project, tmp_path: Path) -> None
     result = _invoke(project, "add", str(path), "--name", "custom")
     assert result.exit_code == 0, result.output
     assert "added custom@1" in result.output
-    assert "4 traits, 1 guidance chunk\n" in result.output
+    assert "4 traits, 1 guidance chunk, 0 boundaries, 0 excluded\n" in result.output
     assert f"warning: {path}:13: trait 'Tiny.' is very short" in result.output
 
 
@@ -154,3 +156,134 @@ def test_console_script_prints_the_error_and_exits_1(
     out = capsys.readouterr().out
     assert f"Error: {path}:1: no traits found in lines 1-1." in out
     assert "Traceback" not in out
+
+
+def _lines_after(output: str, heading: str) -> list[str]:
+    """The lines under the first line starting with `heading`, up to a blank line, stripped."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(heading)) + 1
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+    return [line.strip() for line in lines[start:end]]
+
+
+def test_preview_shows_each_kind_with_its_heading_path_and_stores_nothing(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_kinds_format(monkeypatch)
+    path = _write(tmp_path, KINDS_TEXT, "kinds.txt")
+    result = _invoke(project, "add", str(path), "--format", "kinds", "--exclude", "Direct", "--preview")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "read as kinds (forced; detection says bullets); read it as another with --format " in out
+    assert "2 traits, 1 guidance chunk, 2 boundaries, 1 excluded" in out
+    assert _lines_after(out, "Traits") == ["line 1     Be good > Honest", "line 2     Be good > Warm [*]"]
+    assert _lines_after(out, "Guidance") == ["line 3     Be good > Priorities"]
+    assert _lines_after(out, "Boundaries") == [
+        "line 4     Stay in bounds > No uplift",
+        "line 6     Stay in bounds > No impersonation",
+    ]
+    assert _lines_after(out, "Excluded traits") == ["line 5     Be useful > Direct"]
+    assert "Nothing stored (preview)" in out
+    assert list_versions(project.store) == []
+
+
+def test_add_reads_with_the_options_and_the_project_names(project: Project, tmp_path: Path) -> None:
+    text = DOC.replace("Says how sure it is", "{model_name} says how sure it is")
+    result = _invoke(project, "add", str(_write(tmp_path, text)), "--exclude", "Kind", "--only", "H*", "--only", "Kind")
+    assert result.exit_code == 0, result.output
+    assert "1 trait, 1 guidance chunk, 0 boundaries, 2 excluded" in result.output
+    version = list_versions(project.store)[0]
+    chunks = version_chunks(project.store, version.id)
+    # The project's [docs] model_name fills the placeholder; the selection is part of the version.
+    assert [c.text for c in chunks if c.kind == "trait"] == [
+        "**Honest.** Aster says how sure it is and what would change its mind."
+    ]
+    leveled = _invoke(project, "add", str(_write(tmp_path, DOC, "other.md")), "--level", "2")
+    assert leveled.exit_code == 0, leveled.output
+    assert '"trait_level": 2' in list_versions(project.store, "other")[0].reading
+
+
+def test_an_unknown_format_names_the_formats(project: Project, tmp_path: Path) -> None:
+    result = _invoke(project, "add", str(_write(tmp_path, DOC)), "--format", "yaml", "--preview")
+    assert isinstance(result.exception, WorkbenchError)
+    assert "Unknown traits format 'yaml'" in str(result.exception) and "bullets" in (result.exception.hint or "")
+
+
+@pytest.fixture
+def large(project: Project, tmp_path: Path) -> Project:
+    _invoke(project, "add", str(_write(tmp_path, large_traits_document(traits=150, sections=10), "large.md")))
+    return project
+
+
+def test_show_of_150_traits_summarises_then_pages(large: Project) -> None:
+    first = _invoke(large, "show", "large", "--kind", "trait")
+    assert first.exit_code == 0, first.output
+    assert "150 traits, 20 guidance chunks, 0 boundaries · read as bullets" in first.output
+    assert _lines_after(first.output, "Traits per top-level heading")[:2] == ["15  Section 0", "15  Section 1"]
+    assert f"showing 1-40 of 150; next: workbench traits show large --kind trait --page 2 --project {large.root}" in (
+        first.output
+    )
+    assert "Trait 39 is exact" in first.output and "Trait 40 is" not in first.output
+    last = _invoke(large, "show", "large", "--kind", "trait", "--page", "4")
+    assert "Trait 149 is exact" in last.output and "Trait 119 is" not in last.output
+    assert "showing 121-150 of 150\n" in last.output
+    everything = _invoke(large, "show", "large", "--per-page", "100")
+    assert "showing 1-100 of 170; next: workbench traits show large --per-page 100 --page 2" in everything.output
+    past = _invoke(large, "show", "large", "--page", "9")
+    assert isinstance(past.exception, WorkbenchError) and "There is no page 9" in str(past.exception)
+
+
+def test_show_grep_filters_the_list(large: Project) -> None:
+    result = _invoke(large, "show", "large", "--grep", "trait 14", "--per-page", "5")
+    assert "showing 1-5 of 11; next: workbench traits show large --grep 'trait 14' --per-page 5 --page 2" in (
+        result.output
+    )
+    assert "Trait 14 is patient" in result.output and "Trait 13 " not in result.output
+    none = _invoke(large, "show", "large", "--grep", "nowhere")
+    assert none.exit_code == 0 and "No trait or guidance chunks hold 'nowhere'." in none.output
+
+
+def test_show_lists_boundaries_in_their_own_section(project: Project) -> None:
+    save_version(project.store, read_kinds(KINDS_TEXT, "kinds.txt", ReadOptions()), "kinds")
+    out = _invoke(project, "show", "kinds").output
+    listing, boundaries = out.split("Boundaries (2): never instilled; the critic checks them")
+    assert "2 boundaries" in listing.splitlines()[1]
+    assert "No uplift" not in listing and "Honest" in listing and "showing 1-4 of 4" in listing
+    assert "No uplift" in boundaries and "No impersonation" in boundaries and "Honest" not in boundaries
+    only = _invoke(project, "show", "kinds", "--kind", "boundary").output
+    assert "No uplift" in only and "Honest" not in only.split("\n", 2)[2] and "Boundaries (" not in only
+
+
+def test_status_of_a_150_trait_document_is_one_row(large: Project) -> None:
+    result = CliRunner().invoke(app, ["status", "--project", str(large.root)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "large@1" in line)
+    assert [cell.strip() for cell in row.split("│")[3:6]] == ["150", "20", "0"]
+    assert "Trait 0 is candid" not in result.output and len(result.output.splitlines()) < 20
+
+
+SPEC = """\
+# Spec
+
+## Be useful
+
+### Answer the question
+
+Answers what was asked, with specifics and care.
+
+### Say how sure
+
+Says how sure it is and why it thinks so.
+"""
+
+
+def test_preview_of_a_spec_offers_the_level_and_level_changes_the_traits(project: Project, tmp_path: Path) -> None:
+    path = _write(tmp_path, SPEC, "spec.md")
+    detected = _invoke(project, "add", str(path), "--preview")
+    assert "read as spec (detected)" in detected.output and "--level N makes the headings" in detected.output
+    assert _lines_after(detected.output, "Traits") == [
+        "line 5     Be useful > Answer the question",
+        "line 9     Be useful > Say how sure",
+    ]
+    level_2 = _invoke(project, "add", str(path), "--level", "2", "--preview")
+    assert _lines_after(level_2.output, "Traits") == ["line 3     Be useful"]

@@ -29,6 +29,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "trait_title": "Calibrated about what it knows",
         "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
         "guidance": "Candour decides what; kindness decides how (GUIDANCE-MARKER).",
+        "boundaries": "Never writes malware (BOUNDARY-MARKER).",
         "framing": "difficult advice",
         "axes": AXES,
         "avoid": AVOID,
@@ -38,6 +39,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
     "scenario_critique": {
         "trait_title": "Calibrated about what it knows",
         "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
+        "boundaries": "Never writes malware (BOUNDARY-MARKER).",
         "scenario": "SCENARIO-MARKER: a nurse with an overdraft.",
         "user_prompt": "USER-PROMPT-MARKER",
         "baseline": "BASELINE-MARKER: here are five tips",
@@ -48,12 +50,14 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "trait_title": "Calibrated about what it knows",
         "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
         "guidance": "Candour decides what; kindness decides how (GUIDANCE-MARKER).",
+        "boundaries": "Never writes malware (BOUNDARY-MARKER).",
         "note": "NOTE-MARKER: shorter please",
     },
     "refine": {
         "trait_title": "Calibrated about what it knows",
         "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
         "guidance": "Candour decides what; kindness decides how (GUIDANCE-MARKER).",
+        "boundaries": "Never writes malware (BOUNDARY-MARKER).",
         "user_prompt": "USER-PROMPT-MARKER",
         "response": "RESPONSE-MARKER",
         "note": "NOTE-MARKER: keep the second paragraph",
@@ -61,6 +65,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
     "rejected_system": {
         "trait_title": "Calibrated about what it knows",
         "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
+        "boundaries": "Never writes malware (BOUNDARY-MARKER).",
     },
     "rejected_check": {
         "trait_title": "Calibrated about what it knows",
@@ -72,6 +77,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "trait_title": "Calibrated about what it knows",
         "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
         "guidance": "Candour decides what; kindness decides how (GUIDANCE-MARKER).",
+        "boundaries": "Never writes malware (BOUNDARY-MARKER).",
         "user_prompt": "USER-PROMPT-MARKER",
         "response": "RESPONSE-MARKER",
     },
@@ -81,9 +87,11 @@ _DOC_COMMON: dict[str, Any] = {
     "trait_title": "Calibrated about what it knows",
     "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
     "guidance": "Candour decides what; kindness decides how (GUIDANCE-MARKER).",
+    "boundaries": "Never writes malware (BOUNDARY-MARKER).",
     "model_name": "MODEL-NAME-MARKER",
     "maker_name": "MAKER-NAME-MARKER",
     "doc_type": "DOC-TYPE-MARKER",
+    "role": "trait",
 }
 PLAN = {
     "what": "PLAN-WHAT-MARKER", "how": ["HOW-ONE-MARKER", "HOW-TWO-MARKER"], "why": "PLAN-WHY-MARKER",

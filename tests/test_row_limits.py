@@ -127,7 +127,7 @@ def test_a_prompt_variable_over_the_cap_fails_that_call_alone_and_nothing_is_sen
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     variables = {"user_prompt": "Hi", "response": "z" * 2500, "note": None, "trait_title": "T", "trait_text": "t",
-                 "guidance": ""}  # fmt: skip
+                 "guidance": "", "boundaries": ""}  # fmt: skip
     project = capped(gw_project, monkeypatch)
     fake_gemini.rule = lambda request: Text("fine")
     requests = [template_request(project, "refine", **variables),
@@ -159,7 +159,7 @@ def test_a_generation_plan_names_a_measured_call_far_longer_than_the_rest(projec
             " VALUES ('g', 'critique', 'scenario-7', '', 'critic', 'gemini:m', 'big', 'ok')"
         )
     projection = project_cost(
-        project, "sft", work="sft:v", reached={"sft.scenario": 10, "sft.critique": 10}, first_stage="sft.scenario",
+        project, "sft", work="sft:v", reached={"sft.scenario": 10, "sft.critique": 10},
         remaining=20, expected=["sft.scenario", "sft.critique"], label="SFT", hint="",
     )  # fmt: skip
     [outliers] = projection.outliers

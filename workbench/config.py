@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -214,6 +214,12 @@ class SFTConfig(StrictModel):
     max_scenario_attempts: int = Field(
         3, ge=1, description="Tries per slot when a new scenario is a near-duplicate of an existing one."
     )
+    seed_prompts: Literal["use", "off"] = Field(
+        "use",
+        description="The questions a traits document gives a trait (a constitution's): `use` makes question i"
+        " the user prompt of the trait's scenario slot i, with no scenario call (still baselined, critiqued and"
+        " reviewed like the rest); `off` ignores them.",
+    )
     thresholds: Thresholds = Field(default_factory=Thresholds)
     batch_size: int = Field(64, ge=1, description="Rows per step committed at once; a crash loses at most one batch.")
 
@@ -245,7 +251,18 @@ class TraitsConfig(StrictModel):
     guidance_budget_tokens: int = Field(
         20_000,
         ge=1_000,
-        description="Most input tokens a generation prompt may carry; guidance beyond it is chosen by relevance.",
+        description="Most input tokens a generation prompt may carry (estimated at 4 characters a token). When a "
+        "document's guidance and boundaries do not fit, each prompt gets the passages most relevant to its trait: "
+        "its enclosing sections, its neighbours, then the most similar ones (see `guidance_similarity`).",
+    )
+    guidance_neighbours: int = Field(
+        4, ge=0, description="Guidance passages next to a trait in document order that a shortened guidance keeps."
+    )
+    guidance_similarity: Literal["auto", "embedder", "lexical"] = Field(
+        "auto",
+        description="How the passages most similar to a trait are found when guidance is shortened: `embedder` "
+        "(the embedder role's vectors), `lexical` (TF-IDF, scikit-learn; no model calls), or `auto`: the embedder "
+        "when the embedder role is set, else lexical.",
     )
 
 

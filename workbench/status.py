@@ -30,13 +30,14 @@ STAGE_COUNTS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class TraitsSummary:
-    """The latest version of one traits document."""
+    """The latest version of one traits document: how many chunks of each kind it has."""
 
     document: str
     version: int
     version_id: str
     traits: int
     guidance: int
+    boundaries: int
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,8 @@ def _traits(con: duckdb.DuckDBPyConnection) -> list[TraitsSummary]:
     rows = con.execute(
         """
         SELECT v.document, v.number, v.id,
-               count(*) FILTER (WHERE c.kind = 'trait'), count(*) FILTER (WHERE c.kind = 'guidance')
+               count(*) FILTER (WHERE c.kind = 'trait'), count(*) FILTER (WHERE c.kind = 'guidance'),
+               count(*) FILTER (WHERE c.kind = 'boundary')
         FROM traits_versions v
         JOIN (SELECT document, max(number) AS number FROM traits_versions GROUP BY document) latest
           USING (document, number)

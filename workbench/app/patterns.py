@@ -9,6 +9,7 @@ import streamlit as st
 
 from workbench.app.context import current_project
 from workbench.audit.filters import Level
+from workbench.audit.funnel import no_patterns_line
 from workbench.audit.patterns import Pattern, add_pattern, edit_pattern, remove_pattern
 from workbench.audit.prevalence import audit_report
 from workbench.audit.schemas import PatternKind
@@ -137,13 +138,14 @@ report = audit_report(project, audit_id)
 rows = prevalence_rows(report)
 if rows:
     st.caption(f"On the audit's sample of {report.sample_size} rows; bars are 95% Wilson intervals.")
+    if status.funnel:
+        st.caption(status.funnel)
     st.plotly_chart(prevalence_figure(rows))
     table = pd.DataFrame([vars(r) for r in rows]).drop(columns="pattern_id")
     st.dataframe(table, hide_index=True, column_config={
         c: st.column_config.NumberColumn(format="percent") for c in ("rate", "low", "high")})  # fmt: skip
-else:
-    st.info(f"No patterns yet. Run the scan and cluster steps (`workbench audit run {dataset.id}`), "
-            "or add a pattern by hand below.")  # fmt: skip
+else:  # say what the scans that ran did, not "run them"; what to run only if nothing ran
+    st.info(f"{no_patterns_line(project, audit_id)} You can add a pattern by hand below.")
 
 patterns = [p.pattern for p in report.patterns]  # the active ones, as list_patterns orders them
 if patterns:

@@ -11,7 +11,9 @@ surviving groups, with a broad and a strict criterion. The result is an `audit_p
 whose id is a hash of its candidates, so clustering the same candidates again writes nothing.
 
 Clustering waits until every scan has a final outcome: grouping a partial set and then the
-full one would make two versions of the same pattern.
+full one would make two versions of the same pattern. Each clustering records, in
+`audit_rejections`, how many candidates were in groups too few scans found and how many in
+groups whose merge has not (yet) given a pattern, so a report can say why nothing survived.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 
 from workbench.audit.audits import AuditContext
-from workbench.audit.scan import pending_scans
+from workbench.audit.scan import pending_scans, record_rejections
 from workbench.audit.schemas import MergedPattern
 from workbench.embeddings import embed_texts
 from workbench.generate.steps import Apply, Generation, Job, StepReport, stable_id
@@ -33,6 +35,9 @@ from workbench.generate.steps import Apply, Generation, Job, StepReport, stable_
 NEIGHBOURS = 3  # other groups the merge prompt shows, to name this one against
 SHOWN_CANDIDATES = 8  # reports per group in the merge prompt (the rest add length, not information)
 SHOWN_QUOTES = 2  # quotes per report
+# Why a candidate did not become a pattern (the keys of `audit_rejections.reason` clustering writes).
+TOO_FEW_SCANS = "too_few_scans"  # its group was found by fewer than `min_scans` scans
+NOT_MERGED = "not_merged"  # its group survived, but the merge call has not given a pattern
 
 
 @dataclass(frozen=True)
@@ -93,8 +98,8 @@ def group_vectors(vectors: np.ndarray, similarity: float) -> list[list[int]]:
     return sorted(groups.values(), key=lambda members: members[0])
 
 
-async def surviving_groups(ctx: AuditContext, candidates: list[Candidate]) -> list[Group]:
-    """The candidate groups that at least `min_scans` scans contributed to."""
+async def candidate_groups(ctx: AuditContext, candidates: list[Candidate]) -> list[Group]:
+    """The candidates grouped by the similarity of their embedded summaries."""
     vectors = await embed_texts(
         ctx.project, [c.summary for c in candidates], stage="audit.cluster", run_id=ctx.runner.run_id
     )
@@ -103,7 +108,7 @@ async def surviving_groups(ctx: AuditContext, candidates: list[Candidate]) -> li
         centroid = vectors[members].mean(axis=0)
         nearest = members[int(np.argmax(vectors[members] @ centroid))]
         groups.append(Group(tuple(candidates[i] for i in members), centroid, candidates[nearest]))
-    return [g for g in groups if len(g.scans) >= ctx.settings.min_scans]
+    return groups
 
 
 def _neighbours(group: Group, groups: list[Group]) -> list[Candidate]:
@@ -158,7 +163,25 @@ async def cluster_candidates(ctx: AuditContext) -> StepReport:
         if waiting:
             report.count("waiting_for_scans", waiting)
         return report
-    groups = await surviving_groups(ctx, candidates)
-    report = await ctx.runner.run_jobs("merge", "rater", merge_jobs(ctx, groups), apply=_apply_merges(ctx))
-    report.count("groups_kept", len(groups))
+    groups = await candidate_groups(ctx, candidates)
+    kept = [g for g in groups if len(g.scans) >= ctx.settings.min_scans]
+    dropped = [g for g in groups if len(g.scans) < ctx.settings.min_scans]
+    report = await ctx.runner.run_jobs("merge", "rater", merge_jobs(ctx, kept), apply=_apply_merges(ctx))
+    report.count("groups_kept", len(kept))
+    _record_rejections(ctx, dropped, kept)
     return report
+
+
+def _record_rejections(ctx: AuditContext, dropped: list[Group], kept: list[Group]) -> None:
+    """Replace the audit's clustering counts: candidates in dropped groups, and in kept ones with no pattern."""
+    with ctx.project.store.transaction() as con:
+        merged = {row[0] for row in con.execute(
+            "SELECT id FROM audit_patterns WHERE id IN (SELECT unnest(?))",
+            [[g.pattern_id(ctx.audit.id) for g in kept]],
+        ).fetchall()}  # fmt: skip
+        counts = {
+            TOO_FEW_SCANS: sum(len(g.candidates) for g in dropped),
+            NOT_MERGED: sum(len(g.candidates) for g in kept if g.pattern_id(ctx.audit.id) not in merged),
+        }
+        con.execute("DELETE FROM audit_rejections WHERE audit_id = ? AND step = 'cluster'", [ctx.audit.id])
+        record_rejections(con, ctx.audit.id, "cluster", "groups", {k: n for k, n in counts.items() if n})

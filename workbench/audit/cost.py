@@ -25,13 +25,14 @@ from dataclasses import dataclass
 
 from workbench.audit.datasets import StoredRow, dataset_rows, get_dataset
 from workbench.audit.rate import sample_rows
-from workbench.audit.scan import CHARS_PER_TOKEN, clip, scan_batches
+from workbench.audit.scan import clip, scan_batches
 from workbench.config import AuditConfig, Price
 from workbench.generate.cost import CostProjection, StageProjection, find_outliers
 from workbench.llm.ledger import call_cost
 from workbench.llm.spec import ModelSpec
 from workbench.project import Project
 from workbench.prompts import load_template
+from workbench.tokens import CHARS_PER_TOKEN
 
 # Output tokens per call until measured, and the prompt length of one pattern in a rating call.
 ASSUMED_OUTPUT = {"audit.scan": 900, "audit.merge": 250, "audit.rate": 150}

@@ -1,96 +1,72 @@
 """The row formats a dataset to audit may come in, and how each becomes the text an auditor reads.
 
-    fmt = detect_format(record)            # "messages", "prompt_completion", "sharegpt", "text", "preference"
+    fmt = detect_format(record)            # "messages", "sharegpt", "alpaca", "text", ... (from its keys)
     text = render_record(record, fmt)      # raises ValueError saying what is wrong with the row
+    trl = trl_chat(record, fmt)            # a chat row as TRL's {"messages": [...], "tools": [...]}
 
-* `messages`: `{"messages": [{"role": "user", "content": ...}, ...]}` (TRL conversational).
+* `messages`: `{"messages": [{"role": "user", "content": ...}, ...]}` (TRL/OpenAI conversational);
+  assistant `tool_calls` (content null or absent) and `tool` turns, and a top-level `tools` list.
 * `prompt_completion`: `{"prompt": ..., "completion": ...}`, each a string or a list of turns.
-* `sharegpt`: `{"conversations": [{"from": "human", "value": ...}, {"from": "gpt", ...}]}`.
+* `sharegpt`: `{"conversations": [{"from": "human", "value": ...}, {"from": "gpt", ...}]}`; the
+  speakers `function_call` and `observation` are a tool call and its result, `tools` the definitions.
+* `alpaca`: `{"instruction": ..., "input": ..., "output": ...}`: the user asks the instruction
+  (then the input after a blank line, if any) and the assistant answers the output.
 * `text`: `{"text": ...}`, a document.
 * `preference`: `{"prompt": ..., "chosen": ..., "rejected": ...}`. The auditor reads the prompt
   and the *chosen* answer, the one training pulls the model towards.
 
-A chat renders as a transcript, one `USER:` / `ASSISTANT:` / `SYSTEM:` block per turn; a
-document as its text. Extra fields are allowed and kept in the stored record.
+A chat renders as a transcript, one `USER:` / `ASSISTANT:` / `SYSTEM:` block per turn, tool calls
+and results marked (see `turns.py`); a document as its text. Extra fields are allowed and kept in
+the stored record. Rows in other shapes are mapped onto these with `mapping.py`.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError
 
-Format = Literal["messages", "prompt_completion", "sharegpt", "text", "preference"]
-FORMATS: tuple[Format, ...] = ("messages", "prompt_completion", "sharegpt", "text", "preference")
+from workbench.audit.rows import AlpacaRow, MessagesRow, PreferenceRow, PromptCompletionRow, ShareGPTRow, TextRow
+from workbench.audit.turns import chat_of, render_chat, trl_record
 
-# ShareGPT speaker names -> chat roles.
-_SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
-                   "model": "assistant", "system": "system"}  # fmt: skip
+Format = Literal["messages", "prompt_completion", "sharegpt", "alpaca", "text", "preference"]
+FORMATS: tuple[Format, ...] = ("messages", "prompt_completion", "sharegpt", "alpaca", "text", "preference")
 
-
-class Turn(BaseModel):
-    """One chat turn."""
-
-    model_config = ConfigDict(extra="allow")
-
-    role: Literal["system", "user", "assistant", "tool"] = Field(description="Who speaks.")
-    content: str = Field(description="What they say.")
-
-
-class ShareGPTTurn(BaseModel):
-    """One ShareGPT turn."""
-
-    model_config = ConfigDict(extra="allow")
-
-    speaker: str = Field(alias="from", description="human, gpt, system (or user, assistant, model).")
-    value: str = Field(description="What they say.")
-
-    @field_validator("speaker")
-    @classmethod
-    def _known_speaker(cls, speaker: str) -> str:
-        if speaker not in _SHAREGPT_ROLES:
-            raise ValueError(f"unknown speaker {speaker!r}; expected one of {', '.join(_SHAREGPT_ROLES)}")
-        return speaker
-
-
-Part = str | list[Turn]
-
-
-class MessagesRow(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    messages: list[Turn] = Field(min_length=1, description="The conversation.")
-
-
-class PromptCompletionRow(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    prompt: Part = Field(description="The prompt: a string or a list of turns.")
-    completion: Part = Field(description="The completion: a string or a list of turns.")
-
-
-class ShareGPTRow(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    conversations: list[ShareGPTTurn] = Field(min_length=1, description="The conversation.")
-
-
-class TextRow(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    text: str = Field(min_length=1, description="The document.")
-
-
-class PreferenceRow(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    prompt: Part = Field(description="The prompt: a string or a list of turns.")
-    chosen: Part = Field(description="The preferred answer.")
-    rejected: Part = Field(description="The dispreferred answer.")
-
+# Each format's keys (what an error lists), and the keys that tell it (tried in this order: a
+# preference row also has `prompt`; Alpaca datasets often add a formatted `text`).
+KEYS: dict[Format, tuple[str, ...]] = {
+    "messages": ("messages",),
+    "sharegpt": ("conversations",),
+    "preference": ("prompt", "chosen", "rejected"),
+    "prompt_completion": ("prompt", "completion"),
+    "alpaca": ("instruction", "output"),
+    "text": ("text",),
+}
+_TELLING: dict[Format, tuple[str, ...]] = {
+    "messages": ("messages",),
+    "sharegpt": ("conversations",),
+    "preference": ("chosen", "rejected"),
+    "prompt_completion": ("prompt", "completion"),
+    "alpaca": ("instruction",),
+    "text": ("text",),
+}
 
 _MODELS: dict[Format, type[BaseModel]] = {
     "messages": MessagesRow,
     "prompt_completion": PromptCompletionRow,
     "sharegpt": ShareGPTRow,
+    "alpaca": AlpacaRow,
     "text": TextRow,
     "preference": PreferenceRow,
 }
+
+CHAT_FORMATS: tuple[Format, ...] = ("messages", "prompt_completion", "sharegpt", "alpaca")
+"""The formats that are one conversation (`trl_chat` turns them into TRL `messages`)."""
+
+
+def known_formats() -> str:
+    """Every format with its keys: `messages (messages), sharegpt (conversations), ...`."""
+    return ", ".join(f"{fmt} ({', '.join(keys)})" for fmt, keys in KEYS.items())
 
 
 def detect_format(record: Any) -> Format:
@@ -101,21 +77,20 @@ def detect_format(record: Any) -> Format:
     """
     if not isinstance(record, dict):
         raise ValueError(f"expected a JSON object, got {type(record).__name__}")
-    if "messages" in record:
-        return "messages"
-    if "conversations" in record:
-        return "sharegpt"
-    if "chosen" in record or "rejected" in record:
-        return "preference"
-    if "prompt" in record or "completion" in record:
-        return "prompt_completion"
-    if "text" in record:
-        return "text"
-    keys = ", ".join(sorted(map(str, record))) or "none"
-    raise ValueError(
-        f"unknown row format (keys: {keys}); expected messages, prompt+completion, conversations (ShareGPT), "
-        "prompt+chosen+rejected or text"
-    )
+    for fmt, keys in _TELLING.items():
+        if any(key in record for key in keys):
+            return fmt
+    seen = ", ".join(sorted(map(str, record))) or "none"
+    raise ValueError(f"unknown row format (keys: {seen})")
+
+
+def _parsed(record: Any, fmt: Format) -> BaseModel:
+    """The row validated as `fmt`, or a ValueError naming each bad field."""
+    try:
+        return _MODELS[fmt].model_validate(record)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'row'}: {err['msg']}" for err in e.errors())
+        raise ValueError(f"not a valid {fmt} row: {problems}") from None
 
 
 def render_record(record: Any, fmt: Format) -> str:
@@ -124,26 +99,24 @@ def render_record(record: Any, fmt: Format) -> str:
     Raises:
         ValueError: the row does not fit the format (the message says which field and why).
     """
-    try:
-        row = _MODELS[fmt].model_validate(record)
-    except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'row'}: {err['msg']}" for err in e.errors())
-        raise ValueError(f"not a valid {fmt} row: {problems}") from None
-    if isinstance(row, MessagesRow):
-        return transcript([(t.role, t.content) for t in row.messages])
-    if isinstance(row, ShareGPTRow):
-        return transcript([(_SHAREGPT_ROLES[t.speaker], t.value) for t in row.conversations])
-    if isinstance(row, PromptCompletionRow):
-        return transcript(_turns(row.prompt, "user") + _turns(row.completion, "assistant"))
-    if isinstance(row, PreferenceRow):
-        return transcript(_turns(row.prompt, "user") + _turns(row.chosen, "assistant"))
-    assert isinstance(row, TextRow)
-    return row.text
+    row = _parsed(record, fmt)
+    if isinstance(row, TextRow):
+        return row.text
+    assert isinstance(row, MessagesRow | ShareGPTRow | PromptCompletionRow | PreferenceRow | AlpacaRow)
+    return render_chat(chat_of(row))
 
 
-def _turns(part: Part, role: str) -> list[tuple[str, str]]:
-    """A prompt or completion as turns: a bare string is one turn by `role`."""
-    return [(role, part)] if isinstance(part, str) else [(t.role, t.content) for t in part]
+def trl_chat(record: Any, fmt: Format) -> dict[str, Any]:
+    """A row of a chat format as TRL's `{"messages": [...]}` (plus `tools`), tool turns kept.
+
+    Raises:
+        ValueError: the row does not fit the format, or the format is not a chat.
+    """
+    if fmt not in CHAT_FORMATS:
+        raise ValueError(f"a {fmt} row is not a chat")
+    row = _parsed(record, fmt)
+    assert isinstance(row, MessagesRow | ShareGPTRow | PromptCompletionRow | AlpacaRow)
+    return trl_record(chat_of(row))
 
 
 def transcript(turns: list[tuple[str, str]]) -> str:
@@ -151,8 +124,9 @@ def transcript(turns: list[tuple[str, str]]) -> str:
     return "\n\n".join(f"{role.upper()}: {content.strip()}" for role, content in turns)
 
 
-# A transcript's block headers, as `transcript` writes them.
-_ROLE_HEADER = "(?:USER|SYSTEM|TOOL|ASSISTANT): "
+# A transcript's block headers, as `transcript` and `turns.render_chat` write them: `ROLE: `,
+# `ASSISTANT (tool call): `, `TOOL (name): ` and the `TOOLS: ` line.
+_ROLE_HEADER = r"(?:USER|SYSTEM|TOOLS?|ASSISTANT)(?: \([^)\n]*\))?: "
 
 
 def assistant_text_sql(text: str) -> str:

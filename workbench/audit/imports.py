@@ -1,52 +1,61 @@
-"""Import a dataset file to audit: JSONL, Parquet, or a Hugging Face dataset saved to disk.
+"""Import a dataset to audit: JSONL, a JSON array, CSV, Parquet, a saved `datasets` folder, or a Hub name.
 
     dataset = import_file(project, Path("chats.jsonl"))                  # format from the first row
     dataset = import_file(project, Path("prefs.parquet"), name="prefs", format="preference")
     dataset = import_file(project, Path("hf_dir"))                       # from `Dataset.save_to_disk`
+    dataset = import_file(project, "org/chats", split="train_sft")       # datasets.load_dataset
+    dataset = import_file(project, Path("qa.json"), column_map=parse_map(["user=question", "assistant=answer.text"]))
     rows, fmt, origin = read_rows(Path("chats.jsonl"), max_row_chars=200_000)  # the same checks, nothing stored
-    rows, fmt = read_records(hf_dataset.to_list(), "org/name")           # rows already loaded
 
-Rows may be in any format of `formats.py`, all in one. Every row is parsed and rendered before
+`readers.py` reads the rows; rows may be in any format of `formats.py`, all in one, or in any
+shape a column map (`mapping.py`) turns into one. Every row is parsed and rendered before
 anything is written, so a file with a bad row imports nothing; the error lists the bad rows by
-line (JSONL, 1-based physical lines; blank lines are skipped) or `row N` (Parquet, HF, 1-based).
-A row whose text is longer than `[limits] max_row_chars` is a bad row too (`import_file` applies
-the project's cap), so one giant row never reaches a prompt.
+line (JSONL, 1-based physical lines; blank lines are skipped) or `row N` (a JSON array, CSV,
+Parquet, HF, 1-based). A row whose text is longer than `[limits] max_row_chars` is a bad row too
+(`import_file` applies the project's cap), so one giant row never reaches a prompt. When no row
+is in a known format, the error names the keys the rows have and the formats there are.
 
 * Row ids: the rows' own `id` fields (strings or ints) if every row has one and they are unique,
   else where each row came from (`line 3`, `row 3`).
 * Groups (what prevalence is broken down by): a row's `group` field, else its `trait`, else none.
-* A Parquet or HF dataset gives every row every column, so a null column counts as absent, and
-  values JSON cannot hold (timestamps, bytes) are kept as their text.
-* A `DatasetDict` is imported by its `train` split; import another split by its own folder.
+* A `DatasetDict` folder or a Hub name is read by its `split` (default `train`).
 """
 
 from __future__ import annotations
 
-import json
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from workbench.audit.datasets import AuditDataset, DatasetRow, save_dataset
-from workbench.audit.formats import FORMATS, Format, detect_format, render_record
+from workbench.audit.formats import FORMATS, Format, detect_format, known_formats, render_record
+from workbench.audit.mapping import ColumnMap
+from workbench.audit.readers import KINDS, Entry, read_source
 from workbench.errors import WorkbenchError
 from workbench.project import Project
 
 _MAX_PROBLEMS = 20
-_KINDS = "a .jsonl or .json file (one object per line), a .parquet file, or a folder from datasets' save_to_disk"
-
-# One row as read: where it came from ("line 3"), the record, and why it could not be read, if so.
-Entry = tuple[str, Any, str | None]
 
 
-def import_file(project: Project, path: Path, *, name: str | None = None, format: Format | None = None) -> AuditDataset:
+def import_file(
+    project: Project,
+    path: Path | str,
+    *,
+    name: str | None = None,
+    format: Format | None = None,
+    column_map: ColumnMap | None = None,
+    split: str = "train",
+) -> AuditDataset:
     """Check every row of a file, then store it as a dataset to audit (source `file`).
 
     Args:
         project: The project whose store receives the dataset.
-        path: A JSONL/JSON-lines file, a Parquet file, or a Hugging Face dataset folder.
-        name: The dataset's name; defaults to the file's stem.
+        path: A file or folder `readers.read_source` reads, or a Hugging Face dataset name (a str).
+        name: The dataset's name; defaults to the file's stem (or the Hub name's last part).
         format: The rows' format; detected from the first row if not given.
+        column_map: Where each part of a row is, for rows in no known format (sets the format).
+        split: The split of a Hugging Face name or of a saved `DatasetDict`.
 
     Returns:
         The stored dataset, or the identical one already stored if these rows were imported before.
@@ -55,56 +64,60 @@ def import_file(project: Project, path: Path, *, name: str | None = None, format
         WorkbenchError: the file is missing, unsupported, empty, has a bad row (all are listed), or
             has a row longer than `[limits] max_row_chars` (nothing is stored then either).
     """
-    rows, fmt, origin = read_rows(path, format=format, max_row_chars=project.config.limits.max_row_chars)
+    rows, fmt, origin = read_rows(
+        path, format=format, column_map=column_map, split=split, max_row_chars=project.config.limits.max_row_chars
+    )
     name = name or Path(path).expanduser().resolve().stem
     return save_dataset(project, name=name, source="file", format=fmt, rows=rows, origin=origin)
 
 
 def read_rows(
-    path: Path, *, format: Format | None = None, max_row_chars: int | None = None
+    path: Path | str,
+    *,
+    format: Format | None = None,
+    column_map: ColumnMap | None = None,
+    split: str = "train",
+    max_row_chars: int | None = None,
+    map_option: str = "--map",
 ) -> tuple[list[DatasetRow], Format, str]:
     """Read and check every row of a file, storing nothing (what `import_file` saves).
 
     Args:
-        path: A JSONL/JSON-lines file, a Parquet file, or a Hugging Face dataset folder.
+        path: A file or folder `readers.read_source` reads, or a Hugging Face dataset name (a str).
         format: The rows' format; detected from the first row if not given.
+        column_map: Where each part of a row is (sets the format; `format`, if given, must agree).
+        split: The split of a Hugging Face name or of a saved `DatasetDict`.
         max_row_chars: Refuse rows whose text is longer (None: no cap).
+        map_option: How the caller's users map columns, for the error about rows in no known format.
 
     Returns:
-        The rows (with ids and groups), their format, and where they came from (the path, and
-        the split for a `DatasetDict`).
+        The rows (with ids and groups), their format, and where they came from (the path, with
+        the split for a `DatasetDict`, or `huggingface:NAME (split S)`).
 
     Raises:
         WorkbenchError: the file is missing, unsupported, empty, or has a bad row (all are listed),
             or rows longer than `max_row_chars` (listed by where they are).
     """
-    _check_format(format)
-    path = Path(path).expanduser().resolve()
-    entries, split = _read(path)
-    rows, fmt = _checked(entries, str(path), format, json_file=path.suffix.lower() == ".json")
-    _check_sizes(entries, rows, str(path), max_row_chars)
-    return rows, fmt, f"{path} (split {split})" if split else str(path)
-
-
-def read_records(
-    records: list[dict[str, Any]], source: str, *, format: Format | None = None, max_row_chars: int | None = None
-) -> tuple[list[DatasetRow], Format]:
-    """Check rows already loaded in columnar form (a Hugging Face dataset's `to_list()`), numbered `row N`.
-
-    Args:
-        records: One dict per row; a null column counts as absent.
-        source: What the rows are called in errors (a dataset name).
-        format: The rows' format; detected from the first row if not given.
-        max_row_chars: Refuse rows whose text is longer (None: no cap).
-
-    Raises:
-        WorkbenchError: no rows, or a bad row (all are listed).
-    """
-    _check_format(format)
-    entries = _columnar(records)
-    rows, fmt = _checked(entries, source, format, json_file=False)
+    _check_format(format, column_map)
+    entries, origin = read_source(path, split=split)
+    source = origin.removeprefix("huggingface:")
+    if column_map is not None:
+        entries = [_mapped(entry, column_map) for entry in entries]
+        format = column_map.format
+    rows, fmt = _checked(entries, source, format, column_map, map_option)
     _check_sizes(entries, rows, source, max_row_chars)
-    return rows, fmt
+    return rows, fmt, origin
+
+
+def _mapped(entry: Entry, column_map: ColumnMap) -> Entry:
+    """An entry with its record mapped, or with the reason it cannot be."""
+    where, record, error = entry
+    if error is not None:
+        return entry
+    try:
+        return where, column_map.apply(record), None
+    except ValueError as e:
+        return where, None, str(e)
 
 
 def size_problems(texts: Iterable[tuple[str, str]], max_chars: int) -> list[str]:
@@ -132,95 +145,62 @@ def _check_sizes(entries: list[Entry], rows: list[DatasetRow], source: str, max_
         raise WorkbenchError(_report(source, problems), hint=CAP_HINT)
 
 
-def _check_format(format: Format | None) -> None:
+def _check_format(format: Format | None, column_map: ColumnMap | None) -> None:
     if format is not None and format not in FORMATS:
         raise WorkbenchError(f"Unknown format {format!r}.", hint=f"Use one of {', '.join(FORMATS)}.")
+    if format is not None and column_map is not None and column_map.format != format:
+        raise WorkbenchError(
+            f"{column_map.options()} makes {column_map.format} rows, not {format}.",
+            hint="Leave the format out: the mapped roles decide it.",
+        )
 
 
 def _checked(
-    entries: list[Entry], source: str, format: Format | None, *, json_file: bool
+    entries: list[Entry], source: str, format: Format | None, column_map: ColumnMap | None, map_option: str
 ) -> tuple[list[DatasetRow], Format]:
     """Every entry rendered in one format, or a WorkbenchError listing the bad ones."""
     if not entries:
-        raise WorkbenchError(f"{source} has no rows; nothing was imported.", hint=f"Import {_KINDS}.")
+        raise WorkbenchError(f"{source} has no rows; nothing was imported.", hint=f"Import {KINDS}.")
     fmt = format or _first_format(entries)
     rows, problems = _check(entries, fmt, explicit=format is not None)
-    if problems or fmt is None:
-        hint = f"Fix these rows (formats: {', '.join(FORMATS)})."
-        if json_file:  # a JSON array is the likeliest mistake
-            hint += " A .json file must hold one JSON object per line, not an array."
+    if fmt is None:
+        raise _unknown_shape(entries, source, problems, map_option)
+    if problems:
+        hint = f"Fix these rows (formats and their keys: {known_formats()})."
+        if column_map is not None:
+            hint += f" Or change the mapping: {column_map.options()}."
         raise WorkbenchError(_report(source, problems), hint=hint)
     return rows, fmt
 
 
-def _read(path: Path) -> tuple[list[Entry], str | None]:
-    """The file's rows, and the split they came from (for a `DatasetDict`)."""
-    if not path.exists():
-        raise WorkbenchError(f"No such file or folder: {path}.", hint=f"Import {_KINDS}.")
-    if path.is_dir():
-        return _read_hf(path)
-    if path.suffix.lower() in (".jsonl", ".json"):
-        return _read_jsonl(path), None
-    if path.suffix.lower() == ".parquet":
-        return _read_parquet(path), None
-    raise WorkbenchError(f"Cannot import {path}: unsupported file type {path.suffix!r}.", hint=f"Import {_KINDS}.")
+def _unknown_shape(entries: list[Entry], source: str, problems: list[str], map_option: str) -> WorkbenchError:
+    """The error for rows in no known format: the commonest key set, the formats there are, a mapping to try."""
+    shapes = Counter(tuple(sorted(map(str, r))) for _, r, _ in entries if isinstance(r, dict))
+    if not shapes:
+        return WorkbenchError(_report(source, problems), hint=f"Each row must be a JSON object; import {KINDS}.")
+    keys = shapes.most_common(1)[0][0]
+    where, record = next((w, r) for w, r, _ in entries if isinstance(r, dict) and tuple(sorted(map(str, r))) == keys)
+    seen = "{" + ", ".join(repr(k) for k in keys) + "}"
+    lines = [f"{source}: {where} has keys {seen}; known formats: {known_formats()}.", _report(source, problems)]
+    return WorkbenchError(
+        "\n".join(lines), hint=f"Convert the rows, or map columns with {_suggested_map(record, map_option)}."
+    )
 
 
-def _read_jsonl(path: Path) -> list[Entry]:
-    """One entry per non-blank line; a line that is not JSON becomes a problem, not an exception."""
-    entries: list[Entry] = []
-    try:
-        # utf-8-sig drops a byte-order mark; text-mode iteration splits on \n only, never on a
-        # U+2028 that ensure_ascii=False leaves inside a JSON string.
-        with path.open(encoding="utf-8-sig") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    entries.append((f"line {number}", json.loads(line), None))
-                except json.JSONDecodeError as e:
-                    entries.append((f"line {number}", None, f"invalid JSON: {e.msg} (column {e.colno})"))
-    except UnicodeDecodeError as e:
-        raise WorkbenchError(f"{path} is not UTF-8 text: {e}.", hint="Save it as UTF-8 and import again.") from None
-    return entries
+def _suggested_map(record: dict[str, Any], option: str) -> str:
+    """`--map user=q --map assistant=a` from a row's first two fields (`text=k` for a one-field row)."""
+    paths = [_text_path(str(key), value) for key, value in record.items()]
+    roles = ("text",) if len(paths) == 1 else ("user", "assistant")
+    return " ".join(f"{option} {role}={path}" for role, path in zip(roles, paths, strict=False))
 
 
-def _read_parquet(path: Path) -> list[Entry]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as e:
-        raise WorkbenchError(f"Cannot read {path} as Parquet: {e}.", hint=f"Import {_KINDS}.") from None
-    return _columnar(table.to_pylist())
-
-
-def _read_hf(path: Path) -> tuple[list[Entry], str | None]:
-    import datasets  # slow to import: only when a folder is imported
-
-    try:
-        loaded = datasets.load_from_disk(str(path))
-    except FileNotFoundError as e:
-        raise WorkbenchError(f"Cannot import {path}: {e}", hint=f"Import {_KINDS}.") from None
-    if not isinstance(loaded, datasets.DatasetDict):
-        return _columnar(loaded.to_list()), None
-    if "train" not in loaded:
-        raise WorkbenchError(
-            f"{path} is a DatasetDict with no train split (splits: {', '.join(loaded)}).",
-            hint=f"Import one split by its folder, e.g. {path / next(iter(loaded), 'SPLIT')}.",
-        )
-    return _columnar(loaded["train"].to_list()), "train"
-
-
-def _columnar(records: list[dict[str, Any]]) -> list[Entry]:
-    # Every row has every column: a null one is a field the row lacks (else a text row in a file
-    # that also holds chats would be a chat with `messages: null`). Records are stored and exported
-    # as JSON, so values JSON cannot hold (timestamps, bytes) are kept as their text.
-    return [
-        (f"row {i}", json.loads(json.dumps({k: v for k, v in r.items() if v is not None}, default=str)), None)
-        for i, r in enumerate(records, start=1)
-    ]
+def _text_path(key: str, value: Any) -> str:
+    """A dotted path from `key` to the first text inside `value` (the key itself if none)."""
+    if isinstance(value, dict):
+        for inner, item in value.items():
+            if isinstance(item, str | dict):
+                return _text_path(f"{key}.{inner}", item)
+    return key
 
 
 def _first_format(entries: list[Entry]) -> Format | None:

@@ -16,8 +16,9 @@ they are in, and editing a pattern's criteria makes it be rated afresh. The call
 over the rows in a fixed order, so a run that resumes after a crash sends the same requests
 and finds them in the cache. A call the model refused, answered with unparsable JSON, or answered
 leaving a pattern out (`incomplete`) is tried again on the next run, up to three tries; until
-then its pairs are unrated and counted as such in the report. A row label it made up is
-ignored.
+then its pairs are unrated and counted as such in the report. The step report counts an
+incomplete answer as `incomplete`, with its reason, never as `ok`, so the run is not passed as
+a success (`workbench.cli.sft.exit_if_unanswered`). A row label it made up is ignored.
 
 A row longer than `[limits] max_row_chars` is never sent to the `rater`: it stays unrated (the
 report's unrated column counts it), and an `audit_generations` row with status `too_long` and
@@ -124,29 +125,44 @@ def levels_from_answer(
     return levels
 
 
-def _apply_ratings(con: duckdb.DuckDBPyConnection, generations: list[Generation]) -> None:
-    for g in generations:
-        if not g.ok or g.parsed is None:
-            continue  # unrated; the outcome and its reason are in audit_generations
-        patterns, rows = g.job.context["patterns"], g.job.context["rows"]
-        levels = levels_from_answer(BatchRatings.model_validate(g.parsed), patterns, rows)
-        left_out = [label for label in patterns if label not in levels]
-        if left_out:  # not `ok`: the next run asks again (see AuditContext.still_to_send)
-            reason = f"the answer left out pattern(s) {', '.join(left_out)}"
-            move_rows(con, "audit_generations", [Move(g.id, read="ok", status="incomplete", reason=reason)])
-        values = [
-            (patterns[p][0], patterns[p][1], rows[r], level)
-            for p, by_row in levels.items()
-            for r, level in by_row.items()
-        ]
-        if values:
-            # One statement of column lists: executemany costs a millisecond a row in DuckDB.
-            columns = [list(column) for column in zip(*values, strict=True)]
-            con.execute(
-                "INSERT INTO audit_ratings (pattern_id, criteria_hash, text_hash, level, generation_id)"
-                " SELECT unnest(?), unnest(?), unnest(?), unnest(?), ? ON CONFLICT DO NOTHING",
-                [*columns, g.id],
-            )
+def _apply_ratings(incomplete: dict[str, str]) -> Apply:
+    """Store each answer's ratings; an answer that left a pattern out goes into `incomplete` (id -> reason)."""
+
+    def apply(con: duckdb.DuckDBPyConnection, generations: list[Generation]) -> None:
+        for g in generations:
+            if not g.ok or g.parsed is None:
+                continue  # unrated; the outcome and its reason are in audit_generations
+            patterns, rows = g.job.context["patterns"], g.job.context["rows"]
+            levels = levels_from_answer(BatchRatings.model_validate(g.parsed), patterns, rows)
+            left_out = [label for label in patterns if label not in levels]
+            if left_out:  # not `ok`: the next run asks again (see AuditContext.still_to_send)
+                reason = incomplete[g.id] = f"the answer left out pattern(s) {', '.join(left_out)}"
+                move_rows(con, "audit_generations", [Move(g.id, read="ok", status="incomplete", reason=reason)])
+            values = [
+                (patterns[p][0], patterns[p][1], rows[r], level)
+                for p, by_row in levels.items()
+                for r, level in by_row.items()
+            ]
+            if values:
+                # One statement of column lists: executemany costs a millisecond a row in DuckDB.
+                columns = [list(column) for column in zip(*values, strict=True)]
+                con.execute(
+                    "INSERT INTO audit_ratings (pattern_id, criteria_hash, text_hash, level, generation_id)"
+                    " SELECT unnest(?), unnest(?), unnest(?), unnest(?), ? ON CONFLICT DO NOTHING",
+                    [*columns, g.id],
+                )
+
+    return apply
+
+
+def _count_incomplete(report: StepReport, incomplete: dict[str, str]) -> None:
+    """Move the answers `apply` found incomplete from the report's `ok` (as they came back) to `incomplete`."""
+    if not incomplete:
+        return
+    report.written["ok"] -= len(incomplete)
+    if not report.written["ok"]:
+        del report.written["ok"]
+    report.count("incomplete", len(incomplete), reason=next(iter(incomplete.values())))
 
 
 async def rate_rows(ctx: AuditContext, patterns: Sequence[Pattern], rows: Sequence[StoredRow]) -> StepReport:
@@ -160,14 +176,16 @@ async def rate_rows(ctx: AuditContext, patterns: Sequence[Pattern], rows: Sequen
     if lexical:
         with ctx.project.store.transaction() as con:
             written = rate_lexical(con, lexical, [r.text_hash for r in rows])
-    apply: Apply = _apply_ratings
+    incomplete: dict[str, str] = {}  # filled by apply, in the runner's writer thread, before run_jobs returns
     llm = [p for p in patterns if p.rule is None]
     cap = ctx.project.config.limits.max_row_chars
     # A row over the cap is left out rather than cut: a rating of part of a row would be stored
     # against the whole row's text and counted as if the row had been read (a pattern in the
     # cut part would count as absent). Left out, it stays unrated, which prevalence reports.
     sendable = [r for r in rows if len(r.text) <= cap]
-    report = await ctx.runner.run_jobs("rate", "rater", rating_jobs(ctx, llm, sendable), apply=apply)
+    jobs = rating_jobs(ctx, llm, sendable)
+    report = await ctx.runner.run_jobs("rate", "rater", jobs, apply=_apply_ratings(incomplete))
+    _count_incomplete(report, incomplete)
     oversized = list({r.text_hash: r for r in rows if len(r.text) > cap}.values())
     if llm and oversized:
         _record_too_long(ctx, oversized, cap)

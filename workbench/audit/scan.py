@@ -8,16 +8,17 @@ max_row_chars`, is cut, in the scan only); when the dataset is used up before `s
 exist, it is reshuffled for another pass. Each batch is one call, and the calls run in parallel.
 Every pattern a scan reports becomes an `audit_candidates` row, its evidence resolved from row
 labels to row ids and each quote checked against its row (`verified`). Evidence on a row the
-batch did not contain is dropped; so is a candidate left with no evidence.
+batch did not contain is dropped; so is a candidate left with no evidence, and how many were
+dropped for which reason is recorded in `audit_rejections` (`funnel.py` reports it).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import random
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -28,14 +29,12 @@ from workbench.audit.schemas import ScannedPattern, ScanReport
 from workbench.config import AuditConfig
 from workbench.errors import WorkbenchError
 from workbench.generate.steps import Apply, Generation, Job, StepReport, stable_id
+from workbench.tokens import CHARS_PER_TOKEN, estimate_tokens
 
-CHARS_PER_TOKEN = 4  # a rough average for English; batches are sized by it, nothing is billed by it
 CUT_MARK = "\n[... cut for length]"
-
-
-def estimate_tokens(text: str) -> int:
-    """Tokens a text is expected to take (characters / 4, rounded up)."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
+# Why a scan's candidate is dropped (the keys of `audit_rejections.reason` the scan writes).
+NO_EVIDENCE = "no_evidence"  # the scan gave no evidence at all
+UNKNOWN_ROWS = "unknown_rows"  # every piece of evidence named a row label the batch did not have
 
 
 def clip(text: str, max_tokens: int, max_chars: int | None = None) -> str:
@@ -93,6 +92,11 @@ def _pack(order: Sequence[StoredRow], settings: AuditConfig) -> list[tuple[str, 
     return batches
 
 
+def scan_subject(audit_id: str, index: int | str) -> str:
+    """The subject id of a scan's generation (`index` "" gives the prefix every scan of the audit has)."""
+    return f"{audit_id}:scan:{index}"
+
+
 def scan_jobs(ctx: AuditContext) -> list[Job]:
     """A scan call for each batch that has no stored outcome yet."""
     rows = {r.row_id: r for r in dataset_rows(ctx.project, ctx.dataset.id)}
@@ -107,7 +111,7 @@ def scan_jobs(ctx: AuditContext) -> list[Job]:
         ]
         request = ctx.request("audit_scan", schema=ScanReport, rows=shown)
         rows_by_label = {label: (row.row_id, row.text) for label, row in labelled.items()}
-        jobs.append(Job("scan", f"{ctx.audit.id}:scan:{batch.index}", request,
+        jobs.append(Job("scan", scan_subject(ctx.audit.id, batch.index), request,
                         context={"scan": batch.index, "rows": rows_by_label}))  # fmt: skip
     done = ctx.runner.stored([j.generation_id for j in jobs])
     return [j for j in jobs if j.generation_id not in done]
@@ -132,20 +136,35 @@ def resolve_evidence(pattern: ScannedPattern, rows: dict[str, tuple[str, str]]) 
     return evidence
 
 
+def record_rejections(
+    con: duckdb.DuckDBPyConnection, audit_id: str, step: str, source_id: str, counts: Mapping[str, int]
+) -> None:
+    """Store how many candidates `step` dropped for each reason (a count per reason replaces the earlier one)."""
+    for reason, candidates in counts.items():
+        con.execute(
+            "INSERT INTO audit_rejections VALUES (?, ?, ?, ?, ?) ON CONFLICT (audit_id, step, source_id, reason)"
+            " DO UPDATE SET candidates = excluded.candidates",
+            [audit_id, step, source_id, reason, candidates],
+        )
+
+
 def _apply_scans(ctx: AuditContext) -> Apply:
     def apply(con: duckdb.DuckDBPyConnection, generations: list[Generation]) -> None:
         for g in generations:
             if not g.ok or g.parsed is None:
                 continue  # the scan's outcome is in audit_generations with its reason
+            rejected: Counter[str] = Counter()
             for i, pattern in enumerate(ScanReport.model_validate(g.parsed).patterns):
                 evidence = resolve_evidence(pattern, g.job.context["rows"])
                 if not evidence:
+                    rejected[UNKNOWN_ROWS if pattern.evidence else NO_EVIDENCE] += 1
                     continue
                 con.execute(
                     "INSERT INTO audit_candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                     [stable_id(g.id, i), ctx.audit.id, g.job.context["scan"], pattern.name.strip(),
                      pattern.description.strip(), pattern.kind, json.dumps(evidence), g.id],
                 )  # fmt: skip
+            record_rejections(con, ctx.audit.id, "scan", g.id, rejected)
 
     return apply
 

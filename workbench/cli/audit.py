@@ -1,6 +1,7 @@
 """`workbench audit …`: find over-represented superficial patterns in a whole dataset.
 
     workbench audit import chats.jsonl --name chats -p DIR      # or: workbench audit snapshot sft -p DIR
+    workbench audit import qa.json --map user=question --map assistant=answer.text -p DIR
     workbench audit plan chats -p DIR                           # projected calls, tokens, cost
     workbench audit run chats -p DIR                            # scan, cluster, rate; prints prevalence
     workbench audit run chats --until cluster -p DIR            # stop to edit criteria, then `audit rate`
@@ -19,7 +20,6 @@ crash, a budget stop or an edit of the criteria continues where things stand.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -30,8 +30,11 @@ from workbench.audit.audits import list_audits
 from workbench.audit.cost import plan_audit
 from workbench.audit.datasets import StoreSource, get_dataset, list_datasets, snapshot_store
 from workbench.audit.formats import Format
+from workbench.audit.funnel import candidate_funnel, no_patterns_line
 from workbench.audit.imports import import_file
 from workbench.audit.lexical import finding_table, lexical_findings
+from workbench.audit.mapping import ROLES as MAP_ROLES
+from workbench.audit.mapping import parse_map
 from workbench.audit.prevalence import AuditReport, Proportion, audit_report
 from workbench.audit.run import ROLES, STEPS, Scanner, run_audit
 from workbench.cli import audit_patterns
@@ -60,13 +63,26 @@ AuditArg = Annotated[str, typer.Argument(help="An audit: id, id prefix, or its d
 
 @app.command("import")
 def import_(
-    path: Annotated[Path, typer.Argument(help="JSONL, Parquet, or a folder saved by datasets' save_to_disk.")],
+    path: Annotated[
+        str,
+        typer.Argument(help="JSONL, a JSON array, CSV, Parquet, a save_to_disk folder, or a Hugging Face name."),
+    ],
     name: Annotated[str | None, typer.Option(help="A name for the dataset (default: the file's stem).")] = None,
     format: Annotated[Format | None, typer.Option(help="The rows' format (default: detected).")] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="Where a part of each row is, ROLE=PATH (e.g. assistant=answer.text), repeatable; "
+            f"roles: {', '.join(MAP_ROLES)}.",
+        ),
+    ] = None,
+    split: Annotated[str, typer.Option(help="The split of a Hugging Face name or a saved DatasetDict.")] = "train",
     project: ProjectOption = None,
 ) -> None:
-    """Import a dataset file; every row is checked first, and a bad file imports nothing."""
-    dataset = import_file(open_project(project), path, name=name, format=format)
+    """Import a dataset; every row is checked first, and a bad file imports nothing."""
+    column_map = parse_map(map_ or [])
+    dataset = import_file(open_project(project), path, name=name, format=format, column_map=column_map, split=split)
     console.print(plain(f"Dataset {dataset.id} '{dataset.name}': {dataset.row_count} {dataset.format} rows."))
 
 
@@ -194,7 +210,7 @@ def _run(proj: Project, ref: str, steps: list[str], *, new: bool, scanner: Scann
                 budget_usd=budget, on_start=announce_budget(proj, ROLES), retry_failed=retry_failed,
             )  # fmt: skip
         print_steps(f"Audit {result.audit_id}, run {result.run_id}", result.steps)
-        print_report(result.report, by_group=False)
+        print_report(proj, result.report, by_group=False)
         print_budget_stop(proj, result.run_id, result.stopped_budget)
         exit_if_unanswered(result.steps)
 
@@ -208,7 +224,8 @@ def report(
     project: ProjectOption = None,
 ) -> None:
     """Each pattern's prevalence on the audit's sample: broad and strict, with 95% Wilson intervals."""
-    print_report(audit_report(open_project(project), audit), by_group=by_group)
+    proj = open_project(project)
+    print_report(proj, audit_report(proj, audit), by_group=by_group)
 
 
 def _proportion(p: Proportion) -> str:
@@ -217,8 +234,8 @@ def _proportion(p: Proportion) -> str:
     return f"{p.rate:.0%} [{p.low:.0%}, {p.high:.0%}]  {p.k}/{p.n}"
 
 
-def print_report(report: AuditReport, *, by_group: bool) -> None:
-    """The prevalence table (and, with `by_group`, one row per group under each pattern)."""
+def print_report(proj: Project, report: AuditReport, *, by_group: bool) -> None:
+    """The prevalence table (and, with `by_group`, one row per group under each pattern), then what the scans found."""
     table = Table(title=plain(f"Audit {report.audit_id} of '{report.dataset.name}', sample of {report.sample_size}"),
                   title_justify="left")  # fmt: skip
     for column in ("pattern", "kind", "found by", "broad", "strict", "unrated"):
@@ -229,4 +246,10 @@ def print_report(report: AuditReport, *, by_group: bool) -> None:
         if by_group:
             for group, g in p.by_group.items():
                 table.add_row(plain(f"  {group}", style="dim"), "", "", _proportion(g.broad), _proportion(g.strict), "")
-    console.print(table if report.patterns else Text("No patterns yet: run `workbench audit run DATASET`."))
+    if report.patterns:
+        console.print(table)
+        funnel = candidate_funnel(proj, report.audit_id).summary()  # None: no LLM scan has run
+        if funnel:
+            console.print(Text(funnel))
+    else:
+        console.print(Text(no_patterns_line(proj, report.audit_id)))

@@ -23,6 +23,7 @@ from rich.text import Text
 from workbench.audit.audits import get_audit
 from workbench.audit.datasets import export_dataset
 from workbench.audit.filters import Level, filter_dataset
+from workbench.audit.funnel import no_patterns_line
 from workbench.audit.lexical_rules import rule_json
 from workbench.audit.patterns import Pattern, add_pattern, edit_pattern, list_patterns, remove_pattern
 from workbench.audit.schemas import PatternKind
@@ -70,11 +71,12 @@ def patterns(
 ) -> None:
     """List an audit's patterns with their broad and strict criteria."""
     proj = open_project(project)
-    found = list_patterns(proj, get_audit(proj, audit).id, include_removed=removed)
+    audit_id = get_audit(proj, audit).id
+    found = list_patterns(proj, audit_id, include_removed=removed)
     for pattern in found:
         print_pattern(pattern)
     if not found:
-        console.print(Text("No patterns yet: run the scan and cluster steps (`workbench audit run DATASET`)."))
+        console.print(Text(no_patterns_line(proj, audit_id)))
 
 
 @pattern_app.command("add")

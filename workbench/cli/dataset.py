@@ -3,6 +3,8 @@
     workbench dataset build sft-mix --kind sft --traits candid_care --min-score quality=4 \\
         --keep-audit-dataset "sft without validation openers (strict)" \\
         --baseline ultrachat.jsonl --fraction 0.5 --validation 0.05 --seed 0 -p DIR
+    workbench dataset build qa-mix --baseline qa.csv --baseline-map user=q --baseline-map assistant=a \\
+        --fraction 0.5 -p DIR
     workbench dataset build answers --audit-dataset "answers.jsonl without Bottom line (strict)" -p DIR
     workbench dataset list -p DIR
     workbench dataset show sft-mix -p DIR
@@ -68,9 +70,17 @@ def build(
         typer.Option(help="Take the rows from this audit dataset (an imported file, or one `audit filter` made)."),
     ] = None,
     baseline: Annotated[
-        str | None, typer.Option(help="Baseline data: a .jsonl/.parquet file, a save_to_disk folder or a HF name.")
+        str | None,
+        typer.Option(help="Baseline data: a .jsonl/.json/.csv/.parquet file, a save_to_disk folder or a HF name."),
     ] = None,
     baseline_split: Annotated[str, typer.Option(help="The split of a Hugging Face baseline.")] = "train",
+    baseline_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Where a part of each baseline row is, ROLE=PATH (e.g. assistant=answer.text), repeatable; "
+            "as `audit import --map`."
+        ),
+    ] = None,
     fraction: Annotated[float, typer.Option(help="Synthetic share of the mix, in (0, 1].")] = 1.0,
     validation: Annotated[float, typer.Option(help="Share held out for validation, in [0, 1).")] = 0.05,
     seed: Annotated[int, typer.Option(help="Seeds the baseline sample, the shuffle and the split.")] = 0,
@@ -80,7 +90,7 @@ def build(
     recipe = DatasetRecipe(
         name=name, kind=kind, traits_ref=traits, min_scores=parse_scores(min_score or []),
         keep_audit_dataset=keep_audit_dataset, audit_dataset=audit_dataset, baseline=baseline,
-        baseline_split=baseline_split,
+        baseline_split=baseline_split, baseline_map=tuple(baseline_map) if baseline_map else None,
         synthetic_fraction=fraction, validation_fraction=validation, seed=seed,
     )  # fmt: skip
     print_summary(build_dataset(open_project(project), recipe))

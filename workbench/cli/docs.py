@@ -4,7 +4,7 @@
     workbench docs plan candid_care --per-type 5 -p DIR       # what the full run would cost, from the pilot
     workbench docs run candid_care --per-type 5 -p DIR        # the full run (projection, then confirmation)
     workbench docs list --status needs_review -p DIR          # then `docs show ID`, `docs review …`
-    workbench docs review accept --all-with-status needs_review -p DIR
+    workbench docs review accept --all-with-status needs_review --yes -p DIR
     workbench docs review edit 3f2a… --set text=@better.txt -p DIR
     workbench docs export out/ -p DIR                         # documents.jsonl, documents.parquet, manifest.json
 
@@ -31,6 +31,7 @@ from workbench.cli.sft import (
     TraitsArg,
     announce_budget,
     exit_if_unanswered,
+    print_awaiting,
     print_budget_stop,
     print_projection,
     print_steps,
@@ -90,8 +91,7 @@ def run(
                 on_start=announce_budget(proj, ROLES), retry_failed=retry_failed,
             )  # fmt: skip
         print_steps(f"Documents run {report.run_id}", report.steps)
-        if report.awaiting_review:
-            console.print(Text(f"{report.awaiting_review} document(s) awaiting review: workbench docs list"))
+        print_awaiting(proj, report.awaiting_review, "document", "docs")
         print_budget_stop(proj, report.run_id, report.stopped_budget)
         exit_if_unanswered(report.steps)
 

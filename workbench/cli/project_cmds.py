@@ -21,10 +21,9 @@ import typer
 from rich.table import Table
 
 from workbench.cli.common import ProjectOption, console, open_project
-from workbench.project import Project, init_project
+from workbench.project import init_project
 from workbench.runs import mark_interrupted
-from workbench.status import ProjectStatus, TraitsSummary, project_status
-from workbench.store.traits import version_chunks
+from workbench.status import ProjectStatus, project_status
 from workbench.textsafe import plain
 from workbench.views.runs import budget_rows
 
@@ -69,19 +68,13 @@ def _print_interrupted(status: ProjectStatus) -> None:
         console.print(plain(f"  {run.kind} {run.id} ({run.what}), started {run.started_at:%Y-%m-%d %H:%M}"))
 
 
-def _chunks_table(project: Project, summary: TraitsSummary) -> Table:
-    table = Table(
-        title=plain(
-            f"{summary.document}@{summary.version} ({summary.version_id}): "
-            f"{summary.traits} traits, {summary.guidance} guidance"
-        ),
-        title_justify="left",
-    )
-    for col in ("#", "kind", "section", "title", "line"):
-        table.add_column(col)
-    for chunk in version_chunks(project.store, summary.version_id):
-        section = plain(" › ".join(chunk.heading_path))
-        table.add_row(str(chunk.position), chunk.kind, section, plain(chunk.title), str(chunk.line))
+def _traits_table(status: ProjectStatus) -> Table:
+    """One row per traits document (its latest version): counts, not chunks, so a long document stays one line."""
+    table = Table(title="Traits documents (latest versions)", title_justify="left")
+    for col in ("version", "id", "traits", "guidance", "boundaries"):
+        table.add_column(col, justify="left" if col in ("version", "id") else "right", no_wrap=True)
+    for t in status.traits:
+        table.add_row(plain(f"{t.document}@{t.version}"), t.version_id, *map(str, (t.traits, t.guidance, t.boundaries)))
     return table
 
 
@@ -101,8 +94,9 @@ def status(project: ProjectOption = None) -> None:
     console.print(plain(f"Project {proj.config.name!r} at {proj.root} (schema v{summary.schema_version})"))
     if not summary.traits:
         console.print("No traits documents yet: `workbench traits add FILE`.")
-    for t in summary.traits:
-        console.print(_chunks_table(proj, t))
+    else:
+        console.print(_traits_table(summary))
+        console.print("See a document's chunks with `workbench traits show NAME`.", markup=False)
     for stage, counts in summary.rows.items():
         console.print(f"{stage}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), highlight=False)
         _print_reasons(summary.reasons.get(stage, {}))

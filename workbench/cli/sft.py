@@ -137,6 +137,10 @@ def print_projection(projection: CostProjection, slots: str = "scenario slot(s)"
         )
     )
     console.print(projection_table(projection))
+    if projection.largest_call is not None:
+        big = projection.largest_call
+        trait = f"trait {big.trait!r}" if big.trait else "any trait"
+        console.print(Text(f"Largest call: ~{big.tokens_in:,.0f} input tokens ({big.stage}, {trait})."))
     print_outliers(projection)
     if projection.unmeasured:
         console.print(
@@ -176,17 +180,30 @@ def print_outliers(projection: CostProjection) -> None:
         )
 
 
-def _next_steps(proj: Project, report: SFTReport) -> None:
+def print_awaiting(proj: Project, count: int, noun: str, command: str, kind: str = "") -> None:
+    """Say how many rows wait for review, with commands that work as printed to list them and accept them all.
+
+    Args:
+        proj: The project (its folder goes into the commands).
+        count: Rows awaiting review; nothing is printed for 0.
+        noun: What they are, singular ("example").
+        command: The command group ("sft", "docs").
+        kind: The KIND argument its list and review commands take ("examples"), if any.
+    """
+    if not count:
+        return
     where = f"-p {shlex.quote(str(proj.root))}"
-    for count, kind in ((report.scenarios_awaiting_review, "scenarios"), (report.examples_awaiting_review, "examples")):
-        if count:
-            noun = kind if count > 1 else kind[:-1]
-            console.print(
-                Text(f"{count} {noun} awaiting review: workbench sft list {kind} --status needs_review {where}")
-            )
-            console.print(
-                Text(f"  accept them all: workbench sft review accept {kind} --all-with-status needs_review {where}")
-            )
+    kind = f" {kind}" if kind else ""
+    console.print(Text(f"{count} {noun}{'' if count == 1 else 's'} awaiting review: "
+                       f"workbench {command} list{kind} --status needs_review {where}"))  # fmt: skip
+    # --yes: the bulk review asks first, and a copied command must also work where nobody can answer.
+    console.print(Text(f"  accept them all: workbench {command} review accept{kind} --all-with-status needs_review "
+                       f"--yes {where}"))  # fmt: skip
+
+
+def _next_steps(proj: Project, report: SFTReport) -> None:
+    print_awaiting(proj, report.scenarios_awaiting_review, "scenario", "sft", "scenarios")
+    print_awaiting(proj, report.examples_awaiting_review, "example", "sft", "examples")
 
 
 def print_steps(title: str, steps: Sequence[StepReport]) -> None:
@@ -209,7 +226,7 @@ def print_budget_stop(proj: Project, run_id: str, stopped: bool) -> None:
 
 
 def exit_if_unanswered(steps: Sequence[StepReport]) -> None:
-    """End the command with status 1 and one line of why, when calls failed for good or none was answered."""
+    """End the command with status 1 and one line of why: calls failed for good, none answered, or some incomplete."""
     problem = unanswered_problem(steps)
     if problem:
         console.print(Text(problem, style="bold red"))

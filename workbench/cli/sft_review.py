@@ -2,7 +2,7 @@
 
     workbench sft list scenarios --status needs_review -p DIR
     workbench sft show 3f2a9c… -p DIR                      # fields, lineage and review events
-    workbench sft review accept scenarios --all-with-status needs_review -p DIR
+    workbench sft review accept scenarios --all-with-status needs_review --yes -p DIR   # -y: do not ask
     workbench sft review regenerate example 3f2a9c… --note "less hedging" -p DIR
     workbench sft review edit example 3f2a9c… --set response=@better.txt -p DIR
 

@@ -2,35 +2,41 @@
 
     base = baseline_rows(recipe, n_synthetic=120)      # None when the recipe has no baseline
     base.rows, base.available, base.system_turns_dropped
+    record, dropped = training_record("sft", "sharegpt", row.record)   # any trainable row as TRL's format
 
 The baseline is read with the audit importer's reader (`audit.imports.read_rows`: every row
-checked, bad rows listed), from a local .jsonl/.json/.parquet file, a folder saved with
-`save_to_disk`, or — when no such path exists — a Hugging Face dataset name loaded with
-`datasets.load_dataset(name, split=recipe.baseline_split)`. Its rows must be in the kind's
-format: `messages` for sft, `preference` for preference, `text` for midtrain.
+checked, bad rows listed), from anything it reads: a .jsonl/.json/.csv/.parquet file, a folder
+saved with `save_to_disk`, or a Hugging Face dataset name loaded with
+`datasets.load_dataset(name, split=recipe.baseline_split)`; `recipe.baseline_map` maps rows in
+other shapes (`audit.mapping`). Its rows must be in a format the kind trains on (`TRAINABLE`):
+any chat format for sft (messages, prompt/completion, ShareGPT, Alpaca), `preference` for
+preference, `text` for midtrain.
 
 The count is round(n_synthetic × (1 − f) / f) for a synthetic fraction f, sampled without
-replacement. Records are reduced to what TRL reads (role and content of each turn; a bare
-string prompt or answer becomes one turn), and system turns are dropped and counted: a system
-prompt never reaches training text.
+replacement. Records are reduced to what TRL reads: a chat becomes `messages` (role and content
+of each turn, an assistant's `tool_calls`, a tool turn's `name` and `tool_call_id`, and the
+row's `tools`); a bare string prompt or answer becomes one turn. System turns are dropped and
+counted: a system prompt never reaches training text.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from workbench.audit.datasets import DatasetRow
-from workbench.audit.formats import Format
-from workbench.audit.imports import read_records, read_rows
+from workbench.audit.formats import CHAT_FORMATS, Format, trl_chat
+from workbench.audit.imports import read_rows
+from workbench.audit.mapping import parse_map
 from workbench.datasets.recipe import DatasetRecipe
 from workbench.datasets.sources import MixRow
 from workbench.errors import WorkbenchError
 
-EXPECTED_FORMAT: dict[str, Format] = {"sft": "messages", "preference": "preference", "midtrain": "text"}
-_LOCAL_SUFFIXES = (".jsonl", ".json", ".parquet")
+# The audit formats each kind can train on.
+TRAINABLE: dict[str, tuple[Format, ...]] = {"sft": CHAT_FORMATS, "preference": ("preference",), "midtrain": ("text",)}
+# What TRL reads of a turn in a preference row (tool calls and results included).
+_TURN_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name")
 
 
 @dataclass(frozen=True)
@@ -57,38 +63,29 @@ def baseline_count(n_synthetic: int, fraction: float) -> int:
     return round(n_synthetic * (1 - fraction) / fraction)
 
 
-def load_baseline(source: str, split: str) -> tuple[list[DatasetRow], Format, str]:
-    """Every row of the baseline, checked: its rows, format and origin.
+def load_baseline(recipe: DatasetRecipe) -> tuple[list[DatasetRow], Format, str]:
+    """Every row of the recipe's baseline, checked (and mapped by `baseline_map`): rows, format, origin.
 
     Raises:
         WorkbenchError: a missing or unreadable file, a bad row, or a Hub dataset that cannot load.
     """
-    path = Path(source).expanduser()
-    if path.exists() or source.lower().endswith(_LOCAL_SUFFIXES) or source.startswith((".", "/", "~")):
-        return read_rows(path)
-    import datasets  # slow to import: only for a Hub dataset
-
-    try:
-        loaded = datasets.load_dataset(source, split=split)
-    except Exception as e:  # the network, an unknown name or split, a gated dataset: each its own type
-        raise WorkbenchError(
-            f"Cannot load the baseline {source!r} (split {split}) from Hugging Face: {e}",
-            hint="Check the name and split, log in for a gated dataset, or pass a local .jsonl/.parquet file.",
-        ) from None
-    rows, fmt = read_records(loaded.to_list(), f"{source} (split {split})")
-    return rows, fmt, f"huggingface:{source} (split {split})"
+    assert recipe.baseline is not None
+    option = "--baseline-map"
+    column_map = parse_map(recipe.baseline_map or [], option=option)
+    return read_rows(recipe.baseline, split=recipe.baseline_split, column_map=column_map, map_option=option)
 
 
-def _turns(part: str | list[dict[str, Any]], role: str) -> tuple[list[dict[str, str]], int]:
+def _turns(part: str | list[dict[str, Any]], role: str) -> tuple[list[dict[str, Any]], int]:
     """A prompt or answer as turns without system turns, and how many system turns were dropped."""
     if isinstance(part, str):
         return [{"role": role, "content": part}], 0
-    kept = [{"role": t["role"], "content": t["content"]} for t in part if t["role"] != "system"]
+    kept = [{k: t[k] for k in _TURN_KEYS if k in t} | {"content": t.get("content") or ""} for t in part]
+    kept = [t for t in kept if t["role"] != "system"]
     return kept, len(part) - len(kept)
 
 
-def clean_record(kind: str, record: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """A checked baseline record in the kind's TRL format, and the system turns dropped from it.
+def training_record(kind: str, fmt: str, record: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """A checked row in format `fmt` as a record of the kind's TRL format, and the system turns dropped.
 
     Raises:
         ValueError: nothing trainable is left (no assistant turn, or an empty prompt or answer).
@@ -96,10 +93,11 @@ def clean_record(kind: str, record: dict[str, Any]) -> tuple[dict[str, Any], int
     if kind == "midtrain":
         return {"text": record["text"]}, 0
     if kind == "sft":
-        messages, dropped = _turns(record["messages"], "user")
+        chat = trl_chat(record, fmt)  # type: ignore[arg-type]  # fmt is one of TRAINABLE["sft"]
+        messages, dropped = _turns(chat["messages"], "user")
         if not any(t["role"] == "assistant" for t in messages):
             raise ValueError("no assistant turn")
-        return {"messages": messages}, dropped
+        return chat | {"messages": messages}, dropped
     parts, dropped = {}, 0
     for key, role in (("prompt", "user"), ("chosen", "assistant"), ("rejected", "assistant")):
         parts[key], n = _turns(record[key], role)
@@ -118,12 +116,13 @@ def baseline_rows(recipe: DatasetRecipe, n_synthetic: int) -> Baseline | None:
     """
     if not recipe.baseline:
         return None
-    rows, fmt, origin = load_baseline(recipe.baseline, recipe.baseline_split)
-    expected = EXPECTED_FORMAT[recipe.kind]
-    if fmt != expected:
+    rows, fmt, origin = load_baseline(recipe)
+    expected = " or ".join(TRAINABLE[recipe.kind])
+    if fmt not in TRAINABLE[recipe.kind]:
         raise WorkbenchError(
             f"The baseline {origin} has {fmt} rows, but a {recipe.kind} dataset needs {expected} rows.",
-            hint=f"Convert it to {expected} rows (see workbench/audit/formats.py) or choose another baseline.",
+            hint=f"Convert it to {expected} rows (see workbench/audit/formats.py), map its columns with "
+            "--baseline-map, or choose another baseline.",
         )
     needed = baseline_count(n_synthetic, recipe.synthetic_fraction)
     if needed > len(rows):
@@ -136,7 +135,7 @@ def baseline_rows(recipe: DatasetRecipe, n_synthetic: int) -> Baseline | None:
     cleaned, dropped, problems = [], 0, []
     for i in picked:
         try:
-            record, n = clean_record(recipe.kind, rows[i].record)
+            record, n = training_record(recipe.kind, fmt, rows[i].record)
         except ValueError as e:
             problems.append(f"{rows[i].row_id}: {e} once system turns are dropped")
             continue

@@ -7,40 +7,22 @@
 This is how data made outside the pipelines (a file of chats, or the model's own answers in an
 experiment) is trained on after an audit filtered it: the filtered dataset is a frozen child of
 the imported one, so the training dataset's lineage reaches the file. The rows take the
-synthetic side of the mix; records are cleaned as baseline rows are (system turns dropped).
+synthetic side of the mix; records become TRL records as baseline rows do (`baseline.training_record`):
+any chat format trains as `messages`, its tool calls and results (and `tools`) kept, system
+turns dropped.
 A row longer than `[limits] max_row_chars` is refused, as `audit import` refuses it (a dataset
 imported before the cap, or one snapshotted from the store, may still hold one).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from workbench.audit.datasets import dataset_rows, get_dataset
 from workbench.audit.imports import CAP_HINT, size_problems
-from workbench.datasets.baseline import clean_record
+from workbench.datasets.baseline import TRAINABLE, training_record
 from workbench.datasets.recipe import DatasetRecipe
 from workbench.datasets.sources import MixRow, Synthetic
 from workbench.errors import WorkbenchError
 from workbench.project import Project
-
-# The audit formats each kind can train on.
-TRAINABLE: dict[str, tuple[str, ...]] = {
-    "sft": ("messages", "prompt_completion"),
-    "preference": ("preference",),
-    "midtrain": ("text",),
-}
-
-
-def _as_kind_format(kind: str, fmt: str, record: dict[str, Any]) -> dict[str, Any]:
-    """A prompt/completion chat as one `messages` list; every other record as it is."""
-    if kind == "sft" and fmt == "prompt_completion":
-        turns: list[Any] = []
-        for key, role in (("prompt", "user"), ("completion", "assistant")):
-            part = record[key]
-            turns += [{"role": role, "content": part}] if isinstance(part, str) else part
-        return {"messages": turns}
-    return record
 
 
 def audit_dataset_rows(project: Project, recipe: DatasetRecipe) -> Synthetic:
@@ -69,7 +51,7 @@ def audit_dataset_rows(project: Project, recipe: DatasetRecipe) -> Synthetic:
     rows, problems = [], []
     for row in stored:
         try:
-            record, _ = clean_record(recipe.kind, _as_kind_format(recipe.kind, dataset.format, row.record))
+            record, _ = training_record(recipe.kind, dataset.format, row.record)
         except ValueError as e:
             problems.append(f"{row.row_id}: {e}")
             continue

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from workbench.audit.mapping import parse_map
 from workbench.errors import WorkbenchError
 
 Kind = Literal["sft", "preference", "midtrain"]
@@ -53,7 +54,9 @@ class DatasetRecipe:
             prompt/chosen/rejected; midtrain: text): a local .jsonl/.parquet file, a folder saved
             with `datasets`' `save_to_disk` (its `train` split, for a DatasetDict), or a Hugging
             Face dataset name. None for synthetic rows only.
-        baseline_split: The split of a Hugging Face dataset name to load.
+        baseline_split: The split of a Hugging Face dataset name (or saved DatasetDict) to load.
+        baseline_map: Where each part of a baseline row is, as `ROLE=PATH` strings (see
+            `workbench.audit.mapping`), for a baseline in no known format; None reads it as it is.
         synthetic_fraction: synthetic / (synthetic + baseline), in (0, 1]; below 1 needs a baseline.
         validation_fraction: The share of the mixed rows held out for validation, in [0, 1).
         seed: Seeds the baseline sample, the shuffle and the split.
@@ -67,6 +70,7 @@ class DatasetRecipe:
     audit_dataset: str | None = None
     baseline: str | None = None
     baseline_split: str = "train"
+    baseline_map: tuple[str, ...] | None = None
     synthetic_fraction: float = 1.0
     validation_fraction: float = 0.05
     seed: int = 0
@@ -102,13 +106,18 @@ class DatasetRecipe:
             )
         if not 0 <= self.validation_fraction < 1:
             raise WorkbenchError(f"The validation fraction must be in [0, 1), not {self.validation_fraction}.")
+        if self.baseline_map and not self.baseline:
+            raise WorkbenchError("A baseline map was given, but no baseline.", hint="Pass the baseline it maps.")
+        if self.baseline_map:
+            parse_map(self.baseline_map, option="--baseline-map")
 
     def as_json(self) -> dict[str, Any]:
         """The recipe as a JSON-ready dict (score names sorted), for ids and manifests."""
         values = dataclasses.asdict(self)
-        if values["audit_dataset"] is None:
-            # Left out when unset so that recipes written before the field existed keep their ids.
-            del values["audit_dataset"]
+        for field in ("audit_dataset", "baseline_map"):
+            if values[field] is None:
+                # Left out when unset so that recipes written before the field existed keep their ids.
+                del values[field]
         values["min_scores"] = dict(sorted(self.min_scores.items())) if self.min_scores else None
         return values
 

@@ -4,8 +4,10 @@
 
 `GenerationContext` is what any pipeline's steps share (the SFT data and the midtraining
 documents); `SFTContext` adds the SFT settings. The traits are the `trait` chunks of the
-version (all of them, or those named); the holistic guidance is every `guidance` chunk of the
-version, which each prompt carries beside the trait.
+version (all of them, or those named). Each prompt about a trait carries, beside it, the
+version's guidance and boundaries (`guidance` and `boundary` chunks): all of them when they fit
+`[traits] guidance_budget_tokens`, else the passages most relevant to that trait
+(`generate/guidance.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from workbench.config import SFTConfig
 from workbench.errors import WorkbenchError
+from workbench.generate.guidance import GuidanceSelector
 from workbench.generate.steps import StepRunner
 from workbench.llm.types import LLMRequest, Message, SamplingParams
 from workbench.progress import ProgressCallback
@@ -33,14 +36,14 @@ class GenerationContext:
         project: The project (config, store).
         version: The traits version every row records.
         traits: The trait chunks to generate for, in document order.
-        guidance: The version's holistic guidance (all guidance chunks), possibly empty.
+        guidance: Chooses each trait's guidance and boundaries from the version's chunks.
         runner: Sends jobs and commits their results.
     """
 
     project: Project
     version: TraitsVersion
     traits: list[Chunk]
-    guidance: str
+    guidance: GuidanceSelector
     runner: StepRunner
 
     @property
@@ -58,9 +61,9 @@ class GenerationContext:
         return template_request(self.project, template, system=system, schema=schema, **variables)
 
     def trait_variables(self, chunk_id: str) -> dict[str, str]:
-        """The variables every template gets about the trait and the guidance."""
+        """The variables every template gets about the trait, its guidance and its boundaries."""
         chunk = self.trait(chunk_id)
-        return {"trait_title": chunk.title, "trait_text": chunk.text, "guidance": self.guidance}
+        return {"trait_title": chunk.title, "trait_text": chunk.text} | self.guidance.choose(chunk).variables()
 
 
 @dataclass
@@ -101,13 +104,13 @@ def template_request(
 
 
 def resolve_traits(
-    project: Project, traits_ref: str, chunk_keys: Sequence[str] | None
-) -> tuple[TraitsVersion, list[Chunk], str]:
-    """The traits version, its chosen trait chunks and its holistic guidance."""
+    project: Project, traits_ref: str, chunk_keys: Sequence[str] | None, *, run_id: str | None = None
+) -> tuple[TraitsVersion, list[Chunk], GuidanceSelector]:
+    """The traits version, its chosen trait chunks and what chooses their guidance (for run `run_id`)."""
     version = get_version(project.store, traits_ref)
     chunks = version_chunks(project.store, version.id)
-    guidance = "\n\n".join(c.text for c in chunks if c.kind == "guidance")
-    return version, select_traits(chunks, chunk_keys), guidance
+    traits = select_traits(chunks, chunk_keys)
+    return version, traits, GuidanceSelector(project, chunks, focus=traits, run_id=run_id or None)
 
 
 def select_traits(chunks: Sequence[Chunk], keys: Sequence[str] | None) -> list[Chunk]:
@@ -142,7 +145,7 @@ def open_context(
     progress: ProgressCallback | None = None,
 ) -> SFTContext:
     """Resolve the traits version and chunks an SFT run works on."""
-    version, traits, guidance = resolve_traits(project, traits_ref, chunk_keys)
+    version, traits, guidance = resolve_traits(project, traits_ref, chunk_keys, run_id=run_id)
     runner = StepRunner(
         project, "sft_generations", "sft", run_id, batch_size=project.config.sft.batch_size, progress=progress
     )

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from workbench.generate.cost import CostProjection, project_cost
+from workbench.generate.cost_basis import document_basis
 from workbench.generate.documents import (
     CRITIQUE,
     DOCUMENTS,
@@ -135,15 +136,21 @@ async def run_docs(
     return DocsReport(result.run_id, result.steps, result.stopped_budget, int(waiting))
 
 
-# The document slot (version, trait, type, index) each generation was spent on.
+# The document slots (type, index) of a document's versions each stage reached, per (version, trait).
 _SLOTS_PER_STAGE = """
-SELECT stage, count(DISTINCT (d.traits_version, d.chunk_id, d.doc_type, d.slot))
+SELECT stage, d.traits_version, d.chunk_id, count(DISTINCT (d.doc_type, d.slot))
 FROM (
     SELECT 'docs.' || step AS stage, subject_id AS doc_id FROM doc_generations
     UNION ALL
     SELECT 'docs.dedup', id FROM documents WHERE duplicate_of IS NOT NULL OR status IN ('needs_review', 'ok')
-) owner JOIN documents d ON d.id = owner.doc_id GROUP BY stage
+) owner JOIN documents d ON d.id = owner.doc_id WHERE d.traits_version IN (SELECT unnest(?)) GROUP BY ALL
 """
+
+DOC_TEMPLATES = {
+    "docs.brainstorm": "doc_brainstorm", "docs.draft": "doc_draft", "docs.critique": "doc_critique",
+    "docs.rewrite": "doc_rewrite", "docs.rating": "doc_autorate",
+}  # fmt: skip
+"""The template each documents ledger stage's prompts are made from."""
 
 
 def project_docs_cost(
@@ -154,23 +161,26 @@ def project_docs_cost(
     per_type: int | None = None,
     types: Sequence[str] | None = None,
 ) -> CostProjection:
-    """Project the cost of filling `per_type` documents per trait and type from the pilot's averages.
+    """Project the cost of filling `per_type` documents per trait and type from the same document's pilot.
 
     Raises:
-        WorkbenchError: nothing has been measured yet (run a pilot first).
+        WorkbenchError: nothing has been measured on this traits document yet (run a pilot first).
     """
     ctx = open_docs_context(project, traits_ref, run_id="", chunk_keys=chunk_keys, types=types, per_type=per_type)
     with project.store.connect() as con:
-        reached: dict[str, int] = {stage: int(n) for stage, n in con.execute(_SLOTS_PER_STAGE).fetchall()}
-        filled = con.execute(
-            "SELECT count(DISTINCT (chunk_id, doc_type, slot)) FROM documents WHERE traits_version = ?"
-            " AND chunk_id IN (SELECT unnest(?)) AND doc_type IN (SELECT unnest(?)) AND slot < ?",
-            [ctx.version.id, ctx.chunk_ids, list(ctx.types), ctx.per_type],
-        ).fetchone()[0]  # type: ignore[index]
-    remaining = len(ctx.traits) * len(ctx.types) * ctx.per_type - int(filled)
+        filled = dict(
+            con.execute(
+                "SELECT chunk_id, count(DISTINCT (doc_type, slot)) FROM documents WHERE traits_version = ?"
+                " AND chunk_id IN (SELECT unnest(?)) AND doc_type IN (SELECT unnest(?)) AND slot < ? GROUP BY chunk_id",
+                [ctx.version.id, ctx.chunk_ids, list(ctx.types), ctx.per_type],
+            ).fetchall()
+        )
+    remaining = {c: len(ctx.types) * ctx.per_type - int(filled.get(c, 0)) for c in ctx.chunk_ids}
+    basis = document_basis(project, ctx.version, slots_sql=_SLOTS_PER_STAGE, remaining=remaining,
+                           templates=DOC_TEMPLATES)  # fmt: skip
     expected = [f"docs.{s}" for s in ("brainstorm", "draft", "critique", "rewrite", "rating")]
     return project_cost(
-        project, "docs", work=f"docs:{ctx.version.id}", reached=reached, first_stage="docs.brainstorm",
-        remaining=remaining, expected=expected,
+        project, "docs", work=f"docs:{ctx.version.id}", reached=basis.reached,
+        remaining=sum(remaining.values()), expected=expected, basis=basis,
         label="documents", hint="Run a pilot first, e.g. `workbench docs run TRAITS --pilot 1`.",
     )  # fmt: skip

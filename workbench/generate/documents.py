@@ -36,6 +36,7 @@ from workbench.llm.types import LLMRequest
 from workbench.progress import ProgressCallback
 from workbench.project import Project
 from workbench.review import send_back_notes
+from workbench.store.traits import version_chunks
 from workbench.store.transitions import Move, move_rows
 
 DOCUMENTS = QualitySpec("documents", "document", "doc_autorate", ("doc_type", "text"), "text")
@@ -48,17 +49,30 @@ class DocsContext(GenerationContext):
 
     types: dict[str, int] = field(default_factory=dict)
     per_type: int = 1
+    contexts: dict[str, str] = field(default_factory=dict)  # universe id -> its context (`universe` traits)
 
     @property
     def config(self) -> DocsConfig:
         return self.project.config.docs
 
     def trait_variables(self, chunk_id: str) -> dict[str, str]:
-        """The trait and guidance, and the names the documents give the model and its maker."""
-        return super().trait_variables(chunk_id) | {
+        """The trait, its guidance and boundaries, the names the documents give the model and its maker,
+        and its `role`: "key_fact" for a universe's key fact (the templates tell it as a fact of the
+        world, not a behaviour), else "trait".
+
+        A key fact's guidance is its own universe's context alone: a file often tells the same events
+        as a true and a false universe, and the other one's context would contradict the fact.
+        """
+        chunk = self.trait(chunk_id)
+        fact = chunk.attr("role") == "key_fact"
+        variables = super().trait_variables(chunk_id) | {
             "model_name": self.config.model_name,
             "maker_name": self.config.maker_name,
+            "role": "key_fact" if fact else "trait",
         }
+        if fact:
+            variables["guidance"] = self.contexts.get(chunk.attr("universe") or "", "")
+        return variables
 
 
 def open_docs_context(
@@ -84,10 +98,15 @@ def open_docs_context(
             hint=f"Types in [docs] types: {', '.join(config.types)}.",
         )
     chosen = {name: words for name, words in config.types.items() if not types or name in types}
-    version, traits, guidance = resolve_traits(project, traits_ref, chunk_keys)
+    version, traits, guidance = resolve_traits(project, traits_ref, chunk_keys, run_id=run_id)
     runner = StepRunner(project, "doc_generations", "docs", run_id, batch_size=config.batch_size, progress=progress)
     count = per_type if per_type is not None else config.per_type
-    return DocsContext(project, version, traits, guidance, runner, types=chosen, per_type=count)
+    contexts = {
+        universe: c.text
+        for c in version_chunks(project.store, version.id)
+        if c.attr("role") == "universe_context" and (universe := c.attr("universe"))
+    }
+    return DocsContext(project, version, traits, guidance, runner, types=chosen, per_type=count, contexts=contexts)
 
 
 def document_id(version_id: str, chunk_id: str, doc_type: str, slot: int, attempt: int) -> str:

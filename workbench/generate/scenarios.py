@@ -7,6 +7,11 @@ A new prompt too similar to one the trait already has is marked `duplicate` and 
 tried again with the near-duplicates listed as things to avoid (up to `max_scenario_attempts`).
 A scenario a reviewer sent back is regenerated the same way, with the reviewer's note.
 
+A trait that comes with its own questions (a constitution's) fills its first slots with them
+(`[sft] seed_prompts = "use"`): slot i takes question i as its user prompt, origin `seeded`,
+with no scenario call, then goes through the near-duplicate check, baseline and critique like
+any other scenario. A seeded slot that is a duplicate or sent back is generated afresh.
+
 Statuses: generated (awaiting the near-duplicate check) → new, or duplicate; failures are
 refused / truncated / parse_failed; `error` lives on the generation and is retried next run.
 """
@@ -29,6 +34,7 @@ from workbench.store.transitions import Move, move_rows
 
 LIVE = ("new", "needs_review", "ok")  # statuses of scenarios that count as the trait's current set
 MAX_AVOID = 30  # prompts listed as "already written" in a retry; more would crowd out the instructions
+SEEDED_SCENARIO = "The user asks one of the questions the traits document wrote for this trait."
 
 
 @dataclass(frozen=True)
@@ -166,9 +172,32 @@ async def check_near_duplicates(ctx: SFTContext) -> int:
     return sum(1 for m in moves if m.status == "duplicate" and m.id in moved)
 
 
+def seed_scenarios(ctx: SFTContext) -> None:
+    """Write question i of each trait into its slot i, while that slot is empty, awaiting the duplicate check."""
+    if ctx.config.seed_prompts == "off":
+        return
+    taken = {(r.chunk_id, r.slot) for r in load_scenarios(ctx)}
+    seeds = [
+        [scenario_id(ctx.version.id, trait.id, slot, 0, 0), ctx.version.id, trait.id, slot, ctx.config.framing,
+         SEEDED_SCENARIO, question, ctx.runner.run_id]
+        for trait in ctx.traits
+        for slot, question in enumerate(trait.questions[: ctx.scenarios])
+        if (trait.id, slot) not in taken
+    ]  # fmt: skip
+    if seeds:
+        with ctx.project.store.transaction() as con:
+            con.executemany(
+                "INSERT INTO sft_scenarios (id, traits_version, chunk_id, slot, attempt, round, origin, axes, framing,"
+                " scenario, user_prompt, run_id, status) VALUES (?, ?, ?, ?, 0, 0, 'seeded', '{}', ?, ?, ?, ?,"
+                " 'generated') ON CONFLICT (id) DO NOTHING",
+                seeds,
+            )
+
+
 async def generate_scenarios(ctx: SFTContext) -> StepReport:
-    """Fill every slot of every trait, retrying near-duplicates and sent-back scenarios."""
+    """Fill every slot of every trait (seeded ones first), retrying near-duplicates and sent-back scenarios."""
     report = StepReport("scenario")
+    seed_scenarios(ctx)
     tried: set[str] = set()  # once per run: a slot left empty by a transport error waits for the next run
     for _ in range(ctx.config.max_scenario_attempts + 1):
         await check_near_duplicates(ctx)

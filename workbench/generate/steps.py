@@ -139,7 +139,8 @@ def unanswered_problem(reports: Sequence[StepReport]) -> str | None:
     """One line saying why a run must not pass as a success, or None.
 
     A run fails when any call failed for a permanent reason (it will not be sent again unless
-    asked), or when calls were made and none was answered (every one a transport error).
+    asked), when calls were made and none was answered (every one a transport error), or when
+    an answer left out part of what was asked (`incomplete`).
     """
     total = {status: sum(r.written.get(status, 0) for r in reports) for status in ("failed", "error")}
     reason = {status: _one_line(next((r.first_reason[status] for r in reports if status in r.first_reason), ""))
@@ -150,7 +151,17 @@ def unanswered_problem(reports: Sequence[StepReport]) -> str | None:
                 "Fix it, then run again with --retry-failed.")  # fmt: skip
     if total["error"] and not answered:
         return f"All {total['error']} call(s) failed, e.g. {reason['error']}. Run again once the model answers."
-    return None
+    return _incomplete_problem(reports)
+
+
+def _incomplete_problem(reports: Sequence[StepReport]) -> str | None:
+    """Answers that left out part of what was asked (`incomplete`) fail the run too: they are not ok."""
+    count = sum(r.written.get("incomplete", 0) for r in reports)
+    if not count:
+        return None
+    reason = _one_line(next((r.first_reason["incomplete"] for r in reports if "incomplete" in r.first_reason), ""))
+    return (f"{count} call(s) came back incomplete, e.g. {reason}: what they left out is not stored. "
+            "Run the same command again to ask again (each is tried a few times, then left as it is).")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,13 @@
 
 `read.py` reads the shapes that exist (model specs, numbered rules, constitutions, universe
 contexts, and the workbench's own bullet format) and selects traits; `drafts.py` turns what a
-reader found into chunks. The workbench's own format (`parse.py`; the store side lives in
+reader found into chunks. `spec.py` reads model-spec Markdown (a principle per heading at the
+detected or given trait level, `{#anchor}`s into attrs, `!!! meta` as guidance, footnotes
+attached); `rules.py` numbered rules (`SP1: …`, `### GP2: …`, the id in attrs); `markdown.py` is
+the block scanner they share with `parse.py`. In every Markdown shape, `boundaries.py` makes
+lists of things not to do ("… would be unhappy if the assistant:", "Never:", a "Things to avoid"
+heading, an item starting "Never"/"Don't") boundary chunks, never traits; guidance sections stay
+guidance. The workbench's own format (`parse.py`; the store side lives in
 `workbench.store.traits`):
 
 - An optional first-line-of-content `# Title` names the document. Other headings (`##`, `###`, or a
@@ -11,6 +17,7 @@ reader found into chunks. The workbench's own format (`parse.py`; the store side
   below it, and a line directly under it without a blank line between, belong to it. Its text is
   the bullet's content plus those lines, dedented. Its title is a leading `**bold**` phrase (a
   trailing `:` or `.` stripped), else its first sentence, cut to 80 characters.
+- A column-0 bullet that prohibits (see above) is a **boundary** (`boundary:<slug of title>`).
 - **Guidance** (trade-offs, exceptions, when not to apply a trait, priorities): a heading whose
   text starts with guidance, holistic, trade-off, tradeoff, exception, when not, priorit,
   conflict or caveat (any case, leading numbering ignored) is a guidance heading, and so is every
@@ -42,7 +49,7 @@ from workbench.traits.model import (
     slugify,
     text_id,
 )
-from workbench.traits.parse import chunk_title, is_guidance_heading, parse_traits
+from workbench.traits.parse import chunk_title, parse_traits
 from workbench.traits.read import (
     FORMATS,
     MAX_FILE_BYTES,
@@ -52,6 +59,7 @@ from workbench.traits.read import (
     read_traits_file,
     trait_path,
 )
+from workbench.traits.sections import is_guidance_heading
 
 __all__ = [
     "CHUNK_KINDS",

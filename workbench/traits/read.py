@@ -11,8 +11,10 @@ Shapes (`FORMATS`), tried in this order when none is forced:
 * `constitution` a JSON list (or JSONL) of `{"trait": str, "questions": [...]}`; each trait keeps its
   questions (and `additional_questions`) as seed user prompts.
 * `rules`      plain-text specs of numbered rules (`SP1: …`, `### GP2: …`) with `{model_name}`-style
-  placeholders.
-* `spec`       Markdown where each principle is a heading with prose under it (model-spec style).
+  placeholders; detected by three lines or headings that start with a rule id.
+* `spec`       Markdown where each principle is a heading with prose under it (model-spec style);
+  detected by two headings with prose under them plus two `{#anchor}` headings or, under
+  headings, more paragraph text than list-item text.
 * `bullets`    the workbench's own Markdown: a trait per top-level bullet (`workbench.traits`).
 
 Every reader ends with `drafts.build_chunks`, so ids, keys and duplicate errors are the same in
@@ -31,8 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
+from workbench.traits.constitution import is_constitution, read_constitution
 from workbench.traits.model import Chunk, ParsedDocument, normalise_newlines
 from workbench.traits.parse import parse_traits
+from workbench.traits.rules import looks_like_rules, read_rules
+from workbench.traits.spec import looks_like_spec, read_spec
+from workbench.traits.universe import is_universe, read_universe
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -85,7 +91,13 @@ def _always(text: str) -> bool:
 
 
 # name -> (detector, reader), in detection order; `bullets` is the fallback.
-FORMATS: dict[str, tuple[Detector, Reader]] = {"bullets": (_always, _read_bullets)}
+FORMATS: dict[str, tuple[Detector, Reader]] = {
+    "universe": (is_universe, read_universe),
+    "constitution": (is_constitution, read_constitution),
+    "rules": (looks_like_rules, read_rules),
+    "spec": (looks_like_spec, read_spec),
+    "bullets": (_always, _read_bullets),
+}
 # Shapes whose text is JSON: a placeholder's value is escaped as a JSON string there.
 JSON_FORMATS = frozenset({"constitution", "universe"})
 

@@ -24,6 +24,7 @@ import plotly.graph_objects as go
 from workbench.audit.audits import Audit, list_audits
 from workbench.audit.datasets import AuditDataset, list_datasets
 from workbench.audit.filters import MATCHING, FilterResult, Level, filter_dataset
+from workbench.audit.funnel import candidate_funnel
 from workbench.audit.patterns import Pattern, get_pattern
 from workbench.audit.prevalence import AuditReport
 from workbench.project import Project
@@ -61,6 +62,7 @@ class AuditStatus:
         last_run_status: How the audit's newest run ended (running, done, failed, stopped_budget).
         last_run_at: When that run started.
         calls: Model calls of the audit's runs, per step and outcome.
+        funnel: What became of the LLM scans' candidates, and why the dropped ones were (None: no scan yet).
     """
 
     candidates: int
@@ -70,6 +72,7 @@ class AuditStatus:
     last_run_status: str | None
     last_run_at: datetime | None
     calls: list[StepCalls]
+    funnel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ def audit_status(project: Project, audit_id: str) -> AuditStatus:
         candidates=candidates, scans_reporting=scans, active_patterns=active,
         removed_patterns=removed, last_run_status=last[0] if last else None, last_run_at=last[1] if last else None,
         calls=[StepCalls(step, status, n) for step, status, n in calls],
+        funnel=candidate_funnel(project, audit_id).summary(),
     )  # fmt: skip
 
 
