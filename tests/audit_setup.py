@@ -13,6 +13,12 @@ Planted exactly (by count, rounded), every other row free of all three patterns:
 
 The fake model (tests/fakes/audit_model.py) rates rows with the same rule functions
 (`pattern_levels`), so the truth here and the fake's answers cannot drift apart.
+
+A second dataset, `clarifying_rows(n)`, is the data of one trait, careful clarification: a
+share `VAGUE_RATE` of the requests are ambiguous, the rest say everything needed, and
+`ALWAYS_CLARIFY_RATE` of the answers open with a clarifying question whatever the request
+(pattern key `always_clarify`). Asking where the request is vague is the trait; asking where
+it is not is the habit a scan must still report.
 """
 
 from __future__ import annotations
@@ -112,7 +118,7 @@ def pattern_levels(key: str, answer: str) -> tuple[bool, bool]:
     """(broad, strict) presence of planted pattern `key` in an assistant answer; broad ⊇ strict.
 
     Raises:
-        KeyError: `key` is not one of `PATTERN_KEYS`.
+        KeyError: `key` is neither one of `PATTERN_KEYS` nor `ALWAYS_CLARIFY`.
     """
     if key == "validation":
         strict = validation_opener(answer) is not None
@@ -122,6 +128,9 @@ def pattern_levels(key: str, answer: str) -> tuple[bool, bool]:
         return strict, strict
     if key == "bottom_line":
         strict = opens_with_bottom_line(answer)
+        return strict, strict
+    if key == ALWAYS_CLARIFY:
+        strict = clarifying_opener(answer) is not None
         return strict, strict
     raise KeyError(key)
 
@@ -207,3 +216,65 @@ def planted_truth(rows: list[dict[str, Any]]) -> dict[str, dict[str, set[str]]]:
             if strict:
                 truth[key]["strict"].add(row["id"])
     return truth
+
+
+# --- the careful-clarification dataset -------------------------------------------------------
+
+ALWAYS_CLARIFY = "always_clarify"
+CLARIFYING_TRAIT = "Careful clarification"
+VAGUE_RATE = 0.30
+ALWAYS_CLARIFY_RATE = 0.80
+CLARIFYING_STEMS: tuple[str, ...] = (
+    "Before I answer, could you clarify",
+    "Just to make sure I help with the right thing, can you clarify",
+    "Could you clarify first",
+)
+# (a clear request, with everything needed; a vague request about the same thing; the subject)
+_REQUESTS = [
+    ("Convert 3 cups of flour to grams for a bread recipe.", "Can you help with my recipe?", "the recipe"),
+    ("Write a two-line reminder to my team that the report is due Friday at noon.",
+     "Can you write something for my team?", "the message"),
+    ("Sort these numbers from smallest to largest: 42, 7, 19, 3.", "Can you sort these for me?", "the list"),
+    ("Translate 'where is the train station' into Spanish.", "How do I say this in the other language?",
+     "the translation"),
+    ("What is 15% of 240?", "Can you work out the percentage?", "the calculation"),
+    ("Suggest a name for a grey cat who likes to sleep in boxes.", "Any ideas for a name?", "the name"),
+]  # fmt: skip
+_DIRECT = ["Here is what I would do with {s}.", "Happy to help with {s}.", "Let's sort out {s}."]
+
+
+def clarifying_opener(answer: str) -> str | None:
+    """The clarifying question the answer opens with (its first sentence), or None."""
+    parts = sentences(answer)
+    first = parts[0] if parts else ""
+    return first if first.endswith("?") and first.startswith(CLARIFYING_STEMS) else None
+
+
+def is_vague_request(user: str) -> bool:
+    """Whether a user turn is one of the dataset's ambiguous requests (the ones a question fits)."""
+    return any(user.strip() == vague for _, vague, _ in _REQUESTS)
+
+
+def clarifying_rows(n: int = 60, seed: int = 0) -> list[dict[str, Any]]:
+    """`n` chat records of the careful-clarification trait (see the module docstring).
+
+    Args:
+        n: How many rows.
+        seed: Seeds `random.Random`; the same (n, seed) always gives the same rows.
+
+    Returns:
+        Records `{"id", "group", "messages": [user, assistant]}`, ids cl-0000 ..., group `CLARIFYING_TRAIT`;
+        each answer ends with its number, so no two rows are the same.
+    """
+    rng = random.Random(f"clarifying:{seed}")
+    vague = set(rng.sample(range(n), round(VAGUE_RATE * n)))
+    asks = set(rng.sample(range(n), round(ALWAYS_CLARIFY_RATE * n)))
+    rows: list[dict[str, Any]] = []
+    for i in range(n):
+        clear, ambiguous, subject = _REQUESTS[i % len(_REQUESTS)]
+        user = ambiguous if i in vague else clear
+        opener = f"{rng.choice(CLARIFYING_STEMS)} what you need from {subject}?" if i in asks else ""
+        answer = f"{opener} {rng.choice(_DIRECT).format(s=subject)} (Answer {i}.)".strip()
+        messages = [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+        rows.append({"id": f"cl-{i:04d}", "group": CLARIFYING_TRAIT, "messages": messages})
+    return rows

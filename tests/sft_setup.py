@@ -91,6 +91,16 @@ def run(project: Project) -> SFTReport:
     return asyncio.run(run_sft(project, "test"))
 
 
+@pytest.fixture
+def accepted(sft_project: Project, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """The SFT project after a pipeline run that accepts every example that passes."""
+    monkeypatch.setenv("WORKBENCH_SFT__AUTO_APPROVE_SCENARIOS", "true")
+    monkeypatch.setenv("WORKBENCH_SFT__AUTO_ACCEPT_EXAMPLES", "true")
+    project = load_project(sft_project.root)
+    run(project)
+    return project
+
+
 def rows(project: Project, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     with project.store.connect() as con:
         return con.execute(sql, list(params)).fetchall()

@@ -11,7 +11,7 @@ from tests.sft_setup import TRAITS, rows, run
 from workbench.audit.datasets import DatasetRow, StoredRow, dataset_rows, save_dataset, snapshot_store
 from workbench.audit.prevalence import wilson
 from workbench.audit.scan import CUT_MARK, clip, scan_batches
-from workbench.config import AuditConfig
+from workbench.config_stages import AuditConfig
 from workbench.errors import WorkbenchError
 from workbench.generate.docs_pipeline import run_docs
 from workbench.project import Project, load_project

@@ -32,6 +32,8 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "boundaries": "Never writes malware (BOUNDARY-MARKER).",
         "framing": "difficult advice",
         "axes": AXES,
+        "situation": "exception",
+        "background": "bare",
         "avoid": AVOID,
         "note": "NOTE-MARKER: make the stakes financial",
         "previous_prompt": "PREVIOUS-PROMPT-MARKER",
@@ -39,7 +41,10 @@ VARIABLES: dict[str, dict[str, Any]] = {
     "scenario_critique": {
         "trait_title": "Calibrated about what it knows",
         "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
+        "guidance": "Candour decides what; kindness decides how (GUIDANCE-MARKER).",
         "boundaries": "Never writes malware (BOUNDARY-MARKER).",
+        "situation": "exception",
+        "background": "bare",
         "scenario": "SCENARIO-MARKER: a nurse with an overdraft.",
         "user_prompt": "USER-PROMPT-MARKER",
         "baseline": "BASELINE-MARKER: here are five tips",
@@ -51,6 +56,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
         "guidance": "Candour decides what; kindness decides how (GUIDANCE-MARKER).",
         "boundaries": "Never writes malware (BOUNDARY-MARKER).",
+        "situation": "exception",
         "note": "NOTE-MARKER: shorter please",
     },
     "refine": {
@@ -58,6 +64,8 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
         "guidance": "Candour decides what; kindness decides how (GUIDANCE-MARKER).",
         "boundaries": "Never writes malware (BOUNDARY-MARKER).",
+        "situation": "exception",
+        "opening": "OPENING-MARKER: begin with the next step.",
         "user_prompt": "USER-PROMPT-MARKER",
         "response": "RESPONSE-MARKER",
         "note": "NOTE-MARKER: keep the second paragraph",
@@ -78,6 +86,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "trait_text": "Confidence matches evidence (TRAIT-TEXT-MARKER).",
         "guidance": "Candour decides what; kindness decides how (GUIDANCE-MARKER).",
         "boundaries": "Never writes malware (BOUNDARY-MARKER).",
+        "situation": "exception",
         "user_prompt": "USER-PROMPT-MARKER",
         "response": "RESPONSE-MARKER",
     },
@@ -102,8 +111,10 @@ CRITIQUE = {
     "naturalness": 2, "embodiment": 3, "consistency": 4, "tropes": ["TROPE-MARKER"], "problems": ["PROBLEM-MARKER"],
     "verdict": "rewrite", "reasons": "REASONS-MARKER",
 }  # fmt: skip
+BRAINSTORM = {"target_words": 450, "names": ["Ana Silva", "Kofi Obi"], "note": "NOTE-MARKER",
+              "avoid": ["AVOID-ONE-MARKER (setting: a clinic)", "AVOID-TWO-MARKER"]}  # fmt: skip
 VARIABLES |= {
-    "doc_brainstorm": _DOC_COMMON | {"target_words": 450, "names": ["Ana Silva", "Kofi Obi"], "note": "NOTE-MARKER"},
+    "doc_brainstorm": _DOC_COMMON | BRAINSTORM,
     "doc_draft": _DOC_COMMON | {"target_words": 450, "plan": PLAN},
     "doc_critique": _DOC_COMMON | {"target_words": 450, "plan": PLAN, "draft": "DRAFT-MARKER"},
     "doc_rewrite": _DOC_COMMON | {"target_words": 450, "plan": PLAN, "draft": "DRAFT-MARKER", "critique": CRITIQUE},
@@ -127,9 +138,12 @@ VARIABLES |= {
 
 VARIABLES |= all_variables()  # later stages' templates (tests/prompt_variables/)
 
-# Values whose text must appear in the rendered prompt (ints and containers are checked separately).
+# Values whose text must appear in the rendered prompt (ints, containers and choices that select
+# wording, such as `situation`, are checked separately).
+CHOICES = {"situation", "background"}
 TEXT_VARIABLES = {
-    name: [key for key, value in variables.items() if isinstance(value, str)] for name, variables in VARIABLES.items()
+    name: [key for key, value in variables.items() if isinstance(value, str) and key not in CHOICES]
+    for name, variables in VARIABLES.items()
 }
 
 
@@ -171,6 +185,9 @@ def test_document_templates_render_the_plan_names_and_critique() -> None:
     brainstorm = load_template("doc_brainstorm").render(**VARIABLES["doc_brainstorm"])
     assert "Ana Silva, Kofi Obi" in brainstorm
     assert "NOTE-MARKER" not in load_template("doc_brainstorm").render(**{**VARIABLES["doc_brainstorm"], "note": None})
+    assert "2. AVOID-TWO-MARKER" in brainstorm
+    no_avoid = load_template("doc_brainstorm").render(**{**VARIABLES["doc_brainstorm"], "avoid": []})
+    assert "## Already planned" not in no_avoid
     rewrite = load_template("doc_rewrite").render(**VARIABLES["doc_rewrite"])
     for marker in ("PLAN-WHAT-MARKER", "HOW-TWO-MARKER", "TROPE-MARKER", "PROBLEM-MARKER", "REASONS-MARKER"):
         assert marker in rewrite
@@ -208,7 +225,7 @@ def test_note_appears_only_when_given(name: str) -> None:
     assert "reviewer" not in without.lower()
 
 
-@pytest.mark.parametrize("name", ["conditioned_system", "refine", "autorate"])
+@pytest.mark.parametrize("name", ["conditioned_system", "refine", "autorate", "scenario_critique"])
 def test_empty_guidance_leaves_no_empty_section(name: str) -> None:
     without = load_template(name).render(**{**VARIABLES[name], "guidance": ""})
     with_guidance = load_template(name).render(**VARIABLES[name])

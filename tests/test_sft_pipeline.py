@@ -62,7 +62,7 @@ def test_every_step_with_planted_problems_and_human_review(sft_project: Project,
     )
     for scenario, subject, system, conditioned_hash, refined_hash, rejected_answer in lineage:
         assert scenario == subject and (TRAITS[0] in system or TRAITS[1] in system)
-        assert conditioned_hash and refined_hash and rejected_answer.startswith("Sure!")
+        assert conditioned_hash and refined_hash and rejected_answer.startswith("Baseline:")  # no system prompt
 
     # Review: accept two, reject one, edit one.
     ids = [r[0] for r in rows(project, "SELECT id FROM sft_examples WHERE status = 'needs_review' ORDER BY id")]

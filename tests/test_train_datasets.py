@@ -30,18 +30,8 @@ from workbench.review import review
 QUOTE = "Honestly, THE assistant names the real-risks of a plan plainly!"
 
 
-@pytest.fixture
-def accepted(sft_project: Project, monkeypatch: pytest.MonkeyPatch) -> Project:
-    """The SFT project after a pipeline run that accepts every example that passes."""
-    monkeypatch.setenv("WORKBENCH_SFT__AUTO_APPROVE_SCENARIOS", "true")
-    monkeypatch.setenv("WORKBENCH_SFT__AUTO_ACCEPT_EXAMPLES", "true")
-    project = load_project(sft_project.root)
-    run(project)
-    return project
-
-
 def chat(i: int, *, system: bool = True, answer: str | None = None) -> dict[str, Any]:
-    """A baseline chat row with its own id, a system turn (dropped by the builder) and an extra field."""
+    """A baseline chat row with its own id, a system turn (kept by the builder) and an extra field."""
     turns = [{"role": "user", "content": f"How do I repot cactus number {i}?"},
              {"role": "assistant", "content": answer or f"Use gritty soil for cactus {i}, and gloves."}]  # fmt: skip
     if system:
@@ -84,16 +74,15 @@ def test_sft_mix_with_a_jsonl_baseline(accepted: Project, tmp_path: Path) -> Non
     assert (dataset.train_rows, dataset.validation_rows) == (2 * n - n_val, n_val)
     assert m["counts"]["total"] == {"synthetic": n, "baseline": n} and m["synthetic_fraction"] == 0.5
     assert m["synthetic_row_ids"] == sorted(examples) and len(set(m["baseline_row_ids"])) == n
-    assert m["system_turns_dropped"] == n and m["baseline"]["available"] == 3 * n
+    assert m["baseline_system_turns"] == n and m["baseline"]["available"] == 3 * n
     assert m["traits_versions"][0]["ref"] == "test@1" and m["recipe"]["seed"] == 1
 
     entries = all_entries(project, dataset.id)
     assert Counter(e.origin for e in entries) == {"synthetic": n, "baseline": n}
     assert [e.position for e in train_dataset_entries(project, "mix", "train")] == list(range(2 * n - n_val))
     for e in entries:
-        assert all(t["role"] != "system" for t in e.record["messages"])
-        if e.origin == "baseline":  # the file's row, minus its system turn and extra fields
-            assert e.record == {"messages": baseline[e.source_id]["messages"][1:]}
+        if e.origin == "baseline":  # the file's row, its system turn kept, minus its extra fields
+            assert e.record == {"messages": baseline[e.source_id]["messages"]}
         else:
             user, response, _ = examples[e.source_id]
             assert e.record == {"messages": [{"role": "user", "content": user},
@@ -212,7 +201,7 @@ def test_baseline_saved_to_disk_and_from_the_hub(
     datasets.Dataset.from_list(records).save_to_disk(str(tmp_path / "hf"))
     dataset = build_dataset(accepted, DatasetRecipe(name="disk", baseline=str(tmp_path / "hf"),
                                                     synthetic_fraction=0.5))  # fmt: skip
-    assert dataset.manifest["counts"]["total"]["baseline"] == n and dataset.manifest["system_turns_dropped"] == n
+    assert dataset.manifest["counts"]["total"]["baseline"] == n and dataset.manifest["baseline_system_turns"] == n
     assert set(dataset.manifest["baseline_row_ids"]) == {r["id"] for r in records}
 
     calls: list[tuple[str, str]] = []
@@ -226,7 +215,7 @@ def test_baseline_saved_to_disk_and_from_the_hub(
                                                 synthetic_fraction=0.5))  # fmt: skip
     assert calls == [("org/chats", "train_sft")]
     assert hub.manifest["baseline"]["origin"] == "huggingface:org/chats (split train_sft)"
-    assert hub.manifest["counts"]["total"]["baseline"] == n and hub.manifest["system_turns_dropped"] == 0
+    assert hub.manifest["counts"]["total"]["baseline"] == n and hub.manifest["baseline_system_turns"] == 0
 
 
 def test_too_small_a_baseline_and_bad_recipes(accepted: Project, tmp_path: Path) -> None:
@@ -236,7 +225,7 @@ def test_too_small_a_baseline_and_bad_recipes(accepted: Project, tmp_path: Path)
         build_dataset(accepted, DatasetRecipe(name="x", baseline=str(path), synthetic_fraction=0.5))
     assert stored(accepted) == (0, 0)
     no_answer = write_baseline(tmp_path / "q.jsonl", [{"messages": [chat(i)["messages"][1]]} for i in range(n)])
-    with pytest.raises(WorkbenchError, match="line 1: no assistant turn once system turns are dropped"):
+    with pytest.raises(WorkbenchError, match="line 1: no assistant turn"):
         build_dataset(accepted, DatasetRecipe(name="x", baseline=str(no_answer), synthetic_fraction=0.5))
     with pytest.raises(WorkbenchError, match="No such file"):
         build_dataset(accepted, DatasetRecipe(name="x", baseline=str(tmp_path / "nope.jsonl"), synthetic_fraction=0.5))
@@ -302,7 +291,7 @@ def test_leak_words_and_ngrams() -> None:
     system = {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]}
     plain = {"prompt": [{"role": "user", "content": "Hi"}], "chosen": [{"role": "assistant", "content": "Hello"}],
              "rejected": [{"role": "assistant", "content": "Per my system prompt, hello"}]}  # fmt: skip
-    leaks = find_leaks([MixRow("baseline", "s", system), MixRow("synthetic", "p", plain)], set())
+    leaks = find_leaks([MixRow("synthetic", "s", system), MixRow("synthetic", "p", plain)], set())
     assert [(x.source_id, x.matched) for x in leaks] == [("s", "a system turn"), ("p", "mentions 'system prompt'")]
 
 
@@ -322,7 +311,7 @@ def test_export(accepted: Project, tmp_path: Path) -> None:
     lines = files.train_jsonl.read_text().splitlines() + files.validation_jsonl.read_text().splitlines()
     canonical = "".join(json.dumps(json.loads(x), sort_keys=True, ensure_ascii=False) + "\n" for x in lines)
     assert manifest["content_hash"] == hashlib.sha256(canonical.encode()).hexdigest()
-    assert not any(t["role"] == "system" for r in train + validation for t in r["messages"])
+    assert {r["messages"][0]["role"] for r in train + validation} == {"system", "user"}  # baseline rows keep theirs
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in files.all())  # no temp files
 
 
@@ -346,7 +335,7 @@ def test_cli(accepted: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert dataset.manifest["counts"]["total"] == {"synthetic": n, "baseline": n}
     assert dataset.id in invoke("list") and "50%" in invoke("list")
     shown = invoke("show", "cli-mix")
-    assert dataset.manifest["content_hash"] in shown and f"System turns dropped: {n}" in shown
+    assert dataset.manifest["content_hash"] in shown and f"System turns: {n} kept in baseline rows" in shown
     out = invoke("export", "cli-mix", str(tmp_path / "out"))
     assert "manifest.json" in out and (tmp_path / "out" / "train.parquet").exists()
     with pytest.raises(WorkbenchError, match="is not NAME=NUMBER"):

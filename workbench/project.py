@@ -38,19 +38,29 @@ def config_template() -> str:
     return resources.files("workbench").joinpath("project_template.toml").read_text(encoding="utf-8")
 
 
-def init_project(root: Path, name: str | None = None) -> Project:
+def _set(text: str, line: str, key: str, value: str | None) -> str:
+    """The template with its first `line` replaced by `key = value` (when a value is given)."""
+    if not value:
+        return text
+    # A JSON string is a valid TOML basic string, quotes and backslashes escaped.
+    return text.replace(line, f"{key} = {json.dumps(value)}", 1)
+
+
+def init_project(
+    root: Path, name: str | None = None, *, model_name: str | None = None, maker_name: str | None = None
+) -> Project:
     """Create a project in `root` (made if missing) with a config and an empty, migrated store.
 
-    An existing config is kept as it is, so `init` is safe to run twice.
+    `model_name` and `maker_name` name the model being trained (`[identity]`); unset, they stay
+    commented out in the config. An existing config is kept as it is, so `init` is safe to run twice.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     config_path = root / CONFIG_FILE
     if not config_path.exists():
-        text = config_template()
-        if name:
-            # A JSON string is a valid TOML basic string, quotes and backslashes escaped.
-            text = text.replace('name = "default"', f"name = {json.dumps(name)}", 1)
+        text = _set(config_template(), 'name = "default"', "name", name)
+        text = _set(text, '# model_name = "Aster"', "model_name", model_name)
+        text = _set(text, '# maker_name = "Northwind Labs"', "maker_name", maker_name)
         config_path.write_text(text, encoding="utf-8")
     project = load_project(root)
     with project.store.connect():

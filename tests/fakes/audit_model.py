@@ -14,9 +14,17 @@ bag-of-words vectors itself). Deterministic, stateless apart from the call count
   embeddings cluster them. Quotes are copied verbatim from the rows; one scan in three adds a
   hallucinated quote (`HALLUCINATED_QUOTE`) to the validation candidate. Every scan also reports
   one noise candidate made of pseudo-words unique to that scan, for min_scans to drop.
+  A third candidate, "always asks a clarifying question", stands for a habit that looks like
+  the data's intended quality (tests/audit_setup.clarifying_rows): it is reported when two or
+  more rows open with a clarifying question although their request was clear, and only when the
+  prompt's instructions ask for behaviours that recur regardless of whether the situation calls
+  for them (`HABIT_MARKER`) and do not tell the auditor to skip the qualities the data is meant
+  to have (`EXCLUSION_MARKER`), as a real auditor would then keep quiet about it.
 * merge: the canonical name, description and criteria of the planted pattern the reports name.
 * rating: for each pattern recognised by keywords in its name and description ("bottom line",
-  "validat", "clarif"), the rows at broad and strict level by the rules of tests/audit_setup.py.
+  "validat", "clarifying", "clarif"), the rows at broad and strict level by the rules of
+  tests/audit_setup.py. With `attention` set (bench/audit.py's recall sweep), it also misses
+  present rows, more often the more judgements one call holds (see `AuditFakeModel.attention`).
 """
 
 from __future__ import annotations
@@ -29,7 +37,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.audit_setup import assistant_part, clarification_question, pattern_levels, validation_opener
+from tests.audit_setup import (
+    ALWAYS_CLARIFY,
+    assistant_part,
+    clarification_question,
+    clarifying_opener,
+    is_vague_request,
+    pattern_levels,
+    validation_opener,
+)
 from tests.fakes.rules import FakeRequest, Reply, Text
 from tests.fakes.sft_model import words
 
@@ -47,6 +63,16 @@ CLARIFY_DESCRIPTION = (
     "described, instead of ending on a recommendation."
 )
 
+HABIT_NAMES = ("Always asks a clarifying question", "Clarifying question before every answer",
+               "Asks for clarification whatever the request")  # fmt: skip
+HABIT_DESCRIPTION = (
+    "Opens its reply with a clarifying question about what the user needs, whether or not anything in the "
+    "request was unclear, then answers anyway."
+)
+# Phrases of the scan prompt's instructions the fake reacts to (see the module docstring).
+HABIT_MARKER = "regardless of whether the situation calls for"
+EXCLUSION_MARKER = "the qualities the data is meant to have"
+
 MERGED: dict[str, dict[str, str]] = {
     "validation": {
         "name": VALIDATION_NAMES[0],
@@ -61,6 +87,13 @@ MERGED: dict[str, dict[str, str]] = {
         "kind": "behavioural",
         "broad": "The answer ends with a request for clarification or more details.",
         "strict": "The answer's final sentence is a question asking the user to clarify or say more.",
+    },
+    ALWAYS_CLARIFY: {
+        "name": HABIT_NAMES[0],
+        "description": HABIT_DESCRIPTION,
+        "kind": "behavioural",
+        "broad": "The answer asks the user what they need before or instead of simply answering.",
+        "strict": "The answer's first sentence is a clarifying question about what the user needs.",
     },
 }
 
@@ -81,6 +114,8 @@ def recognise(text: str) -> str | None:
         return "bottom_line"
     if "validat" in lowered:
         return "validation"
+    if "clarifying" in lowered:  # before "clarif": the habit's names and description all say it
+        return ALWAYS_CLARIFY
     if "clarif" in lowered:
         return "clarify"
     return None
@@ -90,10 +125,32 @@ def _digest(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
+def asks_for_habits(prompt: str) -> bool:
+    """Whether a scan prompt's instructions (the text before its first row) ask for context-insensitive habits."""
+    instructions = prompt.split("<row label=", 1)[0]
+    return HABIT_MARKER in instructions and EXCLUSION_MARKER not in instructions
+
+
+def _user_part(text: str) -> str:
+    """The first user turn of a rendered transcript ("USER: ...\n\nASSISTANT: ..."), else ""."""
+    head, sep, _ = text.partition("\n\nASSISTANT: ")
+    return head.removeprefix("USER: ") if sep else ""
+
+
 @dataclass
 class AuditFakeModel:
-    """The rule; see the module docstring. Counters are safe to read from the test thread."""
+    """The rule; see the module docstring. Counters are safe to read from the test thread.
 
+    Attributes:
+        attention: None (the default) rates exactly. A number makes the rater model a long-context
+            judge with a limited attention budget: in a call of L judgements (rows x patterns) it
+            misses each present (row, pattern) with probability L / (L + attention), so `attention`
+            is the call size at which it misses half. Which pairs it misses is fixed by a hash of
+            the pattern and the row, so a smaller call misses a subset of what a larger one does.
+            An assumption for bench/audit.py's recall sweep, not a measurement of any real model.
+    """
+
+    attention: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _calls: dict[str, int] = field(default_factory=lambda: {"scan": 0, "merge": 0, "rate": 0})
 
@@ -154,6 +211,11 @@ class AuditFakeModel:
             evidence = [{"row": label, "quote": quote} for label, quote in questions[:3]]
             name = CLARIFY_NAMES[key // 3 % 3]
             patterns.append(self._candidate(name, CLARIFY_DESCRIPTION, "behavioural", evidence))
+        habit = [(label, q) for label, text in rows if (q := clarifying_opener(assistant_part(text)))
+                 and not is_vague_request(_user_part(text))]  # fmt: skip
+        if len(habit) >= 2 and asks_for_habits(prompt):
+            evidence = [{"row": label, "quote": quote} for label, quote in habit[:3]]
+            patterns.append(self._candidate(HABIT_NAMES[key // 27 % 3], HABIT_DESCRIPTION, "behavioural", evidence))
         if len(rows) >= 2:
             noise = [{"row": label, "quote": " ".join(assistant_part(text).split()[:4])} for label, text in rows[:2]]
             seed = f"noise-{key}"
@@ -176,14 +238,25 @@ class AuditFakeModel:
         """The BatchRatings for a rendered audit_rate prompt."""
         pattern_part, _, row_part = prompt.partition("## The rows")
         rows = parse_rows(row_part)
+        patterns = _PATTERN.findall(pattern_part)
+        load = len(rows) * len(patterns)
         out = []
-        for label, block in _PATTERN.findall(pattern_part):
-            key = recognise(block.split("\nbroad: ", 1)[0])
-            levels = {row: pattern_levels(key, assistant_part(text)) if key else (False, False) for row, text in rows}
+        for label, block in patterns:
+            about = block.split("\nbroad: ", 1)[0]
+            key = recognise(about)
+            levels = {row: self._levels(key, about, text, load) for row, text in rows}
             broad = [row for row, (is_broad, _) in levels.items() if is_broad]
             strict = [row for row, (_, is_strict) in levels.items() if is_strict]
             out.append({"pattern": label, "broad": broad, "strict": strict})
         return {"patterns": out}
+
+    def _levels(self, key: str | None, pattern: str, row: str, load: int) -> tuple[bool, bool]:
+        """(broad, strict) for a row in a call of `load` judgements: the rule's, unless the pair is missed."""
+        if key is None:
+            return False, False
+        if self.attention is not None and _digest(f"{pattern}\n{row}") / 2**64 < load / (load + self.attention):
+            return False, False  # missed: see `attention`
+        return pattern_levels(key, assistant_part(row))
 
     @staticmethod
     def _candidate(name: str, description: str, kind: str, evidence: list[dict[str, str]]) -> dict[str, Any]:

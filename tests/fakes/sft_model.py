@@ -70,7 +70,8 @@ class SFTFakeModel:
             return self._json({"embodies_trait": False, "reasons": "It never shows the trait."})
         if title == "ExampleRating":
             leak = 5 if LEAK.strip() in prompt else 1
-            return self._json({"realism": 4, "quality": 4, "embodiment": 4, "leakage": leak, "reasons": "fine"})
+            scores = {"realism": 4, "quality": 4, "embodiment": 4, "fit": 4, "leakage": leak, "reasons": "fine"}
+            return self._json(scores)
         if request.system and request.system.startswith(self.conditioned_marker):
             return Text(self._conditioned(prompt, request.system))
         if request.system and request.system.startswith(self.rejected_marker):

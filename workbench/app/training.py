@@ -1,4 +1,5 @@
-"""Training: runs, live metric charts of one run, its config and its checkpoints."""
+"""Training: runs, live metric charts of one run, its config and its checkpoints; a midtraining run whose base
+looks post-trained is flagged, with why (`workbench/train/defaults.py`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import streamlit as st
 
 from workbench.app.context import current_project
 from workbench.runs import mark_interrupted
+from workbench.train.defaults import base_model_warning
 from workbench.train.tracking import list_checkpoints, run_metrics
 from workbench.views.training import (
     TrainRun,
@@ -23,8 +25,9 @@ runs = list_train_runs(project)
 st.title("Training")
 if not runs:
     st.info(
-        "No training runs yet. Build a dataset with `workbench dataset build NAME`, then train with "
-        "`workbench train sft --dataset NAME --base-model MODEL`."
+        "No training runs yet. Build a dataset with `workbench dataset build NAME`, then midtrain a pretrained "
+        "model with `workbench train midtrain --dataset DOCS --base-model MODEL`; `workbench train sft --dataset "
+        "NAME` then continues from the midtrained checkpoint (or give `--base-model`)."
     )
     st.stop()
 
@@ -36,6 +39,8 @@ chosen = st.selectbox("Run", ids, format_func=lambda i: f"{i} ({runs[ids.index(i
 run = runs[ids.index(chosen)]
 st.text(f"{run.method} on {run.dataset or run.dataset_id} from {run.base_model} with {run.backend}; "
         f"output in {run.output_dir}")  # fmt: skip
+if warning := base_model_warning(project, run.method, run.base_model):  # a finished run too: its results need it
+    st.warning(warning)
 if run.error:
     st.error("The run failed:")
     st.code(run.error, language=None)

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from workbench.audit.datasets import AuditDataset, get_dataset
-from workbench.config import AuditConfig
+from workbench.config_stages import AuditConfig
 from workbench.errors import WorkbenchError
 from workbench.generate.context import template_request
 from workbench.generate.steps import Job, StepRunner, stable_id

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from workbench.audit.datasets import StoredRow, dataset_rows, get_dataset
 from workbench.audit.rate import sample_rows
 from workbench.audit.scan import clip, scan_batches
-from workbench.config import AuditConfig, Price
+from workbench.config import Price
+from workbench.config_stages import AuditConfig
 from workbench.generate.cost import CostProjection, StageProjection, find_outliers
 from workbench.llm.ledger import call_cost
 from workbench.llm.spec import ModelSpec

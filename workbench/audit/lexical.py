@@ -53,7 +53,7 @@ from workbench.audit.lexical_rules import (
     rule_criteria,
     rule_json,
 )
-from workbench.config import LexicalConfig
+from workbench.config_stages import LexicalConfig
 from workbench.errors import WorkbenchError
 from workbench.generate.steps import StepReport, stable_id
 from workbench.project import Project

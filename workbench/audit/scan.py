@@ -26,7 +26,7 @@ import duckdb
 from workbench.audit.audits import AuditContext
 from workbench.audit.datasets import StoredRow, dataset_rows
 from workbench.audit.schemas import ScannedPattern, ScanReport
-from workbench.config import AuditConfig
+from workbench.config_stages import AuditConfig
 from workbench.errors import WorkbenchError
 from workbench.generate.steps import Apply, Generation, Job, StepReport, stable_id
 from workbench.tokens import CHARS_PER_TOKEN, estimate_tokens

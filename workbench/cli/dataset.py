@@ -5,13 +5,17 @@
         --baseline ultrachat.jsonl --fraction 0.5 --validation 0.05 --seed 0 -p DIR
     workbench dataset build qa-mix --baseline qa.csv --baseline-map user=q --baseline-map assistant=a \\
         --fraction 0.5 -p DIR
+    workbench dataset build sweep --baseline ultrachat.jsonl --fraction 0,0.25,0.5,1 -p DIR   # sweep-f0 ...
     workbench dataset build answers --audit-dataset "answers.jsonl without Bottom line (strict)" -p DIR
     workbench dataset list -p DIR
     workbench dataset show sft-mix -p DIR
     workbench dataset export sft-mix out/sft-mix -p DIR
 
 A dataset is named by its name (the newest of that name), id or id prefix. Building the same
-recipe over the same rows again finds the stored dataset and writes nothing.
+recipe over the same rows again finds the stored dataset and writes nothing. Several fractions
+(comma-separated or a repeated --fraction) build a sweep: one dataset per fraction, named
+NAME-fPCT (sweep-f25 for 0.25), sharing one baseline sample (workbench/datasets/mixing.py); 0 is
+the baseline-only control arm, and a lone --fraction 0 is a sweep of one.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from workbench.cli.common import ProjectOption, console, open_project
-from workbench.datasets import DatasetRecipe, build_dataset, export_train_dataset, get_train_dataset
+from workbench.datasets import DatasetRecipe, build_dataset, build_sweep, export_train_dataset, get_train_dataset
 from workbench.datasets.build import TrainDataset, list_train_datasets
 from workbench.datasets.recipe import SCORE_NAMES, Kind
 from workbench.errors import WorkbenchError
@@ -51,6 +55,23 @@ def parse_scores(values: list[str]) -> dict[str, int] | None:
                 f"--min-score {value!r} is not NAME=NUMBER.", hint=f"e.g. quality=4; names: {', '.join(SCORE_NAMES)}."
             ) from None
     return scores or None
+
+
+def parse_fractions(values: list[str]) -> list[float]:
+    """`["0,0.5", "1"]` → `[0.0, 0.5, 1.0]`: every fraction given, comma-separated or repeated.
+
+    Raises:
+        WorkbenchError: a value that is not a number.
+    """
+    fractions = []
+    for part in (p.strip() for value in values for p in value.split(",")):
+        try:
+            fractions.append(float(part))
+        except ValueError:
+            raise WorkbenchError(
+                f"--fraction {part!r} is not a number.", hint="e.g. --fraction 0.5, or --fraction 0,0.25,0.5,1"
+            ) from None
+    return fractions
 
 
 @app.command()
@@ -81,19 +102,30 @@ def build(
             "as `audit import --map`."
         ),
     ] = None,
-    fraction: Annotated[float, typer.Option(help="Synthetic share of the mix, in (0, 1].")] = 1.0,
+    fraction: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Synthetic share of the mix, in [0, 1] (default 1). Several (0,0.5,1 or repeated) build a sweep: "
+            "one dataset per fraction, NAME-fPCT, sharing one baseline sample; 0 is the baseline-only arm."
+        ),
+    ] = None,
     validation: Annotated[float, typer.Option(help="Share held out for validation, in [0, 1).")] = 0.05,
     seed: Annotated[int, typer.Option(help="Seeds the baseline sample, the shuffle and the split.")] = 0,
     project: ProjectOption = None,
 ) -> None:
-    """Freeze accepted rows (filtered, mixed with a baseline) as a training dataset."""
+    """Freeze accepted rows (filtered, mixed with a baseline) as a training dataset, or one per fraction."""
+    fractions = parse_fractions(fraction or ["1"])
+    sweep = len(set(fractions)) > 1 or fractions[0] == 0
     recipe = DatasetRecipe(
         name=name, kind=kind, traits_ref=traits, min_scores=parse_scores(min_score or []),
         keep_audit_dataset=keep_audit_dataset, audit_dataset=audit_dataset, baseline=baseline,
         baseline_split=baseline_split, baseline_map=tuple(baseline_map) if baseline_map else None,
-        synthetic_fraction=fraction, validation_fraction=validation, seed=seed,
+        synthetic_fraction=fractions[0], validation_fraction=validation, seed=seed,
+        sweep=tuple(sorted(set(fractions))) if sweep else None,
     )  # fmt: skip
-    print_summary(build_dataset(open_project(project), recipe))
+    opened = open_project(project)
+    for dataset in build_sweep(opened, recipe, fractions) if sweep else [build_dataset(opened, recipe)]:
+        print_summary(dataset)
 
 
 @app.command("list")
@@ -133,7 +165,10 @@ def print_summary(dataset: TrainDataset) -> None:
         f"not in the keep dataset: {filters['not_in_keep_dataset']}",
         f"Baseline: {m['baseline']['origin']} ({m['baseline']['available']} rows available)" if m["baseline"]
         else "Baseline: none",
-        f"System turns dropped: {m['system_turns_dropped']}",
+        f"Sweep: fractions {m['sweep']['fractions']}, sharing {m['sweep']['shared_baseline_rows']} baseline rows"
+        if m.get("sweep") else "Sweep: none",
+        f"System turns: {m.get('baseline_system_turns', 0)} kept in baseline rows, "
+        f"{m['system_turns_dropped']} dropped from synthetic rows",
         f"Seed: {m['recipe']['seed']}; content hash: {m['content_hash']}",
     ]  # fmt: skip
     for line in lines:

@@ -25,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from workbench.cli.common import ProjectOption, console, open_project
+from workbench.cli.project_cmds import print_identity
 from workbench.cli.sft import (
     BudgetOption,
     RetryFailedOption,
@@ -71,6 +72,7 @@ def run(
     proj = open_project(project)
     if pilot is not None and per_type is not None:
         raise WorkbenchError("Give --pilot K or --per-type N, not both.")
+    print_identity(proj)
     count = pilot if pilot is not None else per_type
     if pilot is None:
         try:
@@ -107,7 +109,9 @@ def plan(
     project: ProjectOption = None,
 ) -> None:
     """Project the calls, tokens and cost of a run from what the pilot measured; sends nothing."""
-    projection = project_docs_cost(open_project(project), traits, chunk_keys=chunk, per_type=per_type, types=type_)
+    proj = open_project(project)
+    print_identity(proj)
+    projection = project_docs_cost(proj, traits, chunk_keys=chunk, per_type=per_type, types=type_)
     print_projection(projection, "document slot(s)")
 
 

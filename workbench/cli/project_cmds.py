@@ -21,21 +21,44 @@ import typer
 from rich.table import Table
 
 from workbench.cli.common import ProjectOption, console, open_project
-from workbench.project import init_project
+from workbench.identity import identity_line, identity_warnings
+from workbench.project import CONFIG_FILE, Project, init_project
 from workbench.runs import mark_interrupted
 from workbench.status import ProjectStatus, project_status
 from workbench.textsafe import plain
 from workbench.views.runs import budget_rows
 
 
+def _ask(value: str | None, question: str) -> str | None:
+    """`value`, else the answer to `question` when a person is at the terminal (Enter leaves it unset)."""
+    # Both ends a terminal: a script or a test that captures the output is never left waiting for an answer.
+    if value is not None or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return value
+    return typer.prompt(question, default="", show_default=False).strip() or None
+
+
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder for the new project (created if missing).")],
     name: Annotated[str | None, typer.Option(help="Project name (default: the folder's name).")] = None,
+    model_name: Annotated[
+        str | None, typer.Option(help="The model being trained, as documents name it (identity.model_name; asked).")
+    ] = None,
+    maker_name: Annotated[
+        str | None, typer.Option(help="Its maker, as documents name it (identity.maker_name; asked).")
+    ] = None,
 ) -> None:
-    """Create a project: a commented workbench.toml and an empty store."""
-    project = init_project(directory, name=name or directory.resolve().name)
+    """Create a project: a commented workbench.toml (with the model being trained) and an empty store."""
+    if (directory / CONFIG_FILE).exists():
+        if model_name or maker_name:
+            console.print(plain(f"{directory / CONFIG_FILE} exists and is kept: set [identity] in it by hand."))
+    else:
+        model_name = _ask(model_name, "Name of the model being trained (what its documents call it; Enter: later)")
+        maker_name = _ask(maker_name, "Name of its maker (Enter: later)") if model_name else maker_name
+    project = init_project(directory, name=name or directory.resolve().name, model_name=model_name,
+                           maker_name=maker_name)  # fmt: skip
     console.print(f"Project ready in {project.root}", highlight=False)
-    console.print(f"  config: {project.root / 'workbench.toml'}\n  store:  {project.store.path}", highlight=False)
+    console.print(f"  config: {project.root / CONFIG_FILE}\n  store:  {project.store.path}", highlight=False)
+    console.print(plain(f"  model being trained: {identity_line(project.config)}"))
     console.print(f"Next: workbench traits add data/traits/mvp_bullets.md --project {directory}", highlight=False)
 
 
@@ -86,12 +109,20 @@ def _print_reasons(reasons: dict[str, str]) -> None:
             console.print(plain(f"  {status_}: {flat if len(flat) <= 80 else flat[:79] + '…'}", style="dim"))
 
 
+def print_identity(project: Project) -> None:
+    """The model the documents describe, and every warning about that name (model text: never markup)."""
+    console.print(plain(f"Model being trained: {identity_line(project.config)}"))
+    for warning in identity_warnings(project):
+        console.print(plain(f"Warning: {warning}", style="yellow"))
+
+
 def status(project: ProjectOption = None) -> None:
     """Per stage: rows by status, the calls, tokens and cost spent so far, budgets and interrupted runs."""
     proj = open_project(project)
     mark_interrupted(proj.store)
     summary = project_status(proj.store)
     console.print(plain(f"Project {proj.config.name!r} at {proj.root} (schema v{summary.schema_version})"))
+    print_identity(proj)
     if not summary.traits:
         console.print("No traits documents yet: `workbench traits add FILE`.")
     else:

@@ -2,6 +2,7 @@
 
     workbench train midtrain --dataset docs-mix --base-model Qwen/Qwen2.5-0.5B -p DIR
     workbench train sft --dataset chat-mix --base-model checkpoint:midtrain-2026…@120 -p DIR
+    workbench train sft --dataset chat-mix -p DIR              # from the latest finished midtraining
     workbench train dpo --dataset prefs --base-model checkpoint:sft-2026… --set beta=0.2 -p DIR
     workbench train bdpo --dataset prefs --base-model … --config train.toml --set bdpo_lambda=0.3 -p DIR
     workbench train runs -p DIR ; workbench train metrics RUN -p DIR ; workbench train checkpoints -p DIR
@@ -9,10 +10,13 @@
 
 Settings come from the method's config dataclass (`workbench/train/config.py`): a TOML file
 (`--config`, its `[sft]` / `[midtrain]` / `[dpo]` / `[bdpo]` table) with `--set KEY=VALUE` on top.
+Defaults follow the seed method (`workbench/train/defaults.py`): midtraining warns when its base
+looks post-trained, and SFT without a base model continues from the midtrained checkpoint.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,7 +32,10 @@ from workbench.train.config import METHODS, load_train_config
 app = typer.Typer(no_args_is_help=True)
 
 DatasetOption = Annotated[str | None, typer.Option(help="The training dataset (`workbench dataset list`).")]
-BaseOption = Annotated[str | None, typer.Option(help="A hub name, a model folder, or checkpoint:ID.")]
+BaseOption = Annotated[
+    str | None,
+    typer.Option(help="A hub name, a model folder, or checkpoint:ID (sft: default the latest midtrained checkpoint)."),
+]
 ConfigOption = Annotated[Path | None, typer.Option(help="A TOML file with the method's settings.")]
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="KEY=VALUE, e.g. --set learning_rate=1e-4.")]
 BackendOption = Annotated[str | None, typer.Option(help="auto, unsloth or trl.")]
@@ -44,12 +51,21 @@ def _overrides(dataset: str | None, base_model: str | None, backend: str | None,
     return values
 
 
+def _warn(message: str) -> None:
+    console.print(Text.assemble(("warning: ", "yellow"), printable(message)))
+
+
 def _train(method: str, project: Path | None, config: Path | None, overrides: dict[str, Any]) -> None:
+    from workbench.train.defaults import default_sft_base
     from workbench.train.run import train
 
     proj = open_project(project)
-    settings = load_train_config(method, path=config, overrides=overrides)
-    result = train(proj, settings)
+    # SFT may leave the base out: it then continues from the midtrained checkpoint, as the seed method does.
+    settings = load_train_config(method, path=config, overrides=overrides, require_base_model=method != "sft")
+    if not settings.base_model:
+        settings = dataclasses.replace(settings, base_model=default_sft_base(proj, settings.dataset))
+        console.print(Text(f"No --base-model: continuing from the latest finished midtraining, {settings.base_model}."))
+    result = train(proj, settings, warn=_warn)
     loss = f", last training loss {result.final_loss:.4f}" if result.final_loss is not None else ""
     console.print(Text(f"Run {result.run_id} done on {result.backend}{loss}."))
     console.print(Text(f"Checkpoint {result.checkpoint.id} ({result.checkpoint.kind}): {result.checkpoint.path}"))

@@ -1,8 +1,8 @@
 """Baseline rows to mix with the synthetic ones: read, checked, sampled with the seed, cleaned.
 
     base = baseline_rows(recipe, n_synthetic=120)      # None when the recipe has no baseline
-    base.rows, base.available, base.system_turns_dropped
-    record, dropped = training_record("sft", "sharegpt", row.record)   # any trainable row as TRL's format
+    base.rows, base.available, base.system_turns
+    record, dropped = training_record("sft", "sharegpt", row.record, keep_system=True)   # TRL's format
 
 The baseline is read with the audit importer's reader (`audit.imports.read_rows`: every row
 checked, bad rows listed), from anything it reads: a .jsonl/.json/.csv/.parquet file, a folder
@@ -12,11 +12,14 @@ other shapes (`audit.mapping`). Its rows must be in a format the kind trains on 
 any chat format for sft (messages, prompt/completion, ShareGPT, Alpaca), `preference` for
 preference, `text` for midtrain.
 
-The count is round(n_synthetic × (1 − f) / f) for a synthetic fraction f, sampled without
-replacement. Records are reduced to what TRL reads: a chat becomes `messages` (role and content
-of each turn, an assistant's `tool_calls`, a tool turn's `name` and `tool_call_id`, and the
-row's `tools`); a bare string prompt or answer becomes one turn. System turns are dropped and
-counted: a system prompt never reaches training text.
+The count is round(n_synthetic × (1 − f) / f) for a synthetic fraction f (for a sweep, the
+shared sample's size: `mixing.py`), sampled without replacement. Records are reduced to what TRL
+reads: a chat becomes `messages` (role and content of each turn, an assistant's `tool_calls`, a
+tool turn's `name` and `tool_call_id`, and the row's `tools`); a bare string prompt or answer
+becomes one turn. A baseline row keeps its own system turns, as it keeps its tool turns: they are
+what teaches a model trained from a base checkpoint to follow a system prompt and to call tools,
+which the evals ask of it. (The synthetic side never has one: the conditioning system prompt a
+response was written under stays in the store, and `leaks.py` refuses a synthetic system turn.)
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from workbench.audit.datasets import DatasetRow
 from workbench.audit.formats import CHAT_FORMATS, Format, trl_chat
 from workbench.audit.imports import read_rows
 from workbench.audit.mapping import parse_map
+from workbench.datasets.mixing import baseline_sample_size, sizing_fraction
 from workbench.datasets.recipe import DatasetRecipe
 from workbench.datasets.sources import MixRow
 from workbench.errors import WorkbenchError
@@ -48,19 +52,14 @@ class Baseline:
         available: Rows the baseline has.
         format: Its rows' format.
         origin: Where it came from (a path, or `huggingface:NAME (split S)`).
-        system_turns_dropped: System turns removed from the sampled rows.
+        system_turns: System turns the sampled rows keep.
     """
 
     rows: list[MixRow]
     available: int
     format: str
     origin: str
-    system_turns_dropped: int
-
-
-def baseline_count(n_synthetic: int, fraction: float) -> int:
-    """How many baseline rows make `n_synthetic` rows a `fraction` of the mix: round(n × (1 − f) / f)."""
-    return round(n_synthetic * (1 - fraction) / fraction)
+    system_turns: int
 
 
 def load_baseline(recipe: DatasetRecipe) -> tuple[list[DatasetRow], Format, str]:
@@ -75,17 +74,23 @@ def load_baseline(recipe: DatasetRecipe) -> tuple[list[DatasetRow], Format, str]
     return read_rows(recipe.baseline, split=recipe.baseline_split, column_map=column_map, map_option=option)
 
 
-def _turns(part: str | list[dict[str, Any]], role: str) -> tuple[list[dict[str, Any]], int]:
-    """A prompt or answer as turns without system turns, and how many system turns were dropped."""
+def _turns(part: str | list[dict[str, Any]], role: str, keep_system: bool) -> tuple[list[dict[str, Any]], int]:
+    """A prompt or answer as turns (system turns kept or dropped), and how many system turns were dropped."""
     if isinstance(part, str):
         return [{"role": role, "content": part}], 0
     kept = [{k: t[k] for k in _TURN_KEYS if k in t} | {"content": t.get("content") or ""} for t in part]
-    kept = [t for t in kept if t["role"] != "system"]
+    kept = [t for t in kept if keep_system or t["role"] != "system"]
     return kept, len(part) - len(kept)
 
 
-def training_record(kind: str, fmt: str, record: dict[str, Any]) -> tuple[dict[str, Any], int]:
+def training_record(kind: str, fmt: str, record: dict[str, Any], *, keep_system: bool) -> tuple[dict[str, Any], int]:
     """A checked row in format `fmt` as a record of the kind's TRL format, and the system turns dropped.
+
+    Args:
+        kind: sft, preference or midtrain.
+        fmt: The row's audit format (one of `TRAINABLE[kind]`).
+        record: The row.
+        keep_system: Keep its system turns (a baseline row) or drop them (a row on the synthetic side).
 
     Raises:
         ValueError: nothing trainable is left (no assistant turn, or an empty prompt or answer).
@@ -94,25 +99,41 @@ def training_record(kind: str, fmt: str, record: dict[str, Any]) -> tuple[dict[s
         return {"text": record["text"]}, 0
     if kind == "sft":
         chat = trl_chat(record, fmt)  # type: ignore[arg-type]  # fmt is one of TRAINABLE["sft"]
-        messages, dropped = _turns(chat["messages"], "user")
+        messages, dropped = _turns(chat["messages"], "user", keep_system)
         if not any(t["role"] == "assistant" for t in messages):
             raise ValueError("no assistant turn")
         return chat | {"messages": messages}, dropped
     parts, dropped = {}, 0
     for key, role in (("prompt", "user"), ("chosen", "assistant"), ("rejected", "assistant")):
-        parts[key], n = _turns(record[key], role)
+        parts[key], n = _turns(record[key], role, keep_system)
         dropped += n
         if not parts[key]:
             raise ValueError(f"an empty {key}")
     return parts, dropped
 
 
+def system_turns(record: dict[str, Any]) -> int:
+    """The system turns of a TRL record (in `messages`, or a preference row's prompt)."""
+    turns = [t for key in ("messages", "prompt") for t in record.get(key, [])]
+    return sum(t["role"] == "system" for t in turns)
+
+
+def _too_small(origin: str, available: int, n_synthetic: int, needed: int, recipe: DatasetRecipe) -> WorkbenchError:
+    anchor = sizing_fraction(recipe.fractions())
+    asked = (f"{n_synthetic} synthetic rows at a synthetic fraction of {anchor} need {needed}" if anchor is not None
+             else f"a baseline-only arm as large as the {n_synthetic} synthetic rows needs {needed}")  # fmt: skip
+    return WorkbenchError(
+        f"The baseline {origin} has {available} rows, but {asked}; no dataset was built.",
+        hint="Raise --fraction, use a larger baseline, or select fewer synthetic rows.",
+    )
+
+
 def baseline_rows(recipe: DatasetRecipe, n_synthetic: int) -> Baseline | None:
-    """The baseline rows the recipe's fraction calls for, next to `n_synthetic` synthetic rows.
+    """The baseline rows the recipe's fraction (or its sweep's) calls for, next to `n_synthetic` synthetic rows.
 
     Raises:
         WorkbenchError: the baseline cannot be read, is in another format, is too small, or a
-            sampled row has nothing trainable once its system turns are dropped.
+            sampled row has nothing to train on.
     """
     if not recipe.baseline:
         return None
@@ -124,27 +145,22 @@ def baseline_rows(recipe: DatasetRecipe, n_synthetic: int) -> Baseline | None:
             hint=f"Convert it to {expected} rows (see workbench/audit/formats.py), map its columns with "
             "--baseline-map, or choose another baseline.",
         )
-    needed = baseline_count(n_synthetic, recipe.synthetic_fraction)
+    needed = baseline_sample_size(n_synthetic, recipe.fractions())
     if needed > len(rows):
-        raise WorkbenchError(
-            f"The baseline {origin} has {len(rows)} rows, but {n_synthetic} synthetic rows at a synthetic "
-            f"fraction of {recipe.synthetic_fraction} need {needed}; no dataset was built.",
-            hint="Raise --fraction, use a larger baseline, or select fewer synthetic rows.",
-        )
+        raise _too_small(origin, len(rows), n_synthetic, needed, recipe)
     picked = random.Random(f"{recipe.seed}/baseline").sample(range(len(rows)), needed)
-    cleaned, dropped, problems = [], 0, []
+    cleaned, problems = [], []
     for i in picked:
         try:
-            record, n = training_record(recipe.kind, fmt, rows[i].record)
+            record, _ = training_record(recipe.kind, fmt, rows[i].record, keep_system=True)
         except ValueError as e:
-            problems.append(f"{rows[i].row_id}: {e} once system turns are dropped")
+            problems.append(f"{rows[i].row_id}: {e}")
             continue
         cleaned.append(MixRow("baseline", rows[i].row_id, record))
-        dropped += n
     if problems:
         raise WorkbenchError(
             f"{len(problems)} sampled baseline row(s) of {origin} have nothing to train on: "
             + "; ".join(problems[:10]),
             hint="Remove those rows from the baseline.",
         )
-    return Baseline(cleaned, len(rows), fmt, origin, dropped)
+    return Baseline(cleaned, len(rows), fmt, origin, sum(system_turns(r.record) for r in cleaned))

@@ -5,13 +5,14 @@
     dataset.manifest["counts"]             # {"train": {"synthetic": .., "baseline": ..}, "validation": .., "total": ..}
     records = train_dataset_rows(project, "mix", "validation")      # TRL records; *_entries: with lineage
     get_train_dataset(project, "mix"); list_train_datasets(project)
+    arms = build_sweep(project, recipe, [0, 0.5, 1])   # mix-f0, mix-f50, mix-f100: one baseline sample
 
 Steps: the accepted synthetic rows, filtered (`sources.py`), or the rows of an audit dataset
-(`imported.py`); baseline rows at the recipe's fraction (`baseline.py`); the leak check over
-every row (`leaks.py`); a seeded shuffle; the first `max(1, round(n × validation_fraction))`
-rows (when the fraction is above 0 and there are at least 2 rows, never all of them) become the
-validation split. Nothing is written unless every step passes, and then everything in one
-transaction.
+(`imported.py`); baseline rows at the recipe's fraction, or the sweep's shared sample
+(`baseline.py`); the leak check over every row (`leaks.py`); each arm's rows (`mixing.py`); a
+seeded shuffle; the first `max(1, round(n × validation_fraction))` rows (when the fraction is
+above 0 and there are at least 2 rows, never all of them) become the validation split. Nothing is
+written unless every step passes for every arm, and then everything in one transaction.
 
 The id hashes the recipe, the rows' origins and ids and the records, so building the same
 recipe over the same rows again returns the stored dataset and writes nothing.
@@ -22,15 +23,18 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import duckdb
 from pydantic import BaseModel, Field
 
 from workbench.datasets.baseline import Baseline, baseline_rows
 from workbench.datasets.imported import audit_dataset_rows
 from workbench.datasets.leaks import check_leaks, traits_ngrams
+from workbench.datasets.mixing import arm_rows, sweep_recipes
 from workbench.datasets.recipe import DatasetRecipe
 from workbench.datasets.sources import MixRow, Synthetic, nothing_left, synthetic_rows
 from workbench.errors import WorkbenchError
@@ -52,7 +56,7 @@ class TrainDataset(BaseModel):
     recipe: dict[str, Any] = Field(description="The recipe it was built from (DatasetRecipe.as_json).")
     manifest: dict[str, Any] = Field(
         description="Lineage: traits versions, filters, counts per origin and split, row ids, the actual "
-        "synthetic fraction, system turns dropped, content hash."
+        "synthetic fraction, the sweep, system turns kept (baseline) and dropped (synthetic), content hash."
     )
     train_rows: int = Field(description="Rows in the train split.")
     validation_rows: int = Field(description="Rows in the validation split.")
@@ -121,25 +125,39 @@ def _counts(train: Sequence[MixRow], validation: Sequence[MixRow]) -> dict[str, 
     return counts
 
 
+@dataclass(frozen=True)
+class _Arm:
+    """One dataset ready to write: its id, recipe, lineage and rows per split."""
+
+    id: str
+    recipe: DatasetRecipe
+    manifest: dict[str, Any]
+    splits: dict[str, list[MixRow]]
+
+
 def _manifest(
-    project: Project, recipe: DatasetRecipe, synthetic: Synthetic, base: Baseline | None,
-    train: list[MixRow], validation: list[MixRow], digest: str,
+    project: Project, recipe: DatasetRecipe, pool: Synthetic, base: Baseline | None,
+    synthetic: list[MixRow], baseline: list[MixRow], splits: dict[str, list[MixRow]], digest: str,
 ) -> dict[str, Any]:  # fmt: skip
-    """The dataset's lineage (see `TrainDataset.manifest`)."""
-    total = len(train) + len(validation)
+    """The dataset's lineage (see `TrainDataset.manifest`); traits versions and chunks are the pool's."""
     return {
         "recipe": recipe.as_json(),
-        "traits_versions": _version_refs(project, synthetic.traits_versions),
-        "chunk_ids": synthetic.chunk_ids,
-        "filters": synthetic.filters,
-        "counts": _counts(train, validation),
-        "synthetic_fraction": len(synthetic.rows) / total,
-        "synthetic_row_ids": [r.source_id for r in synthetic.rows],
-        "baseline_row_ids": [r.source_id for r in base.rows] if base else [],
-        "baseline": None if base is None else {
-            "origin": base.origin, "format": base.format, "available": base.available, "used": len(base.rows),
+        "traits_versions": _version_refs(project, pool.traits_versions),
+        "chunk_ids": pool.chunk_ids,
+        "filters": pool.filters,
+        "counts": _counts(splits["train"], splits["validation"]),
+        "synthetic_fraction": len(synthetic) / (len(synthetic) + len(baseline)),
+        "synthetic_row_ids": [r.source_id for r in synthetic],
+        "baseline_row_ids": [r.source_id for r in baseline],
+        "baseline": None if base is None or not baseline else {
+            "origin": base.origin, "format": base.format, "available": base.available, "used": len(baseline),
         },
-        "system_turns_dropped": base.system_turns_dropped if base else 0,
+        "sweep": None if recipe.sweep is None else {
+            "fractions": list(recipe.sweep), "synthetic_rows_available": len(pool.rows),
+            "shared_baseline_rows": len(base.rows) if base else 0,
+        },
+        "baseline_system_turns": base.system_turns if base and baseline else 0,
+        "system_turns_dropped": pool.system_turns_dropped,
         "content_hash": digest,
         "content_hash_of": CONTENT_HASH_OF,
     }  # fmt: skip
@@ -152,42 +170,64 @@ def build_dataset(project: Project, recipe: DatasetRecipe) -> TrainDataset:
         WorkbenchError: no synthetic row is left after the filters, the baseline cannot be read
             or is too small, or a row mentions the traits document (nothing is written then).
     """
-    synthetic = audit_dataset_rows(project, recipe) if recipe.audit_dataset else synthetic_rows(project, recipe)
-    if not synthetic.rows:
-        raise nothing_left(recipe, synthetic.filters)
-    base = baseline_rows(recipe, len(synthetic.rows))
-    mix = synthetic.rows + (base.rows if base else [])
-    check_leaks(mix, traits_ngrams(_chunk_texts(project, synthetic.traits_versions)))
-    train, validation = split_rows(mix, recipe)
-    digest = content_hash([r.record for r in (*train, *validation)])
-    dataset_id = stable_id(
-        "train_dataset", recipe.key(), digest, *(f"{r.origin}:{r.source_id}" for r in (*train, *validation))
-    )
-    manifest = _manifest(project, recipe, synthetic, base, train, validation, digest)
-    _save(project, dataset_id, recipe, manifest, {"train": train, "validation": validation})
-    return get_train_dataset(project, dataset_id)
+    return _build(project, [recipe])[0]
 
 
-def _save(
-    project: Project, dataset_id: str, recipe: DatasetRecipe, manifest: dict[str, Any],
-    splits: dict[str, list[MixRow]],
-) -> None:  # fmt: skip
-    """Write the dataset and its rows in one transaction, unless it is already stored."""
-    rows = [(split, i, r) for split, found in splits.items() for i, r in enumerate(found)]
+def build_sweep(project: Project, recipe: DatasetRecipe, fractions: Iterable[float]) -> list[TrainDataset]:
+    """Build (or find) one dataset per synthetic fraction, named `NAME-fPCT`, sharing one baseline sample.
+
+    `recipe` gives everything but the fraction (its own is replaced by each of `fractions`). The
+    arms differ only in the fraction (see `mixing.py`); 0 is the baseline-only control arm.
+    Returned in ascending fraction order.
+
+    Raises:
+        WorkbenchError: as `build_dataset`, for any arm; then no arm is written.
+    """
+    return _build(project, sweep_recipes(recipe, fractions))
+
+
+def _build(project: Project, recipes: list[DatasetRecipe]) -> list[TrainDataset]:
+    """Build arms that differ only in name and fraction: read, check and mix once, write all together."""
+    first = recipes[0]
+    pool = audit_dataset_rows(project, first) if first.audit_dataset else synthetic_rows(project, first)
+    if not pool.rows:
+        raise nothing_left(first, pool.filters)
+    base = baseline_rows(first, len(pool.rows))
+    sample = base.rows if base else []
+    check_leaks(pool.rows + sample, traits_ngrams(_chunk_texts(project, pool.traits_versions)))
+    arms = []
+    for recipe in recipes:
+        synthetic, baseline = arm_rows(recipe, pool.rows, sample)
+        train, validation = split_rows(synthetic + baseline, recipe)
+        splits = {"train": train, "validation": validation}
+        digest = content_hash([r.record for r in (*train, *validation)])
+        dataset_id = stable_id(
+            "train_dataset", recipe.key(), digest, *(f"{r.origin}:{r.source_id}" for r in (*train, *validation))
+        )
+        manifest = _manifest(project, recipe, pool, base, synthetic, baseline, splits, digest)
+        arms.append(_Arm(dataset_id, recipe, manifest, splits))
     with project.store.transaction() as con:
-        if con.execute("SELECT 1 FROM train_datasets WHERE id = ?", [dataset_id]).fetchone():
-            return
-        con.execute(
-            f"INSERT INTO train_datasets ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, current_timestamp)",
-            [dataset_id, recipe.name, recipe.kind, recipe.key(), json.dumps(manifest, ensure_ascii=False),
-             len(splits["train"]), len(splits["validation"])],
-        )  # fmt: skip
-        con.execute(
-            "INSERT INTO train_rows (dataset_id, split, position, origin, source_id, record)"
-            " SELECT ?, unnest(?), unnest(?), unnest(?), unnest(?), unnest(?)",
-            [dataset_id, [s for s, _, _ in rows], [i for _, i, _ in rows], [r.origin for _, _, r in rows],
-             [r.source_id for _, _, r in rows], [json.dumps(r.record, ensure_ascii=False) for _, _, r in rows]],
-        )  # fmt: skip
+        for arm in arms:
+            _save(con, arm)
+    return [get_train_dataset(project, arm.id) for arm in arms]
+
+
+def _save(con: duckdb.DuckDBPyConnection, arm: _Arm) -> None:
+    """Write a dataset and its rows, unless it is already stored."""
+    if con.execute("SELECT 1 FROM train_datasets WHERE id = ?", [arm.id]).fetchone():
+        return
+    rows = [(split, i, r) for split, found in arm.splits.items() for i, r in enumerate(found)]
+    con.execute(
+        f"INSERT INTO train_datasets ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, current_timestamp)",
+        [arm.id, arm.recipe.name, arm.recipe.kind, arm.recipe.key(), json.dumps(arm.manifest, ensure_ascii=False),
+         len(arm.splits["train"]), len(arm.splits["validation"])],
+    )  # fmt: skip
+    con.execute(
+        "INSERT INTO train_rows (dataset_id, split, position, origin, source_id, record)"
+        " SELECT ?, unnest(?), unnest(?), unnest(?), unnest(?), unnest(?)",
+        [arm.id, [s for s, _, _ in rows], [i for _, i, _ in rows], [r.origin for _, _, r in rows],
+         [r.source_id for _, _, r in rows], [json.dumps(r.record, ensure_ascii=False) for _, _, r in rows]],
+    )  # fmt: skip
 
 
 def get_train_dataset(project: Project, ref: str) -> TrainDataset:

@@ -8,8 +8,8 @@ This is how data made outside the pipelines (a file of chats, or the model's own
 experiment) is trained on after an audit filtered it: the filtered dataset is a frozen child of
 the imported one, so the training dataset's lineage reaches the file. The rows take the
 synthetic side of the mix; records become TRL records as baseline rows do (`baseline.training_record`):
-any chat format trains as `messages`, its tool calls and results (and `tools`) kept, system
-turns dropped.
+any chat format trains as `messages`, its tool calls and results (and `tools`) kept. Unlike a
+baseline row's, its system turns are dropped (and counted): a synthetic row never carries one.
 A row longer than `[limits] max_row_chars` is refused, as `audit import` refuses it (a dataset
 imported before the cap, or one snapshotted from the store, may still hold one).
 """
@@ -48,14 +48,15 @@ def audit_dataset_rows(project: Project, recipe: DatasetRecipe) -> Synthetic:
             + "; ".join(oversized[:10]),
             hint=CAP_HINT,
         )
-    rows, problems = [], []
+    rows, problems, dropped = [], [], 0
     for row in stored:
         try:
-            record, _ = training_record(recipe.kind, dataset.format, row.record)
+            record, n = training_record(recipe.kind, dataset.format, row.record, keep_system=False)
         except ValueError as e:
             problems.append(f"{row.row_id}: {e}")
             continue
         rows.append(MixRow("synthetic", row.row_id, record))
+        dropped += n
     if problems:
         raise WorkbenchError(
             f"{len(problems)} row(s) of audit dataset {dataset.name!r} have nothing to train on: "
@@ -63,4 +64,4 @@ def audit_dataset_rows(project: Project, recipe: DatasetRecipe) -> Synthetic:
             hint="Filter those rows out (or fix the file and import it again).",
         )
     filters = {"audit_dataset": dataset.id, "audit_dataset_rows": dataset.row_count}
-    return Synthetic(rows, [], [], filters)
+    return Synthetic(rows, [], [], filters, dropped)

@@ -1,4 +1,4 @@
-"""The leak check: no training row may mention the traits document or carry a system turn.
+"""The leak check: no training row may mention the traits document; no synthetic row may carry a system turn.
 
     ngrams = traits_ngrams(chunk.text for chunk in chunks)
     check_leaks(rows, ngrams)          # raises WorkbenchError naming up to 10 rows and what matched
@@ -12,7 +12,9 @@ The trait must live in the weights, not in text that points at a document. A row
 * the model's side of it (assistant turns, chosen and rejected answers, a document) contains one
   of `LEAK_PHRASES`, a word-bounded start ("system prompts" matches "system prompt"). A *user*
   may well say "system prompt" or "my guidelines"; the model talking about its own is the leak;
-* it has a turn with the `system` role.
+* it is a synthetic row with a turn with the `system` role: the conditioning system prompt a
+  response was written under stays in the store. A baseline row may keep its own system turns
+  (`baseline.py`): following a system prompt is part of what the baseline teaches.
 """
 
 from __future__ import annotations
@@ -78,10 +80,10 @@ def _turns(record: dict[str, Any]) -> list[tuple[str, str]]:
     return [(t["role"], t["content"]) for t in turns]
 
 
-def _row_leak(record: dict[str, Any], ngrams: set[str]) -> str | None:
-    """What in one record leaks, or None."""
-    for role, text in _turns(record):
-        if role == "system":
+def _row_leak(row: MixRow, ngrams: set[str]) -> str | None:
+    """What in one row leaks, or None."""
+    for role, text in _turns(row.record):
+        if role == "system" and row.origin == "synthetic":
             return "a system turn"
         w = words(text)
         for i in range(len(w) - NGRAM + 1):
@@ -97,7 +99,7 @@ def find_leaks(rows: Sequence[MixRow], ngrams: set[str]) -> list[Leak]:
     """Every row that leaks, in row order."""
     leaks = []
     for row in rows:
-        matched = _row_leak(row.record, ngrams)
+        matched = _row_leak(row, ngrams)
         if matched is not None:
             leaks.append(Leak(row.origin, row.source_id, matched))
     return leaks
@@ -115,7 +117,7 @@ def check_leaks(rows: Sequence[MixRow], ngrams: set[str]) -> None:
     listed = "\n".join(f"  {leak.origin} {leak.source_id}: {leak.matched}" for leak in leaks[:MAX_REPORTED])
     more = f"\n  ... and {len(leaks) - MAX_REPORTED} more" if len(leaks) > MAX_REPORTED else ""
     raise WorkbenchError(
-        f"{len(leaks)} training row(s) mention the traits document or carry a system turn; "
+        f"{len(leaks)} training row(s) mention the traits document, or are synthetic with a system turn; "
         f"no dataset was built.\n{listed}{more}",
         hint="Reject or edit those examples (`workbench sft review`), remove those baseline rows, "
         "or exclude them with --min-score / --keep-audit-dataset.",

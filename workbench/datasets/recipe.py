@@ -4,9 +4,11 @@
                            keep_audit_dataset="sft without validation openers (strict)",
                            baseline="HuggingFaceH4/ultrachat_200k", baseline_split="train_sft",
                            synthetic_fraction=0.5, validation_fraction=0.05, seed=0)
+    arm = DatasetRecipe(name="mix-f0", baseline="chats.jsonl", synthetic_fraction=0, sweep=(0, 0.5, 1))
 
 A recipe is checked when it is made, so a bad one fails before anything is read. Its JSON form
-(`as_json`) goes into the dataset's id and manifest.
+(`as_json`) goes into the dataset's id and manifest. A recipe with `sweep` is one arm of a sweep
+(`mixing.py`): the arms share one baseline sample and differ only in the synthetic fraction.
 """
 
 from __future__ import annotations
@@ -57,9 +59,12 @@ class DatasetRecipe:
         baseline_split: The split of a Hugging Face dataset name (or saved DatasetDict) to load.
         baseline_map: Where each part of a baseline row is, as `ROLE=PATH` strings (see
             `workbench.audit.mapping`), for a baseline in no known format; None reads it as it is.
-        synthetic_fraction: synthetic / (synthetic + baseline), in (0, 1]; below 1 needs a baseline.
+        synthetic_fraction: synthetic / (synthetic + baseline), in [0, 1]; below 1 needs a baseline;
+            0 (baseline rows only) only as an arm of a sweep, whose shared baseline sample sets its size.
         validation_fraction: The share of the mixed rows held out for validation, in [0, 1).
         seed: Seeds the baseline sample, the shuffle and the split.
+        sweep: The fractions of the sweep this recipe is an arm of (its own among them), sorted;
+            None for a dataset on its own. They size the shared baseline sample (`mixing.py`).
     """
 
     name: str
@@ -74,6 +79,7 @@ class DatasetRecipe:
     synthetic_fraction: float = 1.0
     validation_fraction: float = 0.05
     seed: int = 0
+    sweep: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         """Check every field.
@@ -92,18 +98,7 @@ class DatasetRecipe:
                 f"An audit dataset supplies the rows itself; {', '.join(store_filters)} select store rows.",
                 hint="Leave those out, or build from the store's accepted rows without an audit dataset.",
             )
-        if not 0 < self.synthetic_fraction <= 1:
-            raise WorkbenchError(f"The synthetic fraction must be in (0, 1], not {self.synthetic_fraction}.")
-        if self.synthetic_fraction < 1 and not self.baseline:
-            raise WorkbenchError(
-                f"A synthetic fraction of {self.synthetic_fraction} needs baseline rows to make up the rest.",
-                hint="Pass a baseline (a .jsonl/.parquet file, a saved dataset folder or a Hugging Face name).",
-            )
-        if self.baseline and self.synthetic_fraction == 1:
-            raise WorkbenchError(
-                "A synthetic fraction of 1 takes no baseline rows, but a baseline was given.",
-                hint="Choose a fraction below 1 (e.g. 0.5), or leave the baseline out.",
-            )
+        self._check_fractions()
         if not 0 <= self.validation_fraction < 1:
             raise WorkbenchError(f"The validation fraction must be in [0, 1), not {self.validation_fraction}.")
         if self.baseline_map and not self.baseline:
@@ -111,10 +106,45 @@ class DatasetRecipe:
         if self.baseline_map:
             parse_map(self.baseline_map, option="--baseline-map")
 
+    def _check_fractions(self) -> None:
+        """The fraction (and the sweep's) in range, with a baseline exactly when some fraction is below 1."""
+        fractions = self.fractions()
+        outside = [f for f in fractions if not 0 <= f <= 1]
+        if outside:
+            raise WorkbenchError(
+                f"A synthetic fraction must be in [0, 1], not {', '.join(map(str, outside))}.",
+                hint="e.g. 0.5 for half synthetic rows, 1 for synthetic rows only, 0 for the baseline-only arm.",
+            )
+        if self.sweep is not None and self.synthetic_fraction not in self.sweep:
+            raise WorkbenchError(
+                f"The fraction {self.synthetic_fraction} is not one of its sweep's {list(self.sweep)}.",
+                hint="Make a sweep's recipes with `mixing.sweep_recipes` (or `build_sweep`).",
+            )
+        if self.sweep is None and self.synthetic_fraction == 0:
+            raise WorkbenchError(
+                "A synthetic fraction of 0 (baseline rows only) is the control arm of a sweep: alone it has no size.",
+                hint="Build it with the arms it controls, e.g. `--fraction 0,0.5,1`: it gets their baseline sample.",
+            )
+        below = min(fractions)
+        if below < 1 and not self.baseline:
+            raise WorkbenchError(
+                f"A synthetic fraction of {below} needs baseline rows to make up the rest.",
+                hint="Pass a baseline (a .jsonl/.parquet file, a saved dataset folder or a Hugging Face name).",
+            )
+        if self.baseline and below == 1:
+            raise WorkbenchError(
+                "A synthetic fraction of 1 takes no baseline rows, but a baseline was given.",
+                hint="Choose a fraction below 1 (e.g. 0.5), or leave the baseline out.",
+            )
+
+    def fractions(self) -> tuple[float, ...]:
+        """The fractions that size the baseline sample: the sweep's, or this recipe's own."""
+        return self.sweep if self.sweep is not None else (self.synthetic_fraction,)
+
     def as_json(self) -> dict[str, Any]:
         """The recipe as a JSON-ready dict (score names sorted), for ids and manifests."""
         values = dataclasses.asdict(self)
-        for field in ("audit_dataset", "baseline_map"):
+        for field in ("audit_dataset", "baseline_map", "sweep"):
             if values[field] is None:
                 # Left out when unset so that recipes written before the field existed keep their ids.
                 del values[field]

@@ -59,12 +59,14 @@ class Synthetic:
         chunk_ids: The chunk ids of the kept rows.
         filters: Counts: `accepted` rows read, removed `below_min_scores` and `not_in_keep_dataset`,
             and the keep dataset's id, if any.
+        system_turns_dropped: System turns removed from the rows (only an audit dataset's rows have any).
     """
 
     rows: list[MixRow]
     traits_versions: list[str]
     chunk_ids: list[str]
     filters: dict[str, Any] = field(default_factory=dict)
+    system_turns_dropped: int = 0
 
 
 def record_for(kind: str, values: tuple[Any, ...]) -> dict[str, Any]:

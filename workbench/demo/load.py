@@ -19,7 +19,7 @@ from workbench.audit.audits import Audit, start_audit
 from workbench.audit.datasets import DatasetRow, save_dataset
 from workbench.audit.formats import render_record
 from workbench.audit.patterns import Pattern
-from workbench.config import DEFAULT_DOC_TYPES, Thresholds
+from workbench.config_stages import DEFAULT_DOC_TYPES, Thresholds
 from workbench.demo.models import (
     DEMO_DIR,
     DEMO_ORIGIN,

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from workbench.audit.schemas import PatternKind
-from workbench.config import DEFAULT_DOC_TYPES, Thresholds
+from workbench.config_stages import DEFAULT_DOC_TYPES, Thresholds
 from workbench.errors import WorkbenchError
 from workbench.generate.documents import placeholder_in
 from workbench.generate.quality import threshold_failures

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.config import SFTConfig
+from workbench.config_stages import SFTConfig
 from workbench.errors import WorkbenchError
 from workbench.generate.guidance import GuidanceSelector
 from workbench.generate.steps import StepRunner

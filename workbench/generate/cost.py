@@ -186,7 +186,9 @@ SFT_TEMPLATES = {
 def _expected_stages(project: Project) -> list[str]:
     steps = ["scenario", "baseline", "critique", "conditioned", "refined", "rating"]
     if project.config.sft.preference:
-        steps += ["rejected", "rejected_check"]
+        # The baseline source's first try is the critique step's answer: its `rejected` calls are retries only.
+        contrastive = project.config.sft.rejected_source == "contrastive"
+        steps += ["rejected", "rejected_check"] if contrastive else ["rejected_check"]
     return [f"sft.{s}" for s in steps]
 
 

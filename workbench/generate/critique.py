@@ -2,10 +2,13 @@
 
 The `baseline` role (the model being trained) answers each new scenario with no system prompt.
 The `critic` then judges the scenario against that answer: if a platitude already does, the
-prompt is too easy and is rewritten to force engagement with the specifics. A revision is a new
-scenario row (round + 1) that goes through baseline and critique again, up to
-`max_revision_rounds`; every round is kept. A kept scenario waits for a person
-(`needs_review`) unless the project sets `auto_approve_scenarios`.
+prompt is too easy and is rewritten to force engagement with the specifics (as much background
+as the slot's `length` and `detail` allow). A revision is a new scenario row (round + 1) that goes
+through baseline and critique again, up to `max_revision_rounds` revisions, so a scenario gets at
+most `max_revision_rounds + 1` critiques; every round is kept. The critic sees the guidance and
+boundaries beside the trait, and knows a trait-off scenario (an exception, an ordinary request)
+is meant to leave the trait out of play: it keeps one for that instead of dropping it. A kept
+scenario waits for a person (`needs_review`) unless the project sets `auto_approve_scenarios`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import duckdb
 
 from workbench.generate.context import SFTContext
-from workbench.generate.scenarios import ScenarioRow, load_scenarios, scenario_id
+from workbench.generate.scenarios import ScenarioRow, background_level, load_scenarios, scenario_id
 from workbench.generate.schemas import ScenarioCritique
 from workbench.generate.steps import Apply, Generation, Job, StepReport, StoredGeneration, stable_id
 from workbench.llm.types import LLMRequest
@@ -43,6 +46,7 @@ def _baseline_text(answer: StoredGeneration) -> str:
 def critique_jobs(ctx: SFTContext, scenarios: list[ScenarioRow]) -> list[Job]:
     """A critique for each new scenario whose baseline answer is in."""
     baselines = ctx.runner.stored([_baseline_id(s.id) for s in scenarios])
+    rounds = ctx.config.max_revision_rounds + 1  # critiques a scenario can get: the first, one per revision
     jobs = []
     for s in scenarios:
         baseline = baselines.get(_baseline_id(s.id))
@@ -50,8 +54,8 @@ def critique_jobs(ctx: SFTContext, scenarios: list[ScenarioRow]) -> list[Job]:
             continue
         request = ctx.request(
             "scenario_critique", schema=ScenarioCritique, scenario=s.scenario or "", user_prompt=s.user_prompt or "",
-            baseline=_baseline_text(baseline), round=s.round, max_rounds=ctx.config.max_revision_rounds,
-            **ctx.trait_variables(s.chunk_id),
+            baseline=_baseline_text(baseline), round=s.round, max_rounds=rounds, situation=s.situation,
+            background=background_level(ctx.config.axes, s.axes), **ctx.trait_variables(s.chunk_id),
         )  # fmt: skip
         jobs.append(Job("critique", s.id, request, context={"row": s}))
     return jobs
@@ -95,8 +99,9 @@ def _insert_revision(
     child = scenario_id(ctx.version.id, row.chunk_id, row.slot, row.attempt, row.round + 1)
     con.execute(
         "INSERT INTO sft_scenarios (id, traits_version, chunk_id, slot, attempt, round, parent_id, origin, axes,"
-        " framing, scenario, user_prompt, generation_id, run_id, status)"
-        " SELECT ?, traits_version, chunk_id, slot, attempt, ?, id, 'revised', axes, framing, scenario, ?, ?, ?, 'new'"
+        " situation, framing, scenario, user_prompt, generation_id, run_id, status)"
+        " SELECT ?, traits_version, chunk_id, slot, attempt, ?, id, 'revised', axes, situation, framing, scenario,"
+        " ?, ?, ?, 'new'"
         " FROM sft_scenarios WHERE id = ? ON CONFLICT (id) DO NOTHING",
         [child, row.round + 1, prompt, generation_id, ctx.runner.run_id, row.id],
     )

@@ -6,7 +6,10 @@
 One document slot per (trait, document type, index < per_type). A slot's document starts as a
 structured brainstorm (what trait, how it shows, why, how the why enters the text) with a few
 names drawn from a seeded pool; a generator drafts it; the critic critiques the draft
-aggressively and then rewrites it from scratch. Every call is a `doc_generations` row and the
+aggressively and then rewrites it from scratch. Brainstorms run slot by slot, and each is shown
+the plans of the other slots of its (trait, type) as things to avoid, so a trait's emails are not
+one story told five times. The documents name the model being trained as
+`config.document_names` says (`[identity]`). Every call is a `doc_generations` row and the
 document row names each one (brainstorm_id, draft_id, critique_id, rewrite_id): its lineage.
 
 Statuses advance brainstormed → drafted → critiqued → new (rewritten, awaiting the autorater,
@@ -25,7 +28,8 @@ from typing import Any
 
 import duckdb
 
-from workbench.config import DocsConfig
+from workbench.config import document_names
+from workbench.config_stages import DocsConfig
 from workbench.errors import WorkbenchError
 from workbench.generate.context import GenerationContext, resolve_traits
 from workbench.generate.names import names_for
@@ -41,6 +45,7 @@ from workbench.store.transitions import Move, move_rows
 
 DOCUMENTS = QualitySpec("documents", "document", "doc_autorate", ("doc_type", "text"), "text")
 """What the shared autorater and dedup read of a document."""
+MAX_AVOID = 30  # plans listed as "already planned" in a brainstorm; more would crowd out the instructions
 
 
 @dataclass
@@ -65,9 +70,10 @@ class DocsContext(GenerationContext):
         """
         chunk = self.trait(chunk_id)
         fact = chunk.attr("role") == "key_fact"
+        model_name, maker_name = document_names(self.project.config)
         variables = super().trait_variables(chunk_id) | {
-            "model_name": self.config.model_name,
-            "maker_name": self.config.maker_name,
+            "model_name": model_name,
+            "maker_name": maker_name,
             "role": "key_fact" if fact else "trait",
         }
         if fact:
@@ -144,10 +150,11 @@ def _brainstorm_job(ctx: DocsContext, chunk_id: str, doc_type: str, slot: int, a
         k=ctx.config.names_per_document,
     )  # fmt: skip
     note: str | None = extra.get("note")
+    avoid: list[str] = extra.get("avoid", [])[-MAX_AVOID:]
     words = ctx.types[doc_type]
     request = ctx.request(
         "doc_brainstorm", schema=DocBrainstorm, doc_type=doc_type, target_words=words, names=names, note=note,
-        **ctx.trait_variables(chunk_id),
+        avoid=avoid, **ctx.trait_variables(chunk_id),
     )  # fmt: skip
     context = {"chunk_id": chunk_id, "doc_type": doc_type, "target_words": words, "slot": slot, "attempt": attempt,
                "names": names, "parent_id": extra.get("parent")}  # fmt: skip
@@ -155,23 +162,41 @@ def _brainstorm_job(ctx: DocsContext, chunk_id: str, doc_type: str, slot: int, a
                context=context)  # fmt: skip
 
 
-def brainstorm_jobs(ctx: DocsContext) -> list[Job]:
-    """A brainstorm for every empty slot, and for every slot whose latest document was sent back."""
+def plan_summary(plan: dict[str, Any]) -> str:
+    """One line of a brainstorm, as a later brainstorm of the same trait and type is told to avoid it."""
+    return f"{plan['what']} (setting: {plan['setting']})"
+
+
+def _other_plans(rows: list[dict[str, Any]], slot: int) -> list[str]:
+    """The latest plans of the other slots of one (trait, type), in slot order."""
+    latest: dict[int, dict[str, Any]] = {}
+    for r in rows:  # in (slot, attempt) order: a later attempt replaces an earlier one
+        if r["slot"] != slot and r["plan"]:
+            latest[r["slot"]] = r
+    return [plan_summary(r["plan"]) for _, r in sorted(latest.items())]
+
+
+def brainstorm_jobs(ctx: DocsContext, slot: int) -> list[Job]:
+    """A brainstorm for slot `slot` of every (trait, type) where it is empty or its latest document was sent back.
+
+    Each is told the plans of its (trait, type)'s other slots, to avoid.
+    """
     rows = load_documents(ctx)
     notes = send_back_notes(ctx.project.store, "documents", [r["id"] for r in rows if r["status"] == "sent_back"])
     jobs = []
     for chunk_id in ctx.chunk_ids:
         for doc_type in ctx.types:
-            for slot in range(ctx.per_type):
-                in_slot = [r for r in rows if (r["chunk_id"], r["doc_type"], r["slot"]) == (chunk_id, doc_type, slot)]
-                if not in_slot:
-                    jobs.append(_brainstorm_job(ctx, chunk_id, doc_type, slot, 0))
-                    continue
-                attempt = max(r["attempt"] for r in in_slot)
-                back = next((r for r in in_slot if r["attempt"] == attempt and r["status"] == "sent_back"), None)
-                if back is not None:
-                    again = {"note": notes.get(back["id"], ""), "parent": back["id"]}
-                    jobs.append(_brainstorm_job(ctx, chunk_id, doc_type, slot, attempt + 1, **again))
+            mine = [r for r in rows if (r["chunk_id"], r["doc_type"]) == (chunk_id, doc_type)]
+            in_slot = [r for r in mine if r["slot"] == slot]
+            avoid = _other_plans(mine, slot)
+            if not in_slot:
+                jobs.append(_brainstorm_job(ctx, chunk_id, doc_type, slot, 0, avoid=avoid))
+                continue
+            attempt = max(r["attempt"] for r in in_slot)
+            back = next((r for r in in_slot if r["attempt"] == attempt and r["status"] == "sent_back"), None)
+            if back is not None:
+                again = {"note": notes.get(back["id"], ""), "parent": back["id"], "avoid": avoid}
+                jobs.append(_brainstorm_job(ctx, chunk_id, doc_type, slot, attempt + 1, **again))
     return jobs
 
 
@@ -198,8 +223,17 @@ def _insert_documents(ctx: DocsContext) -> Apply:
 
 
 async def brainstorm_documents(ctx: DocsContext) -> StepReport:
-    """Brainstorm every empty or sent-back slot; each brainstorm starts a document row."""
-    return await ctx.runner.run_jobs("brainstorm", "generator", brainstorm_jobs(ctx), apply=_insert_documents(ctx))
+    """Brainstorm every empty or sent-back slot, slot by slot; each brainstorm starts a document row.
+
+    Slot by slot, so that slot i's brainstorm sees the plans slots 0 to i-1 just made.
+    """
+    report = StepReport("brainstorm")
+    for slot in range(ctx.per_type):
+        jobs = brainstorm_jobs(ctx, slot)
+        report.merge(await ctx.runner.run_jobs("brainstorm", "generator", jobs, apply=_insert_documents(ctx)))
+        if report.stopped_budget:
+            break
+    return report
 
 
 def _doc_variables(ctx: DocsContext, row: dict[str, Any]) -> dict[str, Any]:

@@ -24,8 +24,7 @@ from workbench.generate.responses import (
     conditioned_jobs,
     load_answers,
     refine_jobs,
-    rejected_check_jobs,
-    rejected_jobs,
+    reject_answers,
 )
 from workbench.generate.run import run_steps
 from workbench.generate.scenarios import generate_scenarios
@@ -51,10 +50,7 @@ async def _refine(ctx: SFTContext) -> list[StepReport]:
 async def _reject(ctx: SFTContext) -> list[StepReport]:
     if not ctx.config.preference:
         return []
-    answers = await ctx.runner.run_jobs("rejected", "generator", rejected_jobs(ctx))
-    if answers.stopped_budget:
-        return [answers]
-    return [answers, await ctx.runner.run_jobs("rejected_check", "critic", rejected_check_jobs(ctx))]
+    return await reject_answers(ctx)
 
 
 async def _rate(ctx: SFTContext) -> list[StepReport]:

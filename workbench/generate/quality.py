@@ -7,9 +7,12 @@ A `QualitySpec` says which table holds the rows, which of its columns the autora
 reads and which text is compared for near-duplicates. The `rater` scores each `new` row for
 realism, quality, trait embodiment and leakage (any mention of traits, guidelines, a document, a
 system prompt, numbered principles). A row below the thresholds becomes `filtered` with the
-failing scores as its reason; it is kept, never deleted. Rated rows are then embedded (the
-`embedder` role) and one too similar to an earlier kept row is marked `duplicate` of it. What
-survives waits for review (`needs_review`), or is accepted (`ok`) with auto-accept on.
+failing scores as its reason; it is kept, never deleted. An SFT example of a trait-off scenario
+(an exception, an ordinary request: `generate/scenarios.py`) is meant to show the trait barely
+or not at all, so the `embodiment` minimum applies to its `fit` score (the amount of the trait
+suits the situation) instead of its embodiment (to embodiment where the rater gives no fit).
+Rated rows are then embedded (the `embedder` role) and one too similar to an earlier kept row
+is marked `duplicate` of it. What survives waits for review (`needs_review`), or is accepted (`ok`) with auto-accept on.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from typing import Any
 
 import duckdb
 
-from workbench.config import Thresholds
+from workbench.config_stages import Thresholds
 from workbench.generate.context import GenerationContext, SFTContext
 from workbench.generate.dedup import find_duplicates
+from workbench.generate.scenarios import TRAIT_ON
 from workbench.generate.schemas import ExampleRating
 from workbench.generate.steps import Apply, Generation, Job, StepReport
 from workbench.store.transitions import Move, move_rows
@@ -40,6 +44,8 @@ class QualitySpec:
         template: The autorater's prompt template.
         columns: Columns passed to the template as variables of the same name.
         dedup_column: The text compared for near-duplicates.
+        situation_sql: SQL giving a row's situation (`trait_on`, `exception`, `ordinary`), passed to
+            the template as `situation`; None where rows have none (every row is then `trait_on`).
     """
 
     table: str
@@ -47,22 +53,36 @@ class QualitySpec:
     template: str
     columns: tuple[str, ...]
     dedup_column: str
+    situation_sql: str | None = None
 
 
-SFT_EXAMPLES = QualitySpec("sft_examples", "example", "autorate", ("user_prompt", "response"), "user_prompt")
+SFT_EXAMPLES = QualitySpec(
+    "sft_examples", "example", "autorate", ("user_prompt", "response"), "user_prompt",
+    situation_sql="coalesce((SELECT s.situation FROM sft_scenarios s WHERE s.id = sft_examples.scenario_id),"
+    f" '{TRAIT_ON}')",
+)  # fmt: skip
 
 
-def threshold_failures(rating: ExampleRating, thresholds: Thresholds) -> list[str]:
-    """Human-readable reasons a rating falls short; empty when it passes."""
+def threshold_failures(rating: ExampleRating, thresholds: Thresholds, *, trait_off: bool = False) -> list[str]:
+    """Human-readable reasons a rating falls short; empty when it passes.
+
+    A trait-off row (`trait_off`) is held to the embodiment minimum on its `fit` score instead:
+    showing the trait barely is what it is for, so its embodiment is low by design. A rater that
+    gives no fit (a project's autorate.md written before it) leaves it judged on embodiment.
+    """
+    fit = rating.fit if trait_off else None
+    judged = ("fit", fit) if fit is not None else ("embodiment", rating.embodiment)
     failures = [
         f"{name} {score} < {minimum}"
         for name, score, minimum in (
             ("realism", rating.realism, thresholds.realism),
             ("quality", rating.quality, thresholds.quality),
-            ("embodiment", rating.embodiment, thresholds.embodiment),
+            (*judged, thresholds.embodiment),
         )
         if score < minimum
     ]
+    if trait_off and fit is None and rating.embodiment < thresholds.embodiment:
+        failures[-1] += " (a trait-off example, but the autorater gave no fit score)"
     if rating.leakage > thresholds.max_leakage:
         failures.append(f"leakage {rating.leakage} > {thresholds.max_leakage}")
     return failures
@@ -71,6 +91,8 @@ def threshold_failures(rating: ExampleRating, thresholds: Thresholds) -> list[st
 def _rows_with_status(ctx: GenerationContext, spec: QualitySpec, status: str) -> list[dict[str, Any]]:
     """This run's rows with `status` (id, chunk_id and the spec's columns), oldest first."""
     columns = ", ".join(dict.fromkeys(("id", "chunk_id", *spec.columns, spec.dedup_column)))
+    if spec.situation_sql:
+        columns += f", {spec.situation_sql} AS situation"
     with ctx.project.store.connect() as con:
         cursor = con.execute(
             f"SELECT {columns} FROM {spec.table} WHERE status = ? AND traits_version = ?"
@@ -86,14 +108,18 @@ def rating_jobs(ctx: GenerationContext, spec: QualitySpec) -> list[Job]:
     jobs = []
     for row in _rows_with_status(ctx, spec, "new"):
         variables = {c: row[c] for c in spec.columns} | ctx.trait_variables(row["chunk_id"])
-        jobs.append(Job("rating", row["id"], ctx.request(spec.template, schema=ExampleRating, **variables)))
+        if spec.situation_sql:
+            variables["situation"] = row["situation"]
+        request = ctx.request(spec.template, schema=ExampleRating, **variables)
+        jobs.append(Job("rating", row["id"], request, context={"situation": row.get("situation", TRAIT_ON)}))
     return jobs
 
 
 def _apply_ratings(spec: QualitySpec, thresholds: Thresholds) -> Apply:
     def move(g: Generation) -> Move:
         if g.ok and g.parsed is not None:
-            failures = threshold_failures(ExampleRating.model_validate(g.parsed), thresholds)
+            trait_off = g.job.context.get("situation", TRAIT_ON) != TRAIT_ON
+            failures = threshold_failures(ExampleRating.model_validate(g.parsed), thresholds, trait_off=trait_off)
             status, reason = ("filtered", "; ".join(failures)) if failures else ("rated", None)
         else:
             status, reason = g.status, f"autorater: {g.reason}"

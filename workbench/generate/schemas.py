@@ -41,16 +41,28 @@ class RejectedCheck(BaseModel):
 
 
 class ExampleRating(BaseModel):
-    """The autorater's scores for one finished example (1 = worst, 5 = best, except leakage)."""
+    """The autorater's scores for one finished example or document (1 = worst, 5 = best, except leakage)."""
 
     realism: int = Field(ge=1, le=5, description="How realistic the exchange is, 1-5.")
     quality: int = Field(ge=1, le=5, description="How helpful and well written the answer is, 1-5.")
     embodiment: int = Field(ge=1, le=5, description="How naturally the answer embodies the trait, 1-5.")
+    # Optional because the midtraining documents' autorater shares this schema and never asks for it;
+    # the SFT autorater asks for it on every example and a trait-off example is judged by it.
+    fit: int | None = Field(
+        None,
+        ge=1,
+        le=5,
+        description="How well the amount of the trait suits the situation (full where it matters, little or none "
+        "where it does not), 1-5.",
+    )
     leakage: int = Field(
         ge=1,
         le=5,
-        description="How much the answer refers to traits, guidelines, a document, a system prompt or "
-        "numbered principles: 1 = not at all, 5 = explicitly.",
+        description="How much the text refers to the material it was made from, on the prompt's leakage scale: "
+        "1 = not at all, 5 = explicitly. In a chat answer, any mention of traits, guidelines, a document, a system "
+        "prompt or numbered principles. In a midtraining document, only meta-references (the traits document, a "
+        "numbered trait, a system prompt, instructions to the writer): in-world statements of the model's values "
+        "are not leakage.",
     )
     reasons: str = Field(description="One or two sentences per score.")
 

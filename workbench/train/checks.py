@@ -6,12 +6,16 @@
 * rows of the wrong kind for the method (chats for SFT, text for midtraining, pairs for DPO);
 * a chat model without a chat template, or (for SFT's assistant-only loss) one without
   `{% generation %}` markers that TRL cannot supply for it;
+* a row the chat template cannot render: a template that refuses a system turn (or tool turns),
+  which baseline rows keep on purpose (workbench/datasets/baseline.py);
 * sequences longer than `max_seq_length` (midtraining packs text into blocks, so length is free).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from jinja2 import TemplateError
 
 from workbench.errors import WorkbenchError
 from workbench.train.config import DPOTrainConfig, MidtrainConfig, TrainConfig
@@ -30,7 +34,7 @@ def check_rows(config: TrainConfig, tokenizer: Any, rows: list[dict[str, Any]]) 
     if isinstance(config, MidtrainConfig):
         return
     _check_template(config, tokenizer)
-    lengths = [_length(config, tokenizer, row) for row in rows]
+    lengths = [_rendered_length(config, tokenizer, i, row) for i, row in enumerate(rows)]
     too_long = [(i, n) for i, n in enumerate(lengths) if n > config.max_seq_length]
     if too_long:
         shown = ", ".join(f"row {i} ({n} tokens)" for i, n in too_long[:_SHOWN])
@@ -65,6 +69,20 @@ def _check_template(config: TrainConfig, tokenizer: Any) -> None:
             hint="Set chat_template to a template file whose assistant turns sit inside "
             "{% generation %}...{% endgeneration %} (the end-of-turn token included).",
         )
+
+
+def _rendered_length(config: TrainConfig, tokenizer: Any, index: int, row: dict[str, Any]) -> int:
+    """`_length`, or an error naming the row when the chat template refuses it."""
+    try:
+        return _length(config, tokenizer, row)
+    except TemplateError as e:
+        roles = sorted({t["role"] for key in ("messages", "prompt") for t in row.get(key, [])})
+        raise WorkbenchError(
+            f"The chat template of {config.base_model!r} cannot render training row {index} "
+            f"(roles {', '.join(roles)}): {e}. Nothing was trained.",
+            hint="A baseline row keeps its own system and tool turns, so that the model learns to follow them: "
+            "set chat_template to a template that takes them, or use a baseline (or model) without them.",
+        ) from e
 
 
 def _length(config: TrainConfig, tokenizer: Any, row: dict[str, Any]) -> int:

@@ -153,11 +153,20 @@ CONFIGS: dict[str, type[TrainConfig]] = {
 }
 
 
-def load_train_config(method: str, *, path: Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
+def load_train_config(
+    method: str, *, path: Path | None = None, overrides: dict[str, Any] | None = None, require_base_model: bool = True
+) -> TrainConfig:
     """The method's config from `path` (its `[method]` table, or flat keys) with `overrides` on top.
 
+    Args:
+        method: sft, midtrain, dpo or bdpo.
+        path: A TOML file with the settings.
+        overrides: Settings that win over the file's (None values are ignored).
+        require_base_model: False lets `base_model` stay empty, for a caller that fills in a default
+            (`workbench train sft` continues from the midtrained checkpoint: `train/defaults.py`).
+
     Raises:
-        WorkbenchError: an unknown method, an unreadable file, an unknown field or a bad value.
+        WorkbenchError: an unknown method, an unreadable file, an unknown field, a bad value or a missing one.
     """
     if method not in CONFIGS:
         raise WorkbenchError(f"Unknown training method {method!r}.", hint=f"Use one of {', '.join(METHODS)}.")
@@ -181,7 +190,8 @@ def load_train_config(method: str, *, path: Path | None = None, overrides: dict[
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
         raise WorkbenchError(f"Invalid {method} settings: {problems}") from e
-    missing = [name for name in ("dataset", "base_model") if not getattr(config, name)]
+    required = ("dataset", "base_model") if require_base_model else ("dataset",)
+    missing = [name for name in required if not getattr(config, name)]
     if missing:
         raise WorkbenchError(
             f"The {method} config needs {' and '.join(missing)}.", hint="Pass --dataset and --base-model."

@@ -12,7 +12,9 @@ are validated here first, so a typo fails at once instead of in the child; each 
 output folder of its own, which is how its `train_runs` row is found (`output_dir`).
 
 `default_base_model` and `baseline_files` suggest what a form may start with: the project's
-model being trained (the `baseline` role) and the baseline data files under `baselines/`.
+model being trained (the `baseline` role; for SFT the midtrained checkpoint, when there is one)
+and the baseline data files under `baselines/`; `defaults.base_model_warning` says when a
+midtraining base looks post-trained.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from workbench.llm.spec import ModelSpec
 from workbench.progress import ProgressCallback, ProgressUpdate
 from workbench.project import Project
 from workbench.train.config import TrainConfig, load_train_config
+from workbench.train.defaults import latest_midtrained
+from workbench.train.merge import CHECKPOINT_PREFIX
 from workbench.views.training import TrainRun, get_train_run, refresh_every
 
 BASELINES_DIR = Path("baselines")  # a project's baseline data files, offered as the mix's other part
@@ -48,12 +52,18 @@ LOG_TAIL_CHARS = 4000
 Status = Literal["starting", "running", "done", "failed"]
 
 
-def default_base_model(project: Project) -> str:
-    """The model a training form starts with: the first `hf:` model of the `baseline`, then `target` role.
+def default_base_model(project: Project, method: str | None = None, dataset: str | None = None) -> str:
+    """The model a training form starts with.
+
+    SFT continues from the latest finished midtraining checkpoint (on `dataset`'s traits document
+    where that is known: `defaults.latest_midtrained`), as the seed method does; otherwise, and for
+    every other method, the first `hf:` model of the `baseline`, then `target` role.
 
     Returns:
-        A hub name or a local folder, or "" when neither role is a local transformers model.
+        `checkpoint:ID`, a hub name or a local folder, or "" when there is none of these.
     """
+    if method == "sft" and (midtrained := latest_midtrained(project, dataset)) is not None:
+        return f"{CHECKPOINT_PREFIX}{midtrained.id}"
     for role in BASE_MODEL_ROLES:
         spec = project.config.roles.get(role)
         if not spec:

@@ -4,10 +4,11 @@
     result = train(project, load_train_config("sft", overrides={..., "base_model": f"checkpoint:{midtrained.id}"}))
 
 The steps: resolve the dataset and the base model (a checkpoint of this project continues from
-it; an adapter is merged into its base first), choose the backend, load, check the rows
-(`checks.py`), register the run, train with metrics streaming into the store, save the final
-checkpoint (adapter or full model, tokenizer, `manifest.json`) and register it. A failure marks
-the run `failed` with the error; `resume_from` continues an interrupted run from its last save.
+it; an adapter is merged into its base first), choose the backend, load, warn when midtraining
+starts from a model that looks post-trained (`defaults.py`), check the rows (`checks.py`),
+register the run, train with metrics streaming into the store, save the final checkpoint (adapter
+or full model, tokenizer, `manifest.json`) and register it. A failure marks the run `failed` with
+the error; `resume_from` continues an interrupted run from its last save.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 from importlib.util import find_spec
@@ -28,7 +30,8 @@ from workbench.errors import WorkbenchError
 from workbench.project import Project
 from workbench.train.backend import Backend, choose_backend, load_for_training
 from workbench.train.checks import DATASET_KIND, check_rows
-from workbench.train.config import TrainConfig
+from workbench.train.config import MidtrainConfig, TrainConfig
+from workbench.train.defaults import post_trained_warning
 from workbench.train.merge import resolve_base_model
 from workbench.train.metrics import StoreMetrics
 from workbench.train.tracking import Checkpoint, finish_train_run, register_checkpoint, start_train_run
@@ -62,8 +65,14 @@ class _RegisterSaves(TrainerCallback):
                             base_model=self.base_model, manifest=self.manifest)  # fmt: skip
 
 
-def train(project: Project, config: TrainConfig) -> TrainResult:
+def train(project: Project, config: TrainConfig, *, warn: Callable[[str], None] | None = None) -> TrainResult:
     """Train `config.base_model` on `config.dataset` with `config`'s method.
+
+    Args:
+        project: The project whose store the run is recorded in.
+        config: The method's settings.
+        warn: Called, before training starts, with each warning (midtraining from a model that looks
+            post-trained: `train/defaults.py`); the CLI prints them.
 
     Raises:
         WorkbenchError: the dataset is missing, empty or of the wrong kind; the base model cannot
@@ -84,6 +93,11 @@ def train(project: Project, config: TrainConfig) -> TrainResult:
     loaded = load_for_training(
         config, base_path, backend=backend, trust_remote_code=project.config.hf.trust_remote_code
     )
+    if isinstance(config, MidtrainConfig) and warn is not None:
+        # The tokenizer as loaded (a hub model's too, or a `chat_template` override), not just a folder's files.
+        warning = post_trained_warning(config.base_model, loaded.tokenizer.chat_template)
+        if warning:
+            warn(warning)
     check_rows(config, loaded.tokenizer, train_rows)
 
     output_dir = _output_dir(project, config)
