@@ -127,7 +127,7 @@ def test_a_prompt_variable_over_the_cap_fails_that_call_alone_and_nothing_is_sen
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     variables = {"user_prompt": "Hi", "response": "z" * 2500, "note": None, "trait_title": "T", "trait_text": "t",
-                 "guidance": "", "boundaries": ""}  # fmt: skip
+                 "guidance": "", "boundaries": "", "situation": "trait_on", "opening": "Begin plainly."}  # fmt: skip
     project = capped(gw_project, monkeypatch)
     fake_gemini.rule = lambda request: Text("fine")
     requests = [template_request(project, "refine", **variables),
