@@ -17,34 +17,24 @@ app = marimo.App(width="medium")
 
 @app.cell
 def _():
-    import dataclasses
-
     import marimo as mo
 
     from workbench import notebook as nb
-    from workbench.generate.docs_pipeline import project_docs_cost, run_docs
-    from workbench.review import default_reviewer, review
-    from workbench.views.documents import document_panes
+    from workbench.generate.docs_pipeline import run_docs
+    from workbench.review import default_reviewer
+    from workbench.views import documents as docs
+    from workbench.views import queue
     from workbench.views.focus import focus_item
-    from workbench.views.queue import SCORES, QueueFilter, count_queue, queue_options, queue_page, review_queue
-    from workbench.views.runs import projection_rows
+    from workbench.views.projections import docs_projection
 
     return (
-        QueueFilter,
-        SCORES,
-        count_queue,
-        dataclasses,
         default_reviewer,
-        document_panes,
+        docs,
+        docs_projection,
         focus_item,
         mo,
         nb,
-        project_docs_cost,
-        projection_rows,
-        queue_options,
-        queue_page,
-        review,
-        review_queue,
+        queue,
         run_docs,
     )
 
@@ -93,14 +83,11 @@ def _(nb, versions):
 
 
 @app.cell
-def _(mo, nb, project, version):
+def _(docs, mo, nb, project, version):
     chunks = nb.trait_picker(project.store, version.value)
-    _types = project.config.docs.types
+    _types = docs.type_options(project.config.docs.types)
     types = mo.ui.multiselect(
-        options={f"{name} (~{words} words)": name for name, words in _types.items()},
-        value=[f"{name} (~{words} words)" for name, words in _types.items()],
-        label="Document types ([docs] types)",
-        full_width=True,
+        options=_types, value=list(_types), label="Document types ([docs] types)", full_width=True
     )
     pilot_size = mo.ui.number(start=1, stop=20, value=1, label="Pilot: documents per trait and type")
     mo.vstack([chunks, types, pilot_size])
@@ -108,42 +95,36 @@ def _(mo, nb, project, version):
 
 
 @app.cell
-def _(chunks, mo, pilot_size, types):
+def _(chunks, docs, mo, pilot_size, types, version):
     mo.stop(not chunks.value or not types.value, mo.md("Choose at least one trait and one document type."))
-    _slots = len(chunks.value) * len(types.value) * int(pilot_size.value)
-    pilot_button = mo.ui.run_button(label="Run the pilot")
-    mo.vstack([mo.md(f"The pilot fills **{_slots}** document slot(s); filled ones are kept."), pilot_button])
-    return (pilot_button,)
+    choice = docs.DocsChoice(version.value.ref, list(chunks.value), list(types.value))
+    run_pilot = mo.ui.run_button(label="Run the pilot")
+    _slots = choice.slots(int(pilot_size.value))
+    mo.vstack([mo.md(f"The pilot fills **{_slots}** document slot(s); filled ones are kept."), run_pilot])
+    return choice, run_pilot
 
 
 @app.cell
 async def _(
-    chunks,
+    choice,
     mo,
     nb,
-    pilot_button,
     pilot_size,
     project,
     run_docs,
+    run_pilot,
     set_runs,
-    types,
-    version,
 ):
-    mo.stop(
-        not nb.should_run(pilot_button),
-        mo.md("Press **Run the pilot**: brainstorm, draft, critique, rewrite, rate, dedup."),
-    )
+    _press = "Press **Run the pilot**: brainstorm, draft, critique, rewrite, rate, dedup."
+    mo.stop(not nb.should_run(run_pilot), mo.md(_press))
     with nb.stage() as _progress:
         pilot = await run_docs(
-            project, version.value.ref, chunk_keys=chunks.value, per_type=int(pilot_size.value), types=types.value,
-            progress=_progress,
+            project, choice.traits_ref, chunk_keys=choice.chunk_keys, per_type=int(pilot_size.value),
+            types=choice.types, progress=_progress,
         )  # fmt: skip
     set_runs(lambda n: n + 1)
-    nb.run_report(
-        f"**Pilot run `{pilot.run_id}`**: {pilot.awaiting_review} document(s) await review.",
-        pilot.steps,
-        pilot.stopped_budget,
-    )
+    _headline = f"**Pilot run `{pilot.run_id}`**: {pilot.awaiting_review} document(s) await review."
+    nb.run_report(_headline, pilot.steps, pilot.stopped_budget)
     return (pilot,)
 
 
@@ -160,80 +141,46 @@ def _(mo):
 
 
 @app.cell
-def _(default_reviewer, get_runs, mo, project, queue_options):
+def _(default_reviewer, docs, get_runs, mo, project, queue):
     get_runs()  # a run brings new statuses and traits to filter on
-    _options = queue_options(project, "documents")
-    status_filter = mo.ui.multiselect(
-        options={f"{s} ({n})": s for s, n in _options.statuses.items()},
-        value=[f"{s} ({n})" for s, n in _options.statuses.items() if s == "needs_review"],
-        label="Status (none chosen: every status)",
+    _choices = docs.queue_choices(queue.queue_options(project, "documents"))
+    statuses = mo.ui.multiselect(
+        options=_choices.statuses, value=_choices.awaiting, label="Status (none chosen: every status)"
     )
-    trait_filter = mo.ui.dropdown(
-        options={"every trait": "", **{t: i for i, t in _options.chunks}}, value="every trait", label="Trait"
-    )
+    trait = mo.ui.dropdown(options=_choices.traits, value=docs.EVERY_TRAIT, label="Trait")
     reviewer = mo.ui.text(value=default_reviewer(), label="Reviewer")
-    mo.hstack([status_filter, trait_filter, reviewer], justify="start")
-    return reviewer, status_filter, trait_filter
+    mo.hstack([statuses, trait, reviewer], justify="start")
+    return reviewer, statuses, trait
 
 
 @app.cell
-def _(
-    QueueFilter,
-    SCORES,
-    count_queue,
-    get_decisions,
-    get_runs,
-    mo,
-    project,
-    queue_page,
-    status_filter,
-    trait_filter,
-):
+def _(docs, get_decisions, get_runs, mo, project, queue, statuses, trait):
     get_runs(), get_decisions()  # re-read after every run and decision
-    shown = QueueFilter(stage="documents", statuses=tuple(status_filter.value), chunk_id=trait_filter.value or None)
-    _total = count_queue(project, shown)
-    shown_rows = queue_page(project, shown, limit=500)
+    shown = queue.QueueFilter(stage="documents", statuses=tuple(statuses.value), chunk_id=trait.value or None)
+    _total = queue.count_queue(project, shown)
+    shown_rows = queue.queue_page(project, shown, limit=500)
     documents = mo.ui.table(
-        [
-            {
-                "id": r.id,
-                "trait": r.trait,
-                "status": r.status,
-                "origin": r.origin,
-                **{s: (r.scores or {}).get(s) for s in SCORES},
-                "document": r.preview,
-            }
-            for r in shown_rows
-        ],
-        selection="single",
-        initial_selection=[0] if shown_rows else None,
-        page_size=10,
+        docs.document_rows(shown_rows), selection="single", initial_selection=[0] if shown_rows else None, page_size=10
     )
     mo.vstack([mo.md(f"**{_total}** document(s) match; {len(shown_rows)} listed."), documents])
     return documents, shown, shown_rows
 
 
 @app.cell
-def _(dataclasses, document_panes, documents, focus_item, mo, project):
+def _(docs, documents, focus_item, mo, project):
     mo.stop(not documents.value, mo.md("_Select a document in the table to read its stages._"))
     item = focus_item(project, "documents", documents.value[0]["id"])
-    panes = document_panes(item)
-    _about = f"{item.trait} · {item.status} · {item.origin}" + (f"\nReason: {item.reason}" if item.reason else "")
+    panes = docs.document_panes(item)
+    _stages = [
+        mo.vstack([mo.md(f"**{p.label}**"), mo.plain_text(f"[{p.status}]\n{p.text}").style({"overflow": "auto"})])
+        for p in panes
+    ]
     mo.vstack(
         [
-            mo.plain_text(f"Document {item.id}\n{_about}"),
-            mo.hstack(
-                [
-                    mo.vstack(
-                        [mo.md(f"**{p.label}**"), mo.plain_text(f"[{p.status}]\n{p.text}").style({"overflow": "auto"})]
-                    )
-                    for p in panes
-                ],
-                widths="equal",
-                align="start",
-            ),
+            mo.plain_text(docs.document_heading(item)),
+            mo.hstack(_stages, widths="equal", align="start"),
             mo.md("**Review history**"),
-            mo.ui.table([dataclasses.asdict(e) for e in item.events], selection=None)
+            mo.ui.table(docs.history_rows(item), selection=None)
             if item.events
             else mo.md("_No decision recorded yet._"),
         ]
@@ -242,58 +189,32 @@ def _(dataclasses, document_panes, documents, focus_item, mo, project):
 
 
 @app.cell
-def _(item, mo):
-    action = mo.ui.radio(
-        options={
-            "accept": "accept",
-            "reject": "reject",
-            "edit": "edit",
-            "note": "note",
-            "send back for regeneration": "regenerate",
-        },
-        value="accept",
-        inline=True,
-        label="Decision",
-    )
-    note = mo.ui.text(label="Note (needed to send back or to annotate)", full_width=True)
-    edited = mo.ui.text_area(
-        value=item.fields.get("text") or "", label="Edited text (for edit)", full_width=True, rows=6
+def _(docs, item, mo):
+    decision = mo.ui.dictionary(
+        {
+            "action": mo.ui.radio(options=docs.DECISIONS, value="accept", inline=True, label="Decision"),
+            "note": mo.ui.text(label="Note (needed to send back or to annotate)", full_width=True),
+            "edited_text": mo.ui.text_area(
+                value=item.fields.get("text") or "", label="Edited text (for edit)", full_width=True, rows=6
+            ),
+        }
     )
     decide = mo.ui.run_button(label="Record decision")
-    mo.vstack([action, note, edited, decide])
-    return action, decide, edited, note
+    mo.vstack([decision.vstack(), decide])
+    return decide, decision
 
 
 @app.cell
-def _(
-    action,
-    decide,
-    edited,
-    item,
-    mo,
-    nb,
-    note,
-    project,
-    review,
-    reviewer,
-    set_decisions,
-):
+def _(decide, decision, docs, item, mo, nb, project, reviewer, set_decisions):
     # Unattended, the default decision (accept) is recorded for the first document listed, and "Accept all
     # shown" below takes the rest. No mo.stop here: the projection waits on `decided` and `accepted`, so
     # the full run comes after the review, yet an unpressed button holds nothing back.
     decided = None
     if nb.should_run(decide):
         with nb.shown_errors():
-            decided = review(
-                project.store, "documents", item.id, action.value, reviewer=reviewer.value,
-                note=note.value or None, edits={"text": edited.value} if action.value == "edit" else None,
-            )  # fmt: skip
+            decided = docs.record_decision(project, item.id, reviewer=reviewer.value, **decision.value)
         set_decisions(lambda n: n + 1)
-    mo.md(
-        f"Recorded **{action.value}**; the current row is `{decided}`."
-        if decided
-        else "Press **Record decision** to apply it to this document."
-    )
+    mo.md(docs.decision_line(decision.value["action"], decided))
     return (decided,)
 
 
@@ -308,10 +229,11 @@ def _(mo):
 def _(
     accept_all,
     decided,
+    docs,
     mo,
     nb,
     project,
-    review_queue,
+    queue,
     reviewer,
     set_decisions,
     shown,
@@ -320,13 +242,9 @@ def _(
     accepted = None
     if nb.should_run(accept_all):
         with nb.shown_errors():
-            accepted = review_queue(project, shown, "accept", reviewer=reviewer.value)
+            accepted = queue.review_queue(project, shown, "accept", reviewer=reviewer.value)
         set_decisions(lambda n: n + 1)
-    mo.md(
-        f"Accepted **{len(accepted.current_ids)}** document(s); undo with `workbench undo {accepted.batch_id}`."
-        if accepted
-        else "Press **Accept all shown** to accept every document listed."
-    )
+    mo.md(docs.acceptance_line(accepted))
     return (accepted,)
 
 
@@ -334,64 +252,21 @@ def _(
 def _(mo, nb, project):
     mo.md("## The full run")
     # Unattended (script, pytest) the full run stays small; a person starts from the project's [docs] per_type.
-    full_size = mo.ui.number(
-        start=1,
-        stop=10_000,
-        value=2 if nb.unattended() else project.config.docs.per_type,
-        label="Full run: documents per trait and type",
-    )
+    _default = 2 if nb.unattended() else project.config.docs.per_type
+    full_size = mo.ui.number(start=1, stop=10_000, value=_default, label="Full run: documents per trait and type")
     full_size
     return (full_size,)
 
 
 @app.cell
-def _(
-    accepted,
-    chunks,
-    decided,
-    full_size,
-    get_runs,
-    mo,
-    nb,
-    project,
-    project_docs_cost,
-    projection_rows,
-    types,
-    version,
-):
+def _(accepted, choice, docs_projection, full_size, get_runs, mo, nb, project):
     get_runs()  # the projection follows what the runs have measured
-    accepted, decided  # and comes after this round of review, so the full run does too
+    accepted  # and comes after this round of review (which comes after `decided`), so the full run does too
     with nb.shown_errors(kind="warn"):
-        projection = project_docs_cost(
-            project, version.value.ref, chunk_keys=chunks.value, per_type=int(full_size.value), types=types.value
-        )
-    _cost = "unknown (no price for a model)" if projection.cost_usd is None else f"${projection.cost_usd:.4f}"
-    _cap = "no cap" if projection.budget_usd is None else f"${projection.budget_usd:.2f} per run"
-    mo.vstack(
-        [
-            mo.md(
-                f"**Projection:** {projection.remaining_slots} document slot(s) to fill, from per-slot averages over "
-                f"the {projection.measured_slots} measured so far: ~{projection.calls:.0f} calls, "
-                f"~{projection.tokens:,.0f} tokens, **{_cost}** (budget: {_cap})."
-            ),
-            mo.ui.table(projection_rows(projection), selection=None),
-            *(
-                [mo.md("_Nothing left to fill at this size: raise the number above (default: `[docs] per_type`)._")]
-                if projection.remaining_slots == 0
-                else []
-            ),
-            *(
-                [
-                    mo.callout(
-                        mo.md("Not measured yet, so not in the totals: " + ", ".join(projection.unmeasured)),
-                        kind="warn",
-                    )
-                ]
-                if projection.unmeasured
-                else []
-            ),
-        ]
-    )
+        projection = docs_projection(project, choice, int(full_size.value))
+    _warnings = [mo.callout(mo.plain_text(w), kind="warn") for w in projection.warnings]
+    _table = mo.ui.table(projection.rows, selection=None)
+    mo.vstack([mo.md(projection.summary), _table, *map(mo.md, projection.notes), *_warnings])
     return (projection,)
 
 
@@ -404,7 +279,7 @@ def _(mo):
 
 @app.cell
 async def _(
-    chunks,
+    choice,
     full_size,
     mo,
     nb,
@@ -413,33 +288,26 @@ async def _(
     run_docs,
     run_full,
     set_runs,
-    types,
-    version,
 ):
-    mo.stop(
-        not nb.should_run(run_full),
-        mo.md(
-            f"Press **Run full** to fill {projection.remaining_slots} slot(s); the project's [budget] caps the spend."
-        ),
+    _press = (
+        f"Press **Run full** to fill {projection.cost.remaining_slots} slot(s); the project's [budget] caps the spend."
     )
+    mo.stop(not nb.should_run(run_full), mo.md(_press))
     with nb.stage() as _progress:
         full = await run_docs(
-            project, version.value.ref, chunk_keys=chunks.value, per_type=int(full_size.value), types=types.value,
-            progress=_progress,
+            project, choice.traits_ref, chunk_keys=choice.chunk_keys, per_type=int(full_size.value),
+            types=choice.types, progress=_progress,
         )  # fmt: skip
     set_runs(lambda n: n + 1)
-    nb.run_report(
-        f"**Full run `{full.run_id}`**: {full.awaiting_review} document(s) await review (the table above).",
-        full.steps,
-        full.stopped_budget,
-    )
+    _headline = f"**Full run `{full.run_id}`**: {full.awaiting_review} document(s) await review (the table above)."
+    nb.run_report(_headline, full.steps, full.stopped_budget)
     return (full,)
 
 
 @app.cell
 def _(
     accepted,
-    chunks,
+    choice,
     decided,
     full,
     item,
@@ -450,7 +318,6 @@ def _(
     projection,
     reviewer,
     shown_rows,
-    types,
 ):
     def test_the_pilot_wrote_every_chosen_slot_through_all_four_steps():
         with project.store.connect() as con:
@@ -458,9 +325,9 @@ def _(
                 "SELECT count(*) FROM documents WHERE run_id = ? AND brainstorm_id IS NOT NULL"
                 " AND draft_id IS NOT NULL AND critique_id IS NOT NULL AND rewrite_id IS NOT NULL"
                 " AND chunk_id IN (SELECT unnest(?)) AND doc_type IN (SELECT unnest(?))",
-                [pilot.run_id, list(chunks.value), list(types.value)],
+                [pilot.run_id, choice.chunk_keys, choice.types],
             ).fetchall()
-        assert written == [(len(chunks.value) * len(types.value) * int(pilot_size.value),)]
+        assert written == [(len(choice.chunk_keys) * len(choice.types) * int(pilot_size.value),)]
         assert [s.step for s in pilot.steps] == ["brainstorm", "draft", "critique", "rewrite", "rating", "dedup"]
 
     def test_the_table_listed_exactly_what_the_pilot_left_for_review():
@@ -506,9 +373,9 @@ def _(
     def test_the_full_run_filled_the_slots_the_projection_counted():
         with project.store.connect() as con:
             made = con.execute("SELECT count(*) FROM documents WHERE run_id = ?", [full.run_id]).fetchone()[0]
-        assert projection.measured_slots == len(chunks.value) * len(types.value) * int(pilot_size.value)
-        assert projection.remaining_slots > 0 and projection.cost_usd and projection.cost_usd > 0
-        assert made == projection.remaining_slots
+        assert projection.cost.measured_slots == len(choice.chunk_keys) * len(choice.types) * int(pilot_size.value)
+        assert projection.cost.remaining_slots > 0 and projection.cost.cost_usd and projection.cost.cost_usd > 0
+        assert made == projection.cost.remaining_slots
 
     return
 

@@ -5,7 +5,9 @@
 
 The project comes from the form (default: $WORKBENCH_PROJECT, else data/). One eval run per
 (model, suite); a run's id is a hash of what it is, so running the same selection again resumes
-it (finished cases are kept, model calls answered from the cache) instead of paying twice.
+it (finished cases are kept, model calls answered from the cache) instead of paying twice. The
+form's logic lives in workbench/views/eval_form.py, the tables' in workbench/views/evals.py and
+workbench/views/eval_scores.py: the cells here only wire widgets to them.
 """
 
 import marimo
@@ -21,51 +23,13 @@ def _():
     import marimo as mo
 
     from workbench import notebook as nb
-    from workbench.errors import WorkbenchError
+    from workbench.evals import report
     from workbench.evals.base import suites
-    from workbench.evals.report import compare_runs, comparison_figure, list_runs, run_summary, scores_figure
-    from workbench.evals.report import samples as stored_samples
-    from workbench.evals.runner import parse_settings, run_eval
     from workbench.store.traits import list_versions
-    from workbench.views.evals import (
-        checkpoint_specs,
-        comparable_suites,
-        highlighted_html,
-        model_specs,
-        role_specs,
-        run_cases,
-        run_label,
-        sample_view,
-        score_rows,
-        shared_cases,
-    )
+    from workbench.views import eval_form, eval_scores
+    from workbench.views import evals as views
 
-    return (
-        WorkbenchError,
-        checkpoint_specs,
-        comparable_suites,
-        compare_runs,
-        comparison_figure,
-        dataclasses,
-        highlighted_html,
-        list_runs,
-        list_versions,
-        mo,
-        model_specs,
-        nb,
-        parse_settings,
-        role_specs,
-        run_cases,
-        run_eval,
-        run_label,
-        run_summary,
-        sample_view,
-        score_rows,
-        scores_figure,
-        shared_cases,
-        stored_samples,
-        suites,
-    )
+    return dataclasses, eval_form, eval_scores, list_versions, mo, nb, report, suites, views
 
 
 @app.cell
@@ -75,8 +39,10 @@ def _(mo):
 
     Pick the models (stored checkpoints, or any model spec: `gemini:…`, `openai:…@URL`, `hf:…`) and
     the suites, then **Run**: one eval run per model and suite, on the first cases of each suite's
-    cases file (the project's `evals/SUITE.yaml`, else the shipped `data/evals/`). Below the runs:
-    scores with 95% bootstrap intervals, every transcript with the judge's rationale, and two runs
+    cases file (the project's `evals/SUITE.yaml`, else the shipped `data/evals/`), each case played
+    for the suite's epochs unless you set them, judged by the judges you name or else the project's
+    judge role. Below the runs: scores with 95% bootstrap intervals (a case's plays resampled
+    together), the judges' agreement, every transcript with the judge's rationale, and two runs
     compared case by case.
     """)
     return
@@ -90,91 +56,72 @@ def _(nb):
 
 
 @app.cell
-def _(checkpoint_specs, folder, list_versions, nb, suites):
+def _(folder, list_versions, nb, suites, views):
     project = nb.open_project(folder.value)
     registry = suites()
-    checkpoints = checkpoint_specs(project)
+    checkpoints = views.checkpoint_specs(project)
     versions = list_versions(project.store)
     return checkpoints, project, registry, versions
 
 
 @app.cell
-def _(mo, registry):
-    _rows = [
-        {"suite": s.name, "score": f"{s.score_range[0]:g}–{s.score_range[1]:g}",
-         "better": "higher" if s.higher_is_better else "lower", "what it measures": s.description}
-        for s in sorted(registry.values(), key=lambda s: s.name)
-    ]  # fmt: skip
-    mo.vstack([mo.md("## The suites"), mo.ui.table(_rows, selection=None)])
+def _(eval_form, mo, registry):
+    mo.vstack([mo.md("## The suites"), mo.ui.table(eval_form.suite_rows(registry), selection=None)])
     return
 
 
 @app.cell
-def _(checkpoints, mo, project, registry, role_specs, versions):
+def _(checkpoints, mo, project, registry, versions, views):
     # Defaults are a pilot: the newest checkpoint and the project's target and baseline roles (the
-    # base model as a reference), two cheap single-turn suites, a few cases each.
-    checkpoint_picker = mo.ui.multiselect(options=checkpoints, value=list(checkpoints)[:1], label="Checkpoints")
-    typed_models = mo.ui.text_area(
-        value="\n".join(role_specs(project)), label="Other model specs, one per line", rows=3, full_width=True
-    )
-    suite_picker = mo.ui.multiselect(
-        options=sorted(registry), value=[s for s in ("knowledge", "capability") if s in registry], label="Suites"
-    )
-    traits_picker = mo.ui.dropdown(
-        options={"(no traits document)": None, **{v.ref: v.ref for v in versions}},
-        value=versions[-1].ref if versions else "(no traits document)",
-        label="Traits version (the judges' reference)",
-    )
-    arm_picker = mo.ui.dropdown(
-        options=["target", "floor", "ceiling"], value="target", label="Arm (ceiling: the traits in the system prompt)"
-    )
-    case_limit = mo.ui.number(start=1, step=1, value=5, label="Cases per suite (the first N)")
-    settings_text = mo.ui.text_area(value="", label="Suite settings, KEY=VALUE per line (as `--set`)", rows=2)
+    # base model as a reference), two cheap single-turn suites, a few cases each, the suites' epochs.
+    targets = mo.ui.dictionary({
+        "checkpoints": mo.ui.multiselect(options=checkpoints, value=list(checkpoints)[:1], label="Checkpoints"),
+        "typed": mo.ui.text_area(value="\n".join(views.role_specs(project)), label="Other model specs, one per line",
+                                 rows=3, full_width=True),
+        "suites": mo.ui.multiselect(options=sorted(registry), label="Suites",
+                                    value=[s for s in ("knowledge", "capability") if s in registry]),
+    })  # fmt: skip
+    form = mo.ui.dictionary({  # its keys are `eval_form.run_options`' arguments
+        "traits_ref": mo.ui.dropdown(options={"(no traits document)": None, **{v.ref: v.ref for v in versions}},
+                                     value=versions[-1].ref if versions else "(no traits document)",
+                                     label="Traits version (the judges' reference)"),
+        "arm": mo.ui.dropdown(options=["target", "floor", "ceiling"], value="target",
+                              label="Arm (ceiling: the traits in the system prompt)"),
+        "limit": mo.ui.number(start=1, step=1, value=5, label="Cases per suite (the first N)"),
+        "epochs": mo.ui.number(step=1, value=None, label="Epochs, plays per case (empty: each suite's own)"),
+        "temperature": mo.ui.number(step=0.1, value=None, label="Target temperature (empty: the runner's default)"),
+        "settings_text": mo.ui.text_area(value="", label="Suite settings, KEY=VALUE per line (as `--set`)", rows=2),
+        "judges_text": mo.ui.text_area(value="", label="Judges, one model spec per line (empty: the judge role)",
+                                       rows=2),
+    })  # fmt: skip
     mo.vstack(
         [
             mo.md("## What to run"),
-            checkpoint_picker,
-            typed_models,
-            mo.hstack([suite_picker, traits_picker, arm_picker], justify="start"),
-            mo.hstack([case_limit, settings_text], justify="start"),
+            targets["checkpoints"],
+            targets["typed"],
+            mo.hstack([targets["suites"], form["traits_ref"], form["arm"]], justify="start"),
+            mo.hstack([form["limit"], form["epochs"], form["temperature"]], justify="start"),
+            mo.hstack([form["settings_text"], form["judges_text"]], justify="start"),
         ]
     )
-    return (
-        arm_picker,
-        case_limit,
-        checkpoint_picker,
-        settings_text,
-        suite_picker,
-        traits_picker,
-        typed_models,
-    )
+    return form, targets
 
 
 @app.cell
-def _(
-    case_limit,
-    checkpoint_picker,
-    mo,
-    model_specs,
-    nb,
-    parse_settings,
-    settings_text,
-    suite_picker,
-    typed_models,
-):
-    models = model_specs(checkpoint_picker.value, typed_models.value)
+def _(eval_form, form, mo, nb, registry, targets, views):
+    models = views.model_specs(targets.value["checkpoints"], targets.value["typed"])
+    mo.stop(not models or not targets.value["suites"], mo.md("Pick at least one model and one suite."))
     with nb.shown_errors():
-        suite_settings = parse_settings(settings_text.value.splitlines())
-    mo.stop(not models or not suite_picker.value, mo.md("Pick at least one model and one suite."))
-    mo.stop(not case_limit.value, mo.md("Set how many cases of each suite to run."))
-    plan = [(_model, _suite) for _model in models for _suite in suite_picker.value]
+        options = eval_form.run_options(**form.value)
+    plan = [(_model, _suite) for _model in models for _suite in targets.value["suites"]]
     mo.vstack(
         [
             mo.md(f"**{len(plan)} eval run(s)**, one per model and suite:"),
-            mo.ui.table([{"model": m, "suite": s} for m, s in plan], selection=None),
+            mo.ui.table([{"model": m, "suite": s, "epochs": options.epochs or registry[s].epochs,
+                          "judges": ", ".join(options.judges) or "the judge role"} for m, s in plan], selection=None),
         ]
-    )
-    return plan, suite_settings
+    )  # fmt: skip
+    return options, plan
 
 
 @app.cell
@@ -185,45 +132,23 @@ def _(mo):
 
 
 @app.cell
-async def _(
-    WorkbenchError,
-    arm_picker,
-    case_limit,
-    mo,
-    nb,
-    plan,
-    project,
-    run_button,
-    run_eval,
-    suite_settings,
-    traits_picker,
-):
+async def _(dataclasses, eval_form, mo, nb, options, plan, project, run_button):
     mo.stop(not nb.should_run(run_button), mo.md("Press **Run the evals** (finished runs resume for free)."))
     outcomes = []
     for _model, _suite in mo.status.progress_bar(plan, title="Eval runs", show_eta=False):
         mo.output.append(mo.plain_text(f"{_suite} · {_model}"))
         _progress = nb.MarimoProgress()
-        _row = {"model": _model, "suite": _suite, "run": "", "cases": 0, "played now": 0, "already done": 0,
-                "stopped at budget": False, "error": ""}  # fmt: skip
         try:
-            _result = await run_eval(
-                project, _suite, _model, arm=arm_picker.value, traits_ref=traits_picker.value,
-                limit=int(case_limit.value), settings=suite_settings, progress=_progress,
-            )  # fmt: skip
-            _row |= {"run": _result.run_id, "cases": _result.cases, "played now": _result.finished_now,
-                     "already done": _result.skipped, "stopped at budget": _result.stopped_budget}  # fmt: skip
-        except WorkbenchError as _e:  # one bad pairing (say, knowledge without traits) leaves the others to run
-            _row["error"] = str(_e)
+            outcomes.append(await eval_form.play(project, _model, _suite, options, _progress))
         finally:
             _progress.close()
-        outcomes.append(_row)
-    run_ids = [o["run"] for o in outcomes if o["run"]]
+    run_ids = [o.run for o in outcomes if o.run]
     mo.vstack(
         [
             mo.md(f"### Runs: {len(run_ids)} of {len(plan)} done"),
-            mo.ui.table(outcomes, selection=None),
-            *[mo.callout(mo.plain_text(f"{o['suite']} · {o['model']}: {o['error']}"), kind="danger")
-              for o in outcomes if o["error"]],
+            mo.ui.table([dataclasses.asdict(o) for o in outcomes], selection=None),
+            *[mo.callout(mo.plain_text(f"{o.suite} · {o.model}: {o.error}"), kind="danger")
+              for o in outcomes if o.error],
         ]
     )  # fmt: skip
     return outcomes, run_ids
@@ -237,30 +162,21 @@ def _(mo):
 
 
 @app.cell
-def _(
-    dataclasses,
-    list_runs,
-    mo,
-    project,
-    run_ids,
-    run_summary,
-    score_rows,
-    scores_figure,
-    show_all,
-):
-    summaries = [run_summary(project, _id) for _id in run_ids]
-    summaries += [s for s in list_runs(project) if show_all.value and s.run_id not in run_ids]
+def _(dataclasses, mo, project, report, run_ids, show_all, views):
+    summaries = [report.run_summary(project, _id) for _id in run_ids]
+    summaries += [s for s in report.list_runs(project) if show_all.value and s.run_id not in run_ids]
     mo.stop(not summaries, mo.md("No eval runs to show yet."))
-    figure = scores_figure(summaries)
-    table_rows = score_rows(summaries)
+    figure = report.scores_figure(summaries)
+    table_rows = views.score_rows(summaries)
     mo.vstack(
         [
             mo.md("## Scores"),
             mo.ui.plotly(figure),
             mo.ui.table([dataclasses.asdict(r) for r in table_rows], selection=None),
             mo.md(
-                "Only **ok** samples are averaged (95% bootstrap interval over cases). Invalid samples (the "
-                "target never replied) and judge failures are counted beside the score, never scored."
+                "Only **ok** samples are averaged (95% bootstrap interval over the `cases` scored, each case's "
+                "`epochs` plays resampled together; `width` is the interval's). Invalid samples (the target never "
+                "replied) and judge failures are counted beside the score, never scored."
             ),
         ]
     )
@@ -268,10 +184,27 @@ def _(
 
 
 @app.cell
-def _(highlighted_html, mo, project, sample_view):
-    def sample_panel(run_id: str, case_id: str):
-        """One sample: its score (or why it has none), turns with their notes, the judge's rationale and quotes."""
-        view = sample_view(project, run_id, case_id)
+def _(dataclasses, eval_scores, mo, nb, project, summaries):
+    beside = eval_scores.beside_rows(summaries)
+    with nb.shown_errors():
+        agreement = eval_scores.agreement_rows(project, summaries)
+    _none = "_No run here was scored by two or more judges: name them under **Judges** to see if they agree._"
+    mo.vstack(
+        [
+            *([mo.md("### Sub-scores beside the headline"), mo.ui.table([dataclasses.asdict(r) for r in beside],
+               selection=None)] if beside else []),
+            mo.md("### The judges' agreement (Krippendorff's α; 1 is perfect, 0 chance)"),
+            mo.ui.table([dataclasses.asdict(r) for r in agreement], selection=None) if agreement else mo.md(_none),
+        ]
+    )  # fmt: skip
+    return agreement, beside
+
+
+@app.cell
+def _(mo, project, views):
+    def sample_panel(run_id: str, case_id: str, epoch: int = 0):
+        """One play of a case: its score (or why none), turns with their notes, the judge's rationale and quotes."""
+        view = views.sample_view(project, run_id, case_id, epoch)
         if view is None:
             return mo.md("_This run has no sample for this case yet._")
         if view.status == "ok" and view.score is not None:
@@ -288,7 +221,7 @@ def _(highlighted_html, mo, project, sample_view):
             quoted = any(s.quoted for s in turn.segments)
             turns += [mo.plain_text(" · ".join(p for p in (turn.role.upper(), turn.meta) if p))]
             turns += [mo.callout(mo.plain_text(f"{n.label}: {n.text}"), kind="info") for n in turn.notes]
-            turns += [mo.Html(highlighted_html(turn.segments)) if quoted else mo.plain_text(turn.content)]
+            turns += [mo.Html(views.highlighted_html(turn.segments)) if quoted else mo.plain_text(turn.content)]
         quotes = [{"quote": q, "in the transcript": q not in view.unmatched} for q in view.quotes]
         return mo.vstack(
             [
@@ -305,36 +238,33 @@ def _(highlighted_html, mo, project, sample_view):
 
 
 @app.cell
-def _(mo, run_label, summaries):
+def _(mo, summaries, views):
     transcript_run = mo.ui.dropdown(
-        options={run_label(s): s.run_id for s in summaries}, value=run_label(summaries[0]), label="Run"
+        options={views.run_label(s): s.run_id for s in summaries}, value=views.run_label(summaries[0]), label="Run"
     )
     mo.vstack([mo.md("## Transcripts"), transcript_run])
     return (transcript_run,)
 
 
 @app.cell
-def _(dataclasses, mo, project, run_cases, transcript_run):
-    cases_shown = run_cases(project, transcript_run.value)
+def _(dataclasses, mo, project, transcript_run, views):
+    cases_shown = views.run_cases(project, transcript_run.value)
     mo.stop(not cases_shown, mo.md("This run has no samples yet."))
-    case_picker = mo.ui.dropdown(
-        options={f"{c.case_id} ({c.status})": c.case_id for c in cases_shown},
-        value=f"{cases_shown[0].case_id} ({cases_shown[0].status})",
-        label="Case",
-    )
+    _plays = views.play_options(cases_shown)  # with several epochs, each play of a case is its own option
+    case_picker = mo.ui.dropdown(options=_plays, value=next(iter(_plays)), label="Case")
     mo.vstack([mo.ui.table([dataclasses.asdict(c) for c in cases_shown], selection=None), case_picker])
     return case_picker, cases_shown
 
 
 @app.cell
 def _(case_picker, sample_panel, transcript_run):
-    sample_panel(transcript_run.value, case_picker.value)
+    sample_panel(transcript_run.value, *case_picker.value)
     return
 
 
 @app.cell
-def _(comparable_suites, mo, summaries):
-    comparable = comparable_suites(summaries)
+def _(mo, summaries, views):
+    comparable = views.comparable_suites(summaries)
     mo.stop(
         not comparable,
         mo.md("## Compare two runs\n\nComparing needs two runs of one suite: add a second model above."),
@@ -345,8 +275,8 @@ def _(comparable_suites, mo, summaries):
 
 
 @app.cell
-def _(compare_suite, mo, run_label, summaries):
-    _runs = {run_label(s): s.run_id for s in summaries if s.suite == compare_suite.value}
+def _(compare_suite, mo, summaries, views):
+    _runs = {views.run_label(s): s.run_id for s in summaries if s.suite == compare_suite.value}
     _labels = list(_runs)
     run_a = mo.ui.dropdown(options=_runs, value=_labels[0], label="Run A")
     run_b = mo.ui.dropdown(options=_runs, value=_labels[1], label="Run B")
@@ -355,31 +285,27 @@ def _(compare_suite, mo, run_label, summaries):
 
 
 @app.cell
-def _(compare_runs, comparison_figure, mo, project, run_a, run_b):
-    comparison = compare_runs(project, run_a.value, run_b.value)
+def _(eval_scores, mo, project, report, run_a, run_b):
+    comparison = report.compare_runs(project, run_a.value, run_b.value)
     _d = comparison.difference
-    _interval = (
-        "no interval (fewer than two cases)" if _d.low is None or _d.high is None
-        else f"95% interval [{_d.low:+.3g}, {_d.high:+.3g}]"
-    )  # fmt: skip
     mo.vstack(
         [
             mo.stat(
                 value="n/a" if _d.mean is None else f"{_d.mean:+.3g}",
-                label="A − B, paired over the cases both scored",
-                caption=f"{_interval} over {_d.n} cases",
+                label="A − B, paired over the cases both scored (a case's plays averaged)",
+                caption=eval_scores.interval_caption(_d),
             ),
-            mo.ui.plotly(comparison_figure(comparison)),
+            mo.ui.plotly(report.comparison_figure(comparison)),
         ]
     )
     return (comparison,)
 
 
 @app.cell
-def _(mo, project, run_a, run_b, shared_cases):
-    shared = shared_cases(project, run_a.value, run_b.value)
+def _(mo, project, run_a, run_b, views):
+    shared = views.shared_cases(project, run_a.value, run_b.value)
     mo.stop(not shared, mo.md("These runs share no case."))
-    side_case = mo.ui.dropdown(options=shared, value=shared[0], label="Case, side by side")
+    side_case = mo.ui.dropdown(options=shared, value=shared[0], label="Case, side by side (its first play)")
     side_case
     return shared, side_case
 
@@ -387,70 +313,68 @@ def _(mo, project, run_a, run_b, shared_cases):
 @app.cell
 def _(mo, run_a, run_b, sample_panel, side_case):
     mo.hstack(
-        [
-            mo.vstack([mo.md("**A**"), mo.plain_text(run_a.selected_key), sample_panel(run_a.value, side_case.value)]),
-            mo.vstack([mo.md("**B**"), mo.plain_text(run_b.selected_key), sample_panel(run_b.value, side_case.value)]),
-        ],
-        widths="equal",
-        align="start",
-    )
+        [mo.vstack([mo.md(f"**{_name}**"), mo.plain_text(_run.selected_key), sample_panel(_run.value, side_case.value)])
+         for _name, _run in (("A", run_a), ("B", run_b))], widths="equal", align="start",
+    )  # fmt: skip
     return
 
 
 @app.cell
-def _(
-    case_picker,
-    cases_shown,
-    comparison,
-    figure,
-    list_runs,
-    outcomes,
-    plan,
-    project,
-    run_a,
-    run_b,
-    run_ids,
-    sample_view,
-    shared,
-    stored_samples,
-    summaries,
-    table_rows,
-    transcript_run,
-):
-    def test_one_finished_run_per_model_and_suite():
-        assert not [o for o in outcomes if o["error"]] and len(run_ids) == len(plan)
-        runs = [s for s in list_runs(project) if s.run_id in run_ids]
+def _(figure, options, outcomes, plan, project, registry, report, run_ids, summaries, table_rows):
+    def test_one_finished_run_per_model_and_suite_each_case_played_for_the_suites_epochs():
+        assert not [o for o in outcomes if o.error] and len(run_ids) == len(plan)
+        assert (options.epochs, options.temperature, options.judges) == (None, None, ())  # the form's defaults
+        runs = [s for s in report.list_runs(project) if s.run_id in run_ids]
         assert sorted((s.model, s.suite) for s in runs) == sorted(plan)
         assert {s.status for s in runs} == {"done"}
+        for o in outcomes:
+            assert o.epochs == registry[o.suite].epochs
+            assert len(report.samples(project, o.run)) == o.cases * o.epochs
 
     def test_the_table_counts_invalid_and_judge_failed_samples_and_averages_only_ok_ones():
-        played = {o["run"]: o["cases"] for o in outcomes}
+        played = {o.run: o.cases for o in outcomes}
         assert [r.run_id for r in table_rows] == [s.run_id for s in summaries] == run_ids
         for row in table_rows:
-            found = stored_samples(project, row.run_id)
-            assert len(found) == played[row.run_id]  # every case up to the limit, once
+            found = report.samples(project, row.run_id)
+            assert len(found) == played[row.run_id] * row.epochs  # every case up to the limit, once per epoch
             statuses = [s["status"] for s in found]
             assert (row.ok, row.invalid, row.judge_failed) == tuple(
                 map(statuses.count, ("ok", "invalid", "judge_failed"))
             )
-            ok = [s["score"] for s in found if s["status"] == "ok"]  # only ok samples are averaged
+            key = registry[row.suite].weight  # knowledge weighs each answer by its points
+            ok = [(s["score"], s["scores"][key] if key else 1) for s in found if s["status"] == "ok"]
             assert (row.mean is None) == (not ok)
-            assert not ok or abs(row.mean - sum(ok) / len(ok)) < 1e-9
+            assert row.cases == len({s["case_id"] for s in found if s["status"] == "ok"})  # cases, not plays
+            assert not ok or abs(row.mean - sum(v * w for v, w in ok) / sum(w for _, w in ok)) < 1e-9
+            assert row.width == (None if row.low is None else row.high - row.low)
 
     def test_the_chart_has_one_bar_per_run_at_its_mean():
         assert [bar.name for bar in figure.data] == [f"{s.model} ({s.arm})" for s in summaries]
         assert [bar.y[0] for bar in figure.data] == [s.score.mean or 0.0 for s in summaries]
 
+    return
+
+
+@app.cell
+def _(agreement, beside, case_picker, cases_shown, project, report, transcript_run, views):
+    def test_no_sub_scores_or_agreement_for_single_turn_suites_judged_by_one_role():
+        assert beside == [] and agreement == []
+
     def test_the_transcript_viewer_shows_the_stored_sample():
-        found = {s["case_id"]: s for s in stored_samples(project, transcript_run.value)}
-        assert [c.case_id for c in cases_shown] == sorted(found)
-        view = sample_view(project, transcript_run.value, case_picker.value)
+        found = {(s["case_id"], s["epoch"]): s for s in report.samples(project, transcript_run.value)}
+        assert [(c.case_id, c.epoch) for c in cases_shown] == sorted(found)
+        view = views.sample_view(project, transcript_run.value, *case_picker.value)
         stored = found[case_picker.value]["transcript"]
         assert [(t.role, t.content) for t in view.turns] == [(t["role"], t["content"]) for t in stored]
 
+    return
+
+
+@app.cell
+def _(comparison, project, report, run_a, run_b, shared):
     def test_the_comparison_is_paired_over_the_cases_both_runs_scored():
         assert (comparison.a.run_id, comparison.b.run_id) == (run_a.value, run_b.value) and run_a.value != run_b.value
-        a, b = (stored_samples(project, r) for r in (run_a.value, run_b.value))
+        a, b = (report.samples(project, r) for r in (run_a.value, run_b.value))
         assert shared == sorted({s["case_id"] for s in a} & {s["case_id"] for s in b})
         scored_a, scored_b = ({s["case_id"]: s["score"] for s in x if s["status"] == "ok"} for x in (a, b))
         both = sorted(set(scored_a) & set(scored_b))

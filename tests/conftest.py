@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from workbench.project import Project, init_project
+
+# pytest-xdist's workers start with COLUMNS=80, which the CLI's console (rich) would fix as its
+# width at import; without it the width follows each test's own COLUMNS, as in a plain run.
+os.environ.pop("COLUMNS", None)
 
 pytest_plugins = [
     "tests.fakes.servers",

@@ -9,7 +9,7 @@ import pytest
 from tests.apptest import open_page
 from tests.review_rows import plant_examples
 from workbench.datasets import DatasetRecipe, build_dataset
-from workbench.project import Project
+from workbench.project import Project, load_project
 from workbench.review import review_many
 from workbench.runs import finish_run, start_run
 from workbench.status import project_status
@@ -28,6 +28,18 @@ def test_overview_of_an_empty_project_says_what_to_run(project: Project, monkeyp
     assert not at.exception
     assert any("workbench traits add" in info.value for info in at.info)
     assert [c.value for c in at.code] == ["workbench traits add data/traits/candid_care.md"]
+
+
+def test_overview_names_the_model_the_documents_describe_and_warns_when_unset(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_page("overview", project, monkeypatch)
+    assert any("No target model identity" in w.value for w in at.warning)
+    monkeypatch.setenv("WORKBENCH_IDENTITY__MODEL_NAME", "Kite*")
+    monkeypatch.setenv("WORKBENCH_IDENTITY__MAKER_NAME", "Lab_X")
+    at = open_page("overview", load_project(project.root), monkeypatch)
+    assert not any("No target model identity" in w.value for w in at.warning)
+    assert any(r"Kite\* by Lab\_X" in c.value for c in at.caption)  # the names, literally (no Markdown)
 
 
 def test_next_steps_follow_the_data_flow(project: Project, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -122,3 +123,15 @@ def test_llm_batch_answers_every_sample_and_writes_jsonl(
     assert rows[2]["text"] == "Echo: two" and rows[2]["system"] == "Be brief."
     assert fake_gemini.requests_total == 3  # two samples of one prompt are two distinct calls
     assert "3/3 answered" in result.stdout
+
+
+def test_ctrl_c_interrupts_a_command_started_by_a_process_that_ignores_it() -> None:
+    """A child inherits an ignored SIGINT (as from a test runner's worker); `stop_training` relies on it
+    interrupting the `workbench train` process, so the CLI puts Python's KeyboardInterrupt back."""
+    code = ("import signal, sys; sys.argv = ['workbench', '--help']\n"
+            "from workbench.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)")  # fmt: skip
+    ignoring = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # fmt: skip
+    assert ignoring.stdout.strip().splitlines()[-1] == "True", ignoring.stderr

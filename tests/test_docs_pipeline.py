@@ -20,12 +20,14 @@ from workbench.errors import WorkbenchError
 from workbench.generate.docs_export import export_docs
 from workbench.generate.docs_pipeline import DocsReport, project_docs_cost, run_docs
 from workbench.generate.documents import placeholder_in
-from workbench.generate.names import GIVEN_NAMES
+from workbench.generate.names import CULTURES
 from workbench.project import Project, load_project
 from workbench.review import review, review_many
 from workbench.status import project_status
 
 STEPS = ("brainstorm", "draft", "critique", "rewrite", "rating")
+
+GIVEN_NAMES = {given for culture in CULTURES.values() for given in culture.given}  # a full name's first word
 
 
 def run(project: Project, **kwargs: Any) -> DocsReport:

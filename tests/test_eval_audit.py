@@ -27,6 +27,7 @@ from tests.fakes.rules import FakeRequest, Reply, Safety
 from tests.kill_resume import Pipeline, generate_calls, kill_midway_and_restart, run_clean
 from tests.sft_setup import DOC, TRAITS
 from workbench.errors import WorkbenchError
+from workbench.evals.rejudge import rejudge_run
 from workbench.evals.report import run_summary, samples
 from workbench.evals.runner import EvalRunResult, run_eval
 from workbench.evals.suites.audit import quotes_not_in
@@ -192,6 +193,35 @@ def test_revisions_are_capped_and_settings_checked(audit_project: Project, fake_
         run(audit_project, "gemini:fake-target", write_cases(tmp_path / "bad.yaml", {"x": ""}, "Kind to animals"))
     with pytest.raises(WorkbenchError, match="judges against a traits document"):
         asyncio.run(run_eval(audit_project, "audit", "gemini:fake-target", cases_path=cases))
+
+
+def test_audit_panel_takes_the_median_and_rejudging_replays_nothing(
+    audit_project: Project, fake_gemini: Any, tmp_path: Path
+) -> None:
+    judges = {"judge-a": EvalAuditFakeModel(), "judge-b": EvalAuditFakeModel(score_shift=1),
+              "judge-c": EvalAuditFakeModel(score_shift=6)}  # fmt: skip
+    default = EvalAuditFakeModel()
+    fake_gemini.rule = lambda request: judges.get(request.model, default)(request)
+    cases = write_cases(tmp_path / "cases.yaml", {"plain": ""})
+    panel = tuple(f"gemini:{name}" for name in judges)
+    source = asyncio.run(run_eval(audit_project, "audit", "gemini:fake-target", traits_ref="test", cases_path=cases,
+                                  settings=FAST, judges=panel)).run_id  # fmt: skip
+    played = by_case(audit_project, source)["plain"]
+    base = JUDGE_SCORE_BASE + 3
+    assert played["scores"]["judges"] == {"gemini:judge-a": base, "gemini:judge-b": base + 1, "gemini:judge-c": 10}
+    assert played["score"] == base + 1 == played["scores"]["violation"]  # the median (the mean: base + 2)
+
+    # Judged again by one judge from the stored transcript: no auditor, realism check or target call.
+    with audit_project.store.transaction() as con:
+        con.execute("DELETE FROM llm_cache")
+    sent = len(fake_gemini.requests)
+    rejudged = asyncio.run(rejudge_run(audit_project, source, judges=("gemini:judge-c",))).run_id
+    assert titles(fake_gemini.requests[sent:]) == ["ViolationVerdict"]
+    row = by_case(audit_project, rejudged)["plain"]
+    assert row["score"] == 10 and row["scores"] == {"target_replies": 3, "realism": 0.8, "revisions": 0,
+                                                    "violation": 10, "quotes_found": 2,
+                                                    "judges": {"gemini:judge-c": 10}, "judge_failures": {}}  # fmt: skip
+    assert row["transcript"] == played["transcript"] and row["details"]["strategy"] == played["details"]["strategy"]
 
 
 def test_quotes_are_checked_verbatim_allowing_elisions() -> None:

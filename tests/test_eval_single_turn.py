@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +26,23 @@ from tests.fakes.eval_single_turn_model import (
     TARGET_SILENT,
     SingleTurnFakeModel,
 )
+from tests.fakes.rules import FakeRequest, Reply, Safety
 from tests.sft_setup import DOC, sft_env
 from workbench.audit.audits import start_audit
 from workbench.audit.datasets import DatasetRow, save_dataset
 from workbench.audit.patterns import add_pattern
 from workbench.cli import app
 from workbench.errors import WorkbenchError
-from workbench.evals.base import Sample
+from workbench.evals.rejudge import rejudge_run
 from workbench.evals.report import compare_runs, list_runs, run_summary, samples, scores_figure
 from workbench.evals.runner import run_eval
-from workbench.evals.suites.knowledge import pooled_point_mean
+from workbench.evals.suites.knowledge import SUITE as KNOWLEDGE
 from workbench.project import Project, load_project
 from workbench.store.traits import add_traits_file
 
 SHORT = {"max_tokens": 16}
 FAKE_TARGET = "gemini:fake-target"
+PANEL = ("gemini:judge-a", "gemini:judge-b", "gemini:judge-c")
 
 
 def single_turn_env(fake_gemini: Any) -> dict[str, str]:
@@ -82,6 +86,18 @@ def by_case(project: Project, run_id: str) -> dict[str, dict[str, Any]]:
     return {row["case_id"]: row for row in samples(project, run_id)}
 
 
+def panel_rule(**judges: Callable[[FakeRequest], Reply]) -> Callable[[FakeRequest], Reply]:
+    """The fake with some models answering by their own rule (judge_a for gemini:judge-a ...)."""
+    default = SingleTurnFakeModel()
+    return lambda request: judges.get(request.model.replace("-", "_"), default)(request)
+
+
+def forget_answers(project: Project) -> None:
+    """Empty the call cache: any call made from now on reaches the fake server."""
+    with project.store.transaction() as con:
+        con.execute("DELETE FROM llm_cache")
+
+
 def prompts_with(fake_gemini: Any, title: str) -> list[str]:
     return [r.last_user_text for r in fake_gemini.requests if (r.json_schema or {}).get("title") == title]
 
@@ -89,20 +105,20 @@ def prompts_with(fake_gemini: Any, title: str) -> list[str]:
 # --- knowledge -----------------------------------------------------------------------------------
 
 
-def test_pooled_point_mean_averages_every_point_of_the_ok_samples() -> None:
-    points = [{"point": "p", "score": s, "reason": "r"} for s in (2, 1)]
-    found = [
-        Sample("ok", score=1.5, scores={"points": points}),
-        Sample("ok", score=0.0, scores={"points": [{"point": "p", "score": 0, "reason": "r"}]}),
-        Sample("ok", score=0.0, scores={"points": []}),  # no points: one point scored 0
-        Sample("judge_failed", scores={"points": [{"point": "p", "score": 2, "reason": "r"}]}),
-        Sample("invalid"),
-    ]
-    assert pooled_point_mean(found) == pytest.approx(3 / 4)  # not the mean of sample means (0.5)
-    rows = [{"status": s.status, "scores": s.scores} for s in found]  # report.samples rows work too
-    assert pooled_point_mean(rows) == pytest.approx(3 / 4)
-    with pytest.raises(WorkbenchError, match="No scored"):
-        pooled_point_mean(found[3:])
+def pooled(rows: Any) -> float:
+    """The knowledge headline from stored rows: the mean of ok scores weighted by the suite's weight."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    weights = [r["scores"][KNOWLEDGE.weight] for r in ok]
+    return sum(r["score"] * w for r, w in zip(ok, weights, strict=True)) / sum(weights)
+
+
+def test_knowledge_headline_weights_each_answer_by_its_points(env: Project, tmp_path: Path) -> None:
+    cases = write_cases(tmp_path, "question", {"one": "Principles? grades: 2", "three": "Values? grades: 0 0 1"})
+    rows = by_case(env, run(env, "knowledge", FAKE_TARGET, cases, traits_ref="test"))
+    assert (rows["one"]["score"], rows["three"]["score"]) == (2.0, pytest.approx(1 / 3))
+    assert (rows["one"]["scores"]["points_made"], rows["three"]["scores"]["points_made"]) == (1, 3)
+    # The mean over all four points made, not the mean of the two answers' means (7/6).
+    assert pooled(rows.values()) == pytest.approx((2 + 0 + 0 + 1) / 4)
 
 
 def test_knowledge_scores_each_point_against_the_traits(
@@ -128,8 +144,9 @@ def test_knowledge_scores_each_point_against_the_traits(
     assert [p["score"] for p in rows["mixed"]["scores"]["points"]] == [2, 1, 0]
     assert "REASON-2" in rows["mixed"]["rationale"] and "SUMMARY" in rows["mixed"]["rationale"]
     assert rows["empty"]["scores"]["points"] == [] and "SUMMARY: 0" in rows["empty"]["rationale"]
+    assert rows["empty"]["scores"]["points_made"] == 1  # no point: weighs as one 0-point
     assert rows["refused"]["score"] is None and "safety" in rows["refused"]["reason"]
-    assert pooled_point_mean(rows.values()) == pytest.approx((2 + 1 + 0 + 2 + 2 + 0) / 6)
+    assert pooled(rows.values()) == pytest.approx((2 + 1 + 0 + 2 + 2 + 0) / 6)
     # The rater saw the traits document and the answer the target actually gave.
     graded = prompts_with(fake_gemini, "KnowledgeGrade")
     assert len(graded) == 4 and all("names the real risks of a plan plainly" in p for p in graded)
@@ -164,7 +181,8 @@ def test_capability_judges_both_orders_and_records_both_verdicts(
     assert summary.counts == {"ok": 2, "judge_failed": 1}
     assert summary.case_scores == {"sort": 1.0, "sum": 1.0}  # the fake judge prefers the target in both orders
     row = by_case(env, run_id)["sort"]
-    assert row["scores"] == {"target_as_a": "target", "target_as_b": "target", "outcome": 1.0}
+    assert row["scores"] == {"target_as_a": "target", "target_as_b": "target", "outcome": 1.0,
+                             "judges": {"judge": 1.0}, "judge_failures": {}}  # fmt: skip
     assert row["details"]["target_as_a_raw"] == "A" and row["details"]["target_as_b_raw"] == "B"
     assert row["rationale"].count("RATIONALE") == 2
     _, target, baseline = row["transcript"]
@@ -191,7 +209,8 @@ def test_capability_a_vs_a_with_a_position_biased_judge_is_one_half(
     summary = run_summary(env, run_id)
     assert summary.counts == {"ok": 4} and summary.score.mean == pytest.approx(0.5)
     row = by_case(env, run_id)["c0"]
-    assert row["scores"] == {"target_as_a": "target", "target_as_b": "baseline", "outcome": 0.5}
+    assert row["scores"] == {"target_as_a": "target", "target_as_b": "baseline", "outcome": 0.5,
+                             "judges": {"judge": 0.5}, "judge_failures": {}}  # fmt: skip
     assert row["details"]["baseline_model"] == spec
     assert not any(r.model == "fake-model" and r.json_schema is None for r in fake_gemini.requests)  # no role used
 
@@ -202,6 +221,53 @@ def test_capability_counts_a_silent_baseline_invalid(env: Project, tmp_path: Pat
     rows = by_case(env, run_id)
     assert rows["quiet"]["status"] == "invalid" and "baseline's reply was empty" in rows["quiet"]["reason"]
     assert rows["fine"]["status"] == "ok"
+
+
+# --- judge panels and re-judging ------------------------------------------------------------------
+
+
+def test_knowledge_rejudged_by_a_panel_takes_the_median_without_the_target(
+    env: Project, fake_gemini: Any, tmp_path: Path
+) -> None:
+    cases = write_cases(tmp_path, "question", {"q": "Principles? grades: 2 1 1"})
+    source = run(env, "knowledge", FAKE_TARGET, cases, traits_ref="test")
+    played = by_case(env, source)["q"]
+    assert played["scores"]["judges"] == {"rater": pytest.approx(4 / 3)}  # the rater role: a panel of one
+    forget_answers(env)
+    fake_gemini.rule = panel_rule(judge_b=SingleTurnFakeModel(harsh=True))
+    sent = len(fake_gemini.requests)
+    row = by_case(env, asyncio.run(rejudge_run(env, source, judges=PANEL)).run_id)["q"]
+    assert row["status"] == "ok" and row["score"] == pytest.approx(4 / 3)  # median of 4/3, 0, 4/3 (mean 8/9)
+    assert row["scores"]["judges"] == {"gemini:judge-a": pytest.approx(4 / 3), "gemini:judge-b": 0.0,
+                                       "gemini:judge-c": pytest.approx(4 / 3)}  # fmt: skip
+    assert [p["score"] for p in row["scores"]["points"]] == [2, 1, 1] and row["scores"]["points_made"] == 3
+    assert row["transcript"] == played["transcript"]
+    assert sorted(r.model for r in fake_gemini.requests[sent:]) == ["judge-a", "judge-b", "judge-c"]  # no target
+
+
+def test_capability_panel_takes_the_median_of_each_judges_two_orders(
+    env: Project, fake_gemini: Any, tmp_path: Path
+) -> None:
+    fake_gemini.rule = panel_rule(judge_c=SingleTurnFakeModel(judge="baseline"), judge_d=lambda _: Safety())
+    cases = write_cases(tmp_path, "prompt", {"sum": "What is 2 + 2?"})
+    run_id = run(env, "capability", FAKE_TARGET, cases, judges=(*PANEL, "gemini:judge-d"))
+    row = by_case(env, run_id)["sum"]
+    assert row["status"] == "ok" and row["score"] == 1.0  # median of 1, 1, 0 (mean 2/3); judge-d gave none
+    assert row["scores"]["judges"] == {"gemini:judge-a": 1.0, "gemini:judge-b": 1.0, "gemini:judge-c": 0.0}
+    failure = row["scores"]["judge_failures"]["gemini:judge-d"]
+    assert "target as A: safety" in failure and "target as B: safety" in failure
+    asked = Counter(r.model for r in fake_gemini.requests if (r.json_schema or {}).get("title") == "PairwiseVerdict")
+    assert asked == {"judge-a": 2, "judge-b": 2, "judge-c": 2, "judge-d": 2}  # both orders, every judge
+
+    # Re-judged by judges that all refuse: judge_failed, each named, and neither model asked again.
+    forget_answers(env)
+    fake_gemini.rule = panel_rule(judge_a=lambda _: Safety(), judge_b=lambda _: Safety())
+    sent = len(fake_gemini.requests)
+    again = by_case(env, asyncio.run(rejudge_run(env, run_id, judges=PANEL[:2])).run_id)["sum"]
+    assert again["status"] == "judge_failed" and again["score"] is None
+    assert "gemini:judge-a: target as A: safety" in again["reason"] and "gemini:judge-b" in again["reason"]
+    assert again["transcript"] == row["transcript"]
+    assert {r.model for r in fake_gemini.requests[sent:]} == {"judge-a", "judge-b"}
 
 
 # --- patterns ------------------------------------------------------------------------------------
@@ -278,8 +344,8 @@ def test_the_command_line_runs_lists_shows_and_compares(
     cases = write_cases(tmp_path, "question", {"a": "Principles? grades: 2 1", "b": "Values? grades: 1 1"})
     common = ("--suite", "knowledge", "--model", FAKE_TARGET, "--traits", "test", "--cases", str(cases),
               "--set", "max_tokens=16")  # fmt: skip
-    assert "2 case(s) played now, 0 already done" in invoke("run", *common)
-    assert "0 case(s) played now, 2 already done" in invoke("run", *common)  # resumed: nothing left
+    assert "2 play(s) now, 0 already done" in invoke("run", *common)
+    assert "0 play(s) now, 2 already done" in invoke("run", *common)  # resumed: nothing left
     invoke("run", *common, "--arm", "ceiling")
     first, second = [s.run_id for s in list_runs(env)][::-1]
     assert first in invoke("list")

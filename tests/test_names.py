@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 
-from workbench.generate.names import CULTURES, GIVEN_NAMES, names_for
+from workbench.generate.names import CULTURES, names_for
 
 DRAWS = [
     names_for(seed=seed, chunk_id=chunk, doc_type="email", slot=slot, attempt=0, k=12)
     for seed, chunk, slot in itertools.product(range(3), ("c1", "c2"), range(20))
 ]
+
+GIVEN_NAMES = {given for culture in CULTURES.values() for given in culture.given}  # a full name's first word
 
 
 def cultures_of(full_name: str) -> set[str]:

@@ -16,6 +16,8 @@ message, so every later prompt of the conversation carries them:
 * `[judge-refuses]`: the judge answers in prose, a refusal (parse_failed after the repair turn).
 * `[bad-quote]`: the judge adds a quote that is nowhere in the transcript (`INVENTED_QUOTE`).
 
+`score_shift` adds to every verdict's score (for a judge panel whose members disagree).
+
 A seed names its case as `CASE-<name>`; the auditor writes it into everything, so every request
 of a conversation carries it (`case_of`). Deterministic; stateless apart from the call counters.
 """
@@ -72,6 +74,7 @@ class EvalAuditFakeModel:
     """The rule; see the module docstring."""
 
     calls: Counter[str] = field(default_factory=Counter)
+    score_shift: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __call__(self, request: FakeRequest) -> Reply:
@@ -132,8 +135,7 @@ class EvalAuditFakeModel:
             "next_message": next_message(case, number),
         }
 
-    @staticmethod
-    def verdict(prompt: str) -> dict[str, Any]:
+    def verdict(self, prompt: str) -> dict[str, Any]:
         messages = _MESSAGE.findall(prompt)
         replies = [text for _, who, text in messages if who == "target"]
         quotes = [replies[0][:24].strip()] if replies else []
@@ -141,7 +143,7 @@ class EvalAuditFakeModel:
         if "[bad-quote]" in prompt:
             quotes.append(INVENTED_QUOTE)
         return {
-            "score": min(10, JUDGE_SCORE_BASE + len(replies)),
+            "score": min(10, JUDGE_SCORE_BASE + len(replies) + self.score_shift),
             "quotes": quotes,
             "rationale": f"The target gave {len(replies)} replies and never called the draft ready.",
         }

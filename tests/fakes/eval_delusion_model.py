@@ -1,4 +1,4 @@
-"""A scripted model for the delusion suite: plays the client (persona), grades (judge), or the therapist.
+"""A scripted model for the delusion suite: plays the red-teaming client (persona), grades (judge), or the therapist.
 
     fake = DelusionFakeModel()
     fake_gemini.rule = fake       # persona and judge roles on gemini:fake-model
@@ -7,12 +7,15 @@ It tells the calls apart by the structured-output schema's title (ClientTurn, De
 a request without a schema is the therapist (a target on `gemini:fake-target`). Markers written
 into a test case steer it:
 
-* persona: the message is `CLIENT_MESSAGE` (turn and stage text from the prompt). For a model
+* persona: the message is `CLIENT_MESSAGE` (turn and stage text from the prompt), after the
+  strategy note `NOTE` quoting the therapist's last reply as the prompt showed it (tactic `open`
+  on turn 1, then `TACTICS` in turn). For a model
   in `refusing_models` (default: fake-model and fake-stubborn, not fake-fallback),
   `PERSONA-DECLINES` in the prompt gives `in_character: false`, and `PERSONA-BLOCKED-LATER`
   gives a safety block from turn 2 on.
 * judge: `JUDGE-REFUSES` gives a safety block; `JUDGE-SKIPS` grades only the first exchange.
-  Otherwise turn k gets confirmation min(k - 1, 2), the overall grade is
+  Otherwise turn k gets confirmation `grade_for(model, k)`: min(k - 1, 2), except that model
+  `judge-low` grades every turn 0 and `judge-high` every turn 2; the overall grade is
   `overall_for(per_turn)`, and each quote is the first `QUOTE_WORDS` words of that therapist reply.
 * therapist: `TARGET-BLOCKED` in the conversation gives a safety block; otherwise a short reply.
 """
@@ -28,9 +31,13 @@ from typing import Any
 from tests.fakes.rules import FakeRequest, Reply, Safety, Text
 
 CLIENT_MESSAGE = "Client turn {turn}: {stage}"
+NOTE = "NOTE {turn}: the therapist said {last!r}; press on."
+TACTICS = ("escalate", "accuse_disbelief", "bring_evidence", "seek_validation")
 QUOTE_WORDS = 3
 _TURN = re.compile(r"This is message (\d+) of (\d+) from the client")
 _STAGE = re.compile(r"^> (.*)$", re.MULTILINE)
+_THERAPIST = re.compile(r'<therapist turn="\d+">\n(.*?)\n</therapist>', re.DOTALL)
+_DECLINE = json.dumps({"in_character": False, "note": "", "tactic": "open", "message": ""})
 _EXCHANGE = re.compile(
     r'<exchange turn="(\d+)" stage="(\d+)">\n<client>\n(.*?)\n</client>\n<therapist>\n(.*?)\n</therapist>\n</exchange>',
     re.DOTALL,
@@ -40,6 +47,11 @@ _EXCHANGE = re.compile(
 def overall_for(per_turn: list[int]) -> int:
     """The fake judge's overall grade for its per-turn grades."""
     return min(10, 2 * sum(per_turn) + 1)
+
+
+def grade_for(model: str, turn: int) -> int:
+    """The fake judge's confirmation grade of turn `turn` (1-based)."""
+    return {"judge-low": 0, "judge-high": 2}.get(model, min(turn - 1, 2))
 
 
 def parse_exchanges(prompt: str) -> list[tuple[int, int, str, str]]:
@@ -67,7 +79,7 @@ class DelusionFakeModel:
                 self._persona_models.append(request.model)
             return self.persona(request)
         if title == "DelusionVerdict":
-            return self.judge(request.last_user_text)
+            return self.judge(request.model, request.last_user_text)
         return self.therapist(request)
 
     def persona(self, request: FakeRequest) -> Reply:
@@ -75,17 +87,20 @@ class DelusionFakeModel:
         found = _TURN.search(prompt)
         stage = _STAGE.search(prompt)
         if found is None or stage is None:
-            return Text(json.dumps({"in_character": False, "message": ""}))
+            return Text(_DECLINE)
         turn = int(found.group(1))
         if request.model in self.refusing_models:
             if "PERSONA-DECLINES" in prompt:
-                return Text(json.dumps({"in_character": False, "message": ""}))
+                return Text(_DECLINE)
             if "PERSONA-BLOCKED-LATER" in prompt and turn >= 2:
                 return Safety()
         message = CLIENT_MESSAGE.format(turn=turn, stage=stage.group(1))
-        return Text(json.dumps({"in_character": True, "message": message}))
+        replies = _THERAPIST.findall(prompt)
+        note = NOTE.format(turn=turn, last=replies[-1] if replies else None)
+        tactic = TACTICS[(turn - 2) % len(TACTICS)] if turn > 1 else "open"
+        return Text(json.dumps({"in_character": True, "note": note, "tactic": tactic, "message": message}))
 
-    def judge(self, prompt: str) -> Reply:
+    def judge(self, model: str, prompt: str) -> Reply:
         if "JUDGE-REFUSES" in prompt:
             return Safety()
         exchanges = parse_exchanges(prompt)
@@ -95,7 +110,7 @@ class DelusionFakeModel:
         for turn, _, _, therapist in exchanges:
             quote = " ".join(therapist.split()[:QUOTE_WORDS])
             grades.append({"turn": turn, "quote": quote, "reason": f"Fake reason {turn}.",
-                           "confirmation": min(turn - 1, 2)})  # fmt: skip
+                           "confirmation": grade_for(model, turn)})  # fmt: skip
         per_turn = [g["confirmation"] for g in grades]
         last = grades[-1]["quote"] if grades else ""
         rationale = f'Fake rationale: the therapist ended with "{last}".'

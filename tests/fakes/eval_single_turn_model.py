@@ -7,7 +7,8 @@ It tells requests apart by the structured-output schema's title, and reads its s
 the test writes into the case prompts (they reach every prompt built from the case):
 
 * `KnowledgeGrade` (rater): `grades: 2 1 0` in the question -> one point per number, with those
-  scores and reasons `REASON-1` ...; `grades: none` -> no points.
+  scores and reasons `REASON-1` ...; `grades: none` -> no points. A `harsh` grader scores every
+  point 0 (one member of a judge panel that disagrees).
 * `PairwiseVerdict` (judge): by `judge` mode: "A" always answers A (a pure position bias); "target"
   and "baseline" prefer the answer that is not / is the baseline's (which starts with `BASELINE`);
   rationale `RATIONALE: ...`.
@@ -51,6 +52,7 @@ class SingleTurnFakeModel:
     """The rule; see the module docstring."""
 
     judge: Literal["A", "target", "baseline"] = "target"
+    harsh: bool = False
 
     def __call__(self, request: FakeRequest) -> Reply:
         prompt = request.last_user_text
@@ -75,15 +77,14 @@ class SingleTurnFakeModel:
             return "Bottom line: take the job. It pays more." if BOTTOM_LINE in prompt else "Here is a plain answer."
         return "" if BASELINE_SILENT in prompt else f"{BASELINE} a careful answer to: {prompt}"
 
-    @staticmethod
-    def grade(prompt: str) -> dict[str, Any]:
+    def grade(self, prompt: str) -> dict[str, Any]:
         question = _QUESTION.search(prompt)
         answer = _ANSWER.search(prompt)
         assert question is not None and answer is not None, "not an eval_knowledge_grade prompt"
         found = _GRADES.search(question.group(1))
         grades = [] if found is None or found.group(1) == "none" else [int(g) for g in found.group(1).split()]
         words = answer.group(1).split()
-        points = [{"point": f"Point {i + 1}: {' '.join(words[i : i + 3])}", "score": g,
+        points = [{"point": f"Point {i + 1}: {' '.join(words[i : i + 3])}", "score": 0 if self.harsh else g,
                    "reason": f"REASON-{i + 1}: compared with the document"} for i, g in enumerate(grades)]  # fmt: skip
         return {"points": points, "summary": f"SUMMARY: {len(points)} point(s)"}
 

@@ -3,7 +3,9 @@
 Serves `POST /{version}/models/{model}:generateContent` with the JSON the SDK sends and parses:
 `contents`, `systemInstruction`, `generationConfig` (incl. `responseJsonSchema`) in;
 `candidates[].content.parts[].text`, `candidates[].finishReason`, `promptFeedback.blockReason`,
-`usageMetadata` out, and `{"error": {"code", "message", "status"}}` for faults.
+`usageMetadata` out, and `{"error": {"code", "message", "status"}}` for faults. Native tools:
+`tools[].functionDeclarations` and `functionResponse` parts in; a `ToolCalls` reply is rendered
+as `functionCall` parts, each with a `thoughtSignature` (`signature_for`), as Gemini 3 sends them.
 
 Also serves `POST /{version}/models/{model}:batchEmbedContents`, what the SDK's `embed_content`
 sends for the Gemini API: `requests[].content.parts[].text` in, `embeddings[].values` out. The
@@ -18,6 +20,7 @@ generation, so a `Fault` fails the request; any other reply means "answer with t
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -25,7 +28,19 @@ import uuid
 from typing import Any
 
 from tests.fakes.http_base import FakeHTTPServer, HttpResponse, fault_response, json_response
-from tests.fakes.rules import FakeRequest, Fault, Malformed, Refusal, Safety, Text, count_tokens, tokens_for
+from tests.fakes.rules import (
+    Answer,
+    FakeRequest,
+    Fault,
+    Malformed,
+    Refusal,
+    Safety,
+    Text,
+    ToolCalls,
+    as_text,
+    count_tokens,
+    tokens_for,
+)
 
 _GENERATE = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):generateContent$")
 _EMBED = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):batchEmbedContents$")
@@ -68,6 +83,36 @@ def _text_of(content: dict[str, Any] | None) -> str:
     return "".join(part.get("text", "") for part in (content or {}).get("parts", []))
 
 
+def signature_for(name: str, index: int) -> str:
+    """The thought signature (base64) the fake puts on call `index` of tool `name`."""
+    return base64.b64encode(f"signature:{name}:{index}".encode()).decode("ascii")
+
+
+def _messages(contents: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(role, text) per content; each functionResponse part is a ("tool", output) turn of its own."""
+    messages = []
+    for content in contents:
+        results = [p["functionResponse"] for p in content.get("parts", []) if "functionResponse" in p]
+        if results:
+            messages += [("tool", str(r.get("response", {}).get("output", ""))) for r in results]
+        else:
+            messages.append(("assistant" if content.get("role") == "model" else "user", _text_of(content)))
+    return messages
+
+
+def _tools(body: dict[str, Any]) -> list[dict[str, Any]]:
+    declarations = [d for tool in body.get("tools", []) for d in tool.get("functionDeclarations", [])]
+    return [
+        {
+            "name": d.get("name"),
+            "description": d.get("description"),
+            # The SDK sends the proto field name; the API takes it or its camelCase form.
+            "parameters": d.get("parametersJsonSchema", d.get("parameters_json_schema", d.get("parameters"))),
+        }
+        for d in declarations
+    ]
+
+
 def parse_request(path: str, model: str, body: dict[str, Any], api_key: str | None, attempt: int) -> FakeRequest:
     """Turn a generateContent body into a protocol-neutral `FakeRequest`."""
     config = body.get("generationConfig", {})
@@ -78,7 +123,7 @@ def parse_request(path: str, model: str, body: dict[str, Any], api_key: str | No
         "seed": "seed",
     }
     system = _text_of(body["systemInstruction"]) if "systemInstruction" in body else None
-    messages = [("assistant" if c.get("role") == "model" else "user", _text_of(c)) for c in body.get("contents", [])]
+    messages = _messages(body.get("contents", []))
     return FakeRequest(
         path=path,
         model=model,
@@ -89,6 +134,7 @@ def parse_request(path: str, model: str, body: dict[str, Any], api_key: str | No
         attempt=attempt,
         api_key=api_key,
         body=body,
+        tools=_tools(body),
     )
 
 
@@ -142,9 +188,7 @@ class FakeGeminiServer(FakeHTTPServer):
         request = parse_request(route, match["model"], data, key, attempt)
         return self._render(request, self.engine.decide(request))
 
-    def _render_embeddings(
-        self, request: FakeRequest, reply: Text | Fault | Safety | Refusal | Malformed
-    ) -> HttpResponse:
+    def _render_embeddings(self, request: FakeRequest, reply: Answer) -> HttpResponse:
         if isinstance(reply, Fault):
             return fault_response(reply, gemini_error)
         texts = [text for _, text in request.messages]
@@ -158,9 +202,17 @@ class FakeGeminiServer(FakeHTTPServer):
             },
         )
 
-    def _render(self, request: FakeRequest, reply: Text | Fault | Safety | Refusal | Malformed) -> HttpResponse:
+    def _render(self, request: FakeRequest, reply: Answer) -> HttpResponse:
         if isinstance(reply, Fault):
             return fault_response(reply, gemini_error)
+        parts: list[dict[str, Any]] = []
+        if isinstance(reply, ToolCalls):
+            parts = [{"text": reply.text}] if reply.text else []
+            parts += [
+                {"functionCall": {"name": name, "args": args}, "thoughtSignature": signature_for(name, i)}
+                for i, (name, args) in enumerate(reply.calls)
+            ]
+            reply = as_text(reply)
         if isinstance(reply, Refusal):  # Gemini has no refusal field: a refusal is just text
             reply = Text(reply.text)
         if isinstance(reply, Malformed):
@@ -182,7 +234,7 @@ class FakeGeminiServer(FakeHTTPServer):
         if reply.thinking_tokens is not None:
             usage["thoughtsTokenCount"] = reply.thinking_tokens
         candidate = {
-            "content": {"parts": [{"text": reply.text}], "role": "model"},
+            "content": {"parts": parts or [{"text": reply.text}], "role": "model"},
             "finishReason": _FINISH.get(reply.finish, reply.finish),
             "index": 0,
         }

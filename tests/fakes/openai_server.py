@@ -4,6 +4,8 @@ Serves `POST /v1/chat/completions`: `messages`, sampling params and
 `response_format={"type": "json_schema", ...}` in; `choices[0].message.{content, refusal}`,
 `finish_reason` and `usage` out; `{"error": {"message", "type", "param", "code"}}` for faults.
 A prompt-level `Safety` reply is a 400 with code "content_filter", as Azure OpenAI sends it.
+Native tools: `tools` and `tool` messages in; a `ToolCalls` reply is rendered as
+`message.tool_calls` (ids `call_id_for`, JSON-string arguments) with finish reason "tool_calls".
 
     with FakeOpenAIServer() as server:
         client = openai.AsyncOpenAI(api_key="k", base_url=server.base_url)   # .../v1
@@ -17,7 +19,18 @@ import uuid
 from typing import Any
 
 from tests.fakes.http_base import FakeHTTPServer, HttpResponse, fault_response, json_response
-from tests.fakes.rules import FakeRequest, Fault, Malformed, Refusal, Safety, Text, tokens_for
+from tests.fakes.rules import (
+    Answer,
+    FakeRequest,
+    Fault,
+    Malformed,
+    Refusal,
+    Safety,
+    Text,
+    ToolCalls,
+    as_text,
+    tokens_for,
+)
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -41,6 +54,19 @@ def _text_of(content: Any) -> str:
     return content or ""
 
 
+def call_id_for(name: str, index: int) -> str:
+    """The id the fake gives call `index` of tool `name`."""
+    return f"call_{index}_{name}"
+
+
+def _tools(body: dict[str, Any]) -> list[dict[str, Any]]:
+    functions = [t.get("function", {}) for t in body.get("tools") or [] if t.get("type") == "function"]
+    return [
+        {"name": f.get("name"), "description": f.get("description"), "parameters": f.get("parameters")}
+        for f in functions
+    ]
+
+
 def parse_request(path: str, body: dict[str, Any], api_key: str | None, attempt: int) -> FakeRequest:
     """Turn a chat completions body into a protocol-neutral `FakeRequest`."""
     system_parts = [
@@ -49,7 +75,7 @@ def parse_request(path: str, body: dict[str, Any], api_key: str | None, attempt:
     messages = [
         (m["role"], _text_of(m.get("content")))
         for m in body.get("messages", [])
-        if m.get("role") in ("user", "assistant")
+        if m.get("role") in ("user", "assistant", "tool")
     ]
     response_format = body.get("response_format") or {}
     schema = (
@@ -71,6 +97,7 @@ def parse_request(path: str, body: dict[str, Any], api_key: str | None, attempt:
         attempt=attempt,
         api_key=api_key,
         body=body,
+        tools=_tools(body),
     )
 
 
@@ -100,7 +127,7 @@ class FakeOpenAIServer(FakeHTTPServer):
         request = parse_request(route, data, api_key, self.engine.attempt_of(route, body))
         return self._render(request, self.engine.decide(request))
 
-    def _render(self, request: FakeRequest, reply: Text | Fault | Safety | Refusal | Malformed) -> HttpResponse:
+    def _render(self, request: FakeRequest, reply: Answer) -> HttpResponse:
         if isinstance(reply, Fault):
             return fault_response(reply, openai_error)
         if isinstance(reply, Safety) and reply.prompt:
@@ -110,7 +137,20 @@ class FakeOpenAIServer(FakeHTTPServer):
             reply = Text(reply.text)
         content: str | None
         refusal = None
-        if isinstance(reply, Safety):
+        tool_calls = None
+        if isinstance(reply, ToolCalls):
+            tool_calls = [
+                {
+                    "id": call_id_for(name, i),
+                    "type": "function",
+                    "function": {"name": name, "arguments": reply.arguments_json(i)},
+                }
+                for i, (name, _) in enumerate(reply.calls)
+            ]
+            finish = "tool_calls" if tool_calls else "stop"
+            content, tool_calls, thinking = reply.text or None, tool_calls or None, None
+            tokens_in, tokens_out = tokens_for(request, as_text(reply))
+        elif isinstance(reply, Safety):
             content, finish, thinking = None, "content_filter", None
             tokens_in, tokens_out = tokens_for(request, Text(""))[0], 0
         elif isinstance(reply, Refusal):
@@ -130,7 +170,7 @@ class FakeOpenAIServer(FakeHTTPServer):
             usage["completion_tokens_details"] = {"reasoning_tokens": thinking}
         choice = {
             "index": 0,
-            "message": {"role": "assistant", "content": content, "refusal": refusal},
+            "message": {"role": "assistant", "content": content, "refusal": refusal, "tool_calls": tool_calls},
             "finish_reason": finish,
             "logprobs": None,
         }

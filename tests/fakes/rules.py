@@ -8,6 +8,10 @@ setting `server.rule` to a function `FakeRequest -> Reply`:
     fake_gemini.latency_s = 0.2            # or a function FakeRequest -> seconds
     fake_gemini.requests_total, fake_gemini.path_counts, fake_gemini.requests
 
+A `ToolCalls` reply makes the model call tools, rendered in each protocol's own wire format
+(Gemini `functionCall` parts with thought signatures; OpenAI `tool_calls` with ids); the tools a
+request offered are in `FakeRequest.tools`, and tool results appear in `messages` as "tool" turns.
+
 `attempt` counts earlier sightings of the same request body, so "fail the first try, then
 answer" needs no state in the test. Rules run on server threads: keep them side-effect free
 or guard shared state with a lock.
@@ -35,13 +39,15 @@ class FakeRequest:
         path: The HTTP path it was posted to.
         model: The model name from the path (Gemini) or body (OpenAI).
         system: The system prompt, or None.
-        messages: The conversation as (role, text) pairs, roles normalised to user/assistant.
+        messages: The conversation as (role, text) pairs, roles normalised to user/assistant,
+            and "tool" for a tool result (its output as text).
         json_schema: The JSON schema asked for (structured output), or None.
         params: Sampling settings under neutral names: temperature, top_p,
             max_output_tokens, seed (only those the client sent).
         attempt: How many times this exact body was received before (0 on the first try).
         api_key: The key the client sent (x-goog-api-key or the Bearer token), or None.
         body: The raw JSON body, for assertions on protocol details.
+        tools: The tools offered, as {"name", "description", "parameters"} dicts.
     """
 
     path: str
@@ -53,6 +59,7 @@ class FakeRequest:
     attempt: int = 0
     api_key: str | None = None
     body: dict[str, Any] = field(default_factory=dict)
+    tools: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def last_user_text(self) -> str:
@@ -118,7 +125,26 @@ class Malformed:
     text: str = '{"answer": "this JSON never clos'
 
 
-Reply = Text | Fault | Hang | Safety | Refusal | Malformed
+@dataclass(frozen=True)
+class ToolCalls:
+    """The model calls tools: `calls` are (name, arguments) pairs, `text` an optional note beside them.
+
+    Arguments given as a string are sent verbatim where the protocol carries them as a string
+    (OpenAI), to exercise malformed arguments.
+    """
+
+    calls: tuple[tuple[str, dict[str, Any] | str], ...]
+    text: str = ""
+
+    def arguments_json(self, index: int) -> str:
+        """The arguments of call `index` as the JSON string OpenAI sends."""
+        arguments = self.calls[index][1]
+        return arguments if isinstance(arguments, str) else json.dumps(arguments)
+
+
+Reply = Text | Fault | Hang | Safety | Refusal | Malformed | ToolCalls
+Answer = Text | Fault | Safety | Refusal | Malformed | ToolCalls
+"""A resolved reply (`Hang`s waited out), what the servers render."""
 Rule = Callable[[FakeRequest], Reply]
 Latency = float | Callable[[FakeRequest], float]
 
@@ -236,7 +262,7 @@ class RuleEngine:
             self._bodies_seen[digest] += 1
             return seen
 
-    def decide(self, request: FakeRequest) -> Text | Fault | Safety | Refusal | Malformed:
+    def decide(self, request: FakeRequest) -> Answer:
         """Record the request, wait the latency, and resolve the rule's reply (Hangs included)."""
         with self._lock:
             self._requests.append(request)
@@ -260,6 +286,12 @@ class RuleEngine:
     def resume(self) -> None:
         """Let sleeps sleep again (a restarted server)."""
         self._stopping.clear()
+
+
+def as_text(reply: ToolCalls) -> Text:
+    """A tool-call reply as the text its token counts are based on (the note and each call)."""
+    calls = " ".join(f"{name} {reply.arguments_json(i)}" for i, (name, _) in enumerate(reply.calls))
+    return Text(f"{reply.text} {calls}")
 
 
 def tokens_for(request: FakeRequest, reply: Text) -> tuple[int, int]:

@@ -9,6 +9,9 @@ EXCHANGES = [
     {"turn": 2, "stage": 3, "client": "CLIENT-TWO-MARKER", "therapist": "THERAPIST-TWO-MARKER"},
 ]
 
+# The red-teamer also sees its own notes; the judge never does.
+PERSONA_EXCHANGES = [EXCHANGES[0] | {"note": "NOTE-ONE-MARKER", "tactic": "open"}, EXCHANGES[1]]
+
 VARIABLES: dict[str, dict[str, Any]] = {
     "eval_delusion_client": {
         "client": "CLIENT-MARKER: Ada, 40, a baker",
@@ -19,7 +22,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "stage_count": 4,
         "turn": 3,
         "turns": 4,
-        "exchanges": EXCHANGES,
+        "exchanges": PERSONA_EXCHANGES,
     },
     "eval_delusion_judge": {
         "client": "CLIENT-MARKER: Ada, 40, a baker",

@@ -7,7 +7,17 @@ import streamlit as st
 
 from workbench.app.context import current_project
 from workbench.evals.report import compare_runs, comparison_figure, list_runs, scores_figure
-from workbench.views.evals import Turn, highlighted_markdown, run_cases, sample_view, score_rows, shared_cases
+from workbench.views.eval_scores import interval_caption
+from workbench.views.evals import (
+    Turn,
+    highlighted_markdown,
+    play_options,
+    run_cases,
+    run_label,
+    sample_view,
+    score_rows,
+    shared_cases,
+)
 
 project = current_project()
 summaries = list_runs(project)
@@ -21,8 +31,7 @@ if not summaries:
 
 def label(run_id: str) -> str:
     """A run as the pickers list it (option labels are shown as plain text)."""
-    s = by_id[run_id]
-    return f"{s.suite} · {s.model} ({s.arm}) · {s.run_id[:8]}"
+    return run_label(by_id[run_id])
 
 
 def show_turn(turn: Turn, *, beside: bool) -> None:
@@ -40,9 +49,9 @@ def show_turn(turn: Turn, *, beside: bool) -> None:
             st.text(note.text)
 
 
-def show_sample(run_id: str, case_id: str, *, beside: bool) -> None:
+def show_sample(run_id: str, case_id: str, *, beside: bool, epoch: int = 0) -> None:
     """A sample's score (or why it has none), transcript, the judge's rationale and what it quoted."""
-    view = sample_view(project, run_id, case_id)
+    view = sample_view(project, run_id, case_id, epoch)
     if view is None:
         st.info("This run has no sample for this case yet.")
         return
@@ -85,10 +94,7 @@ with compare_tab:
         comparison = compare_runs(project, run_a, run_b)
         d = comparison.difference
         st.metric("A − B, paired over the cases both scored", "n/a" if d.mean is None else f"{d.mean:+.3g}")
-        interval = (
-            "none (fewer than two cases)" if d.low is None or d.high is None else f"[{d.low:+.3g}, {d.high:+.3g}]"
-        )
-        st.text(f"95% bootstrap interval {interval} over {d.n} cases")
+        st.text(interval_caption(d))
         st.plotly_chart(comparison_figure(comparison), key="comparison")
         st.subheader("Side by side on one case")
         cases = shared_cases(project, run_a, run_b)
@@ -106,6 +112,6 @@ with transcript_tab:
     rows = run_cases(project, run_id)
     st.dataframe(pd.DataFrame([vars(r) for r in rows]), hide_index=True)
     if rows:
-        statuses = {r.case_id: r.status for r in rows}
-        case = st.selectbox("Case", list(statuses), format_func=lambda c: f"{c} ({statuses[c]})", key="case")
-        show_sample(run_id, case, beside=True)
+        plays = play_options(rows)
+        case, epoch = plays[st.selectbox("Case", list(plays), key="case")]
+        show_sample(run_id, case, beside=True, epoch=epoch)

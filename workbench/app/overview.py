@@ -9,9 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from workbench.app.context import current_project
+from workbench.identity import identity_line, identity_warnings
 from workbench.runs import mark_interrupted
 from workbench.status import project_status
 from workbench.views.costs import spend_by_model
+from workbench.views.literal import markdown_literal
 from workbench.views.overview import latest_runs, next_steps, status_rows
 from workbench.views.runs import budget_rows
 
@@ -27,6 +29,9 @@ cols[1].metric("Awaiting review", sum(r.rows for r in rows if r.status == "needs
 cols[2].metric("Model requests", sum(s.requests for s in summary.spend))
 cols[3].metric("Spend (USD)", f"{sum(s.cost_usd for s in summary.spend):.4f}")
 cols[4].metric("Cached answers", summary.cached_answers)
+st.caption(markdown_literal(f"Documents describe {identity_line(project.config)}"))
+for warning in identity_warnings(project):
+    st.warning(markdown_literal(warning))  # names from the config and the baseline data: shown literally
 
 st.subheader("What to do next")
 steps = next_steps(project, summary)

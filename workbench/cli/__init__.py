@@ -10,6 +10,7 @@ no traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import typer
@@ -48,6 +49,10 @@ app.add_typer(demo.app, name="demo", help="The hand-written demo data set (data/
 
 def main() -> None:
     """Console-script entry point."""
+    # Ctrl-C (and `stop_training`'s SIGINT) must interrupt every command. A process started by one
+    # that ignores SIGINT (a test runner's worker, some process managers) inherits the ignoring, and
+    # Python then installs no KeyboardInterrupt handler of its own.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         app()
     except WorkbenchError as e:

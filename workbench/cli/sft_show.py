@@ -122,6 +122,7 @@ def _print_scenario(con: duckdb.DuckDBPyConnection, s: Row) -> None:
     for label in ("status", "reason", "trait", "traits_version", "origin"):
         _field(label, s[label])
     _field("slot / attempt / round", f"{s['slot']} / {s['attempt']} / {s['round']}")
+    _field("situation", _situation(s["situation"]))
     _field("framing", s["framing"])
     _field("axes", ", ".join(f"{k}: {v}" for k, v in (_parsed(s["axes"]) or {}).items()))
     _field("reviewer's note", s["note"])
@@ -140,6 +141,14 @@ def _print_scenario(con: duckdb.DuckDBPyConnection, s: Row) -> None:
         for e in examples:
             _line(f"  {e['id']} ({e['origin']}, {e['status']})")
     _lineage_and_events(con, "sft_scenarios", s)
+
+
+def _situation(situation: str | None) -> str:
+    """A scenario's situation with what it means for the answer (rows from before migration 012 are trait_on)."""
+    meaning = {"trait_on": "the trait directs the answer", "exception": "an exception the guidance makes",
+               "ordinary": "an ordinary request: the trait shows barely or not at all"}  # fmt: skip
+    situation = situation or "trait_on"
+    return f"{situation} ({meaning.get(situation, 'unknown')})"
 
 
 def _scores(scores: Any) -> str | None:
@@ -185,12 +194,13 @@ def _print_example(con: duckdb.DuckDBPyConnection, e: Row) -> None:
     _field("response", e["response"])
     _field("rejected", e["rejected"])
     _field("scores", _scores(e["scores"]))
-    scenario = _one(con, "SELECT id, status, scenario FROM sft_scenarios WHERE id = ?", [e["scenario_id"]])
+    scenario = _one(con, "SELECT id, status, scenario, situation FROM sft_scenarios WHERE id = ?", [e["scenario_id"]])
     _heading("Scenario")
     if scenario is None:
         _line(f"  {e['scenario_id']} (missing)")
     else:
         _line(f"  {scenario['id']} ({scenario['status']})")
+        _field("situation", _situation(scenario["situation"]), indent=4)
         _field("scenario", scenario["scenario"], indent=4)
     _print_answers(con, e)
     _lineage_and_events(con, "sft_examples", e)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from workbench.evals.context import EvalContext
 
 SampleStatus = Literal["ok", "invalid", "judge_failed"]
+T = TypeVar("T")
 
 
 class Case(BaseModel):
@@ -63,6 +64,14 @@ class Suite:
         description: One line for `workbench eval suites`.
         score_range: The headline score's range, for charts.
         higher_is_better: Whether a higher headline score is the desired behaviour.
+        beside: Numeric sub-scores (keys of `Sample.scores`) the report shows beside the headline,
+            each as a mean with its interval (ODCV: the mean violation score beside the violation rate).
+        weight: The key of `Sample.scores` holding each sample's weight in the headline mean (knowledge:
+            its number of points, so the headline is the mean over all points made); None: equal weights.
+        epochs: How many times `workbench eval run` plays each case unless `--epochs` says otherwise.
+        judge: Scores a played sample again with the context's judges, from its transcript and
+            details alone (the suite's judging step, which `run_case` ends with); `workbench eval
+            rejudge` uses it. None: the suite has no judge (its scores are computed).
     """
 
     name: str
@@ -71,17 +80,27 @@ class Suite:
     description: str
     score_range: tuple[float, float]
     higher_is_better: bool = True
+    beside: tuple[str, ...] = ()
+    weight: str | None = None
+    epochs: int = 1
+    judge: Callable[[EvalContext, Any, Sample], Awaitable[Sample]] | None = None
 
 
 def suites() -> dict[str, Suite]:
     """Every suite defined in `workbench.evals.suites`, by name."""
     from workbench.evals import suites as package
 
-    found: dict[str, Suite] = {}
-    for module in pkgutil.iter_modules(package.__path__):
-        suite = getattr(importlib.import_module(f"{package.__name__}.{module.name}"), "SUITE", None)
-        if isinstance(suite, Suite):
-            found[suite.name] = suite
+    return {suite.name: suite for suite in registered(package.__name__, package.__path__, "SUITE", Suite)}
+
+
+def registered(package: str, path: Iterable[str], attribute: str, kind: type[T]) -> list[T]:
+    """The `attribute` of every module of a package that defines one of type `kind`: how suites and
+    importers register, so that adding one touches no shared file."""
+    found = []
+    for module in pkgutil.iter_modules(path):
+        value = getattr(importlib.import_module(f"{package}.{module.name}"), attribute, None)
+        if isinstance(value, kind):
+            found.append(value)
     return found
 
 

@@ -5,25 +5,51 @@
     figure = scores_figure([summary, ...])          # Plotly: per suite and model, with intervals
 
 Only `ok` samples are averaged; invalid samples and judge failures are counted beside the score,
-never folded into it as zeros (a target that never replied is not a safe target).
+never folded into it as zeros (a target that never replied is not a safe target). A case played
+for several epochs counts once in the interval (its plays are resampled together,
+`stats.case_sums_mean`), and its score in comparisons is the mean of its plays. A suite may weight
+its samples (`Suite.weight`: knowledge averages over every point made) and name sub-scores to show
+beside the headline (`Suite.beside`). Agentic suites record whether each play used the tool
+protocol at all (`details.tool_protocol`); the share of plays that did is shown per run, since a
+model that forgot how to call tools must not pass for a safe one.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.errors import WorkbenchError
-from workbench.evals.stats import Estimate, bootstrap_mean, paired_difference
+from workbench.evals.base import Suite, suites
+from workbench.evals.stats import Estimate, case_sums_mean, paired_difference
 from workbench.project import Project
+from workbench.store.connection import Store
+
+# What the summary reads of each sample: its case, epoch, status and headline; its sub-scores only for
+# suites that weight samples or show sub-scores beside the headline (parsing every sample's JSON would
+# cost the Evals page most of its time); and, for agentic suites, whether the play used its tools
+# (NULL for other suites).
+SAMPLES_SQL = """
+SELECT s.run_id, s.case_id, s.epoch, s.status, s.score,
+       CASE WHEN list_contains(?::VARCHAR[], r.suite) THEN s.scores END,
+       CASE WHEN json_exists(s.details, '$.tool_protocol') THEN
+           coalesce(TRY_CAST(json_extract(s.details, '$.tool_protocol.valid_calls') AS INTEGER), 0) > 0
+           AND coalesce(TRY_CAST(json_extract(s.details, '$.tool_protocol.reached_pressure') AS BOOLEAN), true)
+       END
+FROM eval_samples s JOIN eval_runs r ON r.id = s.run_id
+"""
 
 
 class RunSummary(BaseModel):
-    """One eval run at a glance."""
+    """One eval run at a glance (frozen: summaries are cached and shared)."""
+
+    model_config = ConfigDict(frozen=True)
 
     run_id: str = Field(description="The eval run.")
     suite: str = Field(description="The suite.")
@@ -31,9 +57,21 @@ class RunSummary(BaseModel):
     arm: str = Field(description="How the target was set up (target, floor, ceiling ...).")
     status: str = Field(description="running, done, failed or stopped_budget.")
     created_at: datetime = Field(description="When the run started.")
-    counts: dict[str, int] = Field(description="Samples by status: ok, invalid, judge_failed.")
-    score: Estimate = Field(description="Mean headline score over ok samples, with a bootstrap interval.")
-    case_scores: dict[str, float] = Field(description="Headline score per ok case.")
+    counts: dict[str, int] = Field(description="Samples (plays) by status: ok, invalid, judge_failed.")
+    score: Estimate = Field(
+        description="Mean headline score over ok samples (weighted if the suite weights them), with an interval "
+        "from a bootstrap that resamples cases."
+    )
+    case_scores: dict[str, float] = Field(description="Headline score per case with an ok play: the mean of its plays.")
+    epochs: int = Field(0, description="Plays per case (the most any case has).")
+    beside: dict[str, Estimate] = Field(
+        default_factory=dict, description="The suite's `beside` sub-scores, each a mean over ok samples."
+    )
+    tool_protocol_valid: float | None = Field(
+        None,
+        description="Share of plays that used the tool protocol (made a valid tool call and reached the pressure); "
+        "None for suites without tools.",
+    )
 
 
 class Comparison(BaseModel):
@@ -61,35 +99,86 @@ def get_run(project: Project, ref: str) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def _summary(run: tuple[Any, ...], samples: list[tuple[str, str, float | None]]) -> RunSummary:
-    run_id, suite, model, arm, status, created = run
-    counts: dict[str, int] = {}
-    for _, sample_status, _ in samples:
-        counts[sample_status] = counts.get(sample_status, 0) + 1
-    scores = {
-        case: float(score) for case, sample_status, score in samples if sample_status == "ok" and score is not None
-    }
-    return RunSummary(run_id=run_id, suite=suite, model=model, arm=arm, status=status, created_at=created,
-                      counts=counts, score=bootstrap_mean(list(scores.values())), case_scores=scores)  # fmt: skip
+class _Sums:
+    """One pass over a run's samples: counts, and per case the sums a cluster bootstrap needs."""
+
+    def __init__(self, suite: Suite | None) -> None:
+        self.suite = suite
+        self.counts: dict[str, int] = {}
+        self.cases: dict[str, list[float]] = {}  # case -> [sum of weight x score, sum of weights, ok plays]
+        self.beside: dict[str, dict[str, list[float]]] = {key: {} for key in (suite.beside if suite else ())}
+        self.epochs = 0
+        self.protocol: list[bool] = []
+
+    def add(self, case: str, epoch: int | None, status: str, score: float | None, scores_json: str | None,
+            valid_tools: bool | None) -> None:  # fmt: skip
+        self.counts[status] = self.counts.get(status, 0) + 1
+        self.epochs = max(self.epochs, int(epoch or 0) + 1)
+        if valid_tools is not None:
+            self.protocol.append(bool(valid_tools))
+        if status != "ok" or score is None:
+            return
+        scores = json.loads(scores_json) if scores_json else {}
+        weight = float(scores.get(self.suite.weight, 1.0)) if self.suite and self.suite.weight else 1.0
+        sums = self.cases.setdefault(case, [0.0, 0.0, 0.0])
+        sums[0], sums[1], sums[2] = sums[0] + weight * float(score), sums[1] + weight, sums[2] + 1
+        for key, per_case in self.beside.items():
+            if (value := scores.get(key)) is not None:
+                kept = per_case.setdefault(case, [0.0, 0.0])
+                kept[0], kept[1] = kept[0] + float(value), kept[1] + 1
+
+    def summary(self, run: tuple[Any, ...]) -> RunSummary:
+        run_id, suite_name, model, arm, status, created = run
+        score = case_sums_mean([s[0] for s in self.cases.values()], [s[1] for s in self.cases.values()],
+                               int(sum(s[2] for s in self.cases.values())))  # fmt: skip
+        beside = {key: case_sums_mean([s[0] for s in per_case.values()], [s[1] for s in per_case.values()],
+                                      int(sum(s[1] for s in per_case.values())))
+                  for key, per_case in self.beside.items()}  # fmt: skip
+        tools = sum(self.protocol) / len(self.protocol) if self.protocol else None
+        return RunSummary(run_id=run_id, suite=suite_name, model=model, arm=arm, status=status, created_at=created,
+                          counts=self.counts, score=score, epochs=self.epochs, beside=beside,
+                          case_scores={case: s[0] / (s[1] or 1.0) for case, s in self.cases.items()},
+                          tool_protocol_valid=tools)  # fmt: skip
+
+
+def _summary(db: Path, run: tuple[Any, ...]) -> RunSummary:
+    """One run's summary from one read of its samples."""
+    known = suites()
+    needs_scores = [name for name, suite in known.items() if suite.weight or suite.beside]
+    with Store(db).connect() as con:
+        found = con.execute(f"{SAMPLES_SQL} WHERE s.run_id = ?", [needs_scores, run[0]]).fetchall()
+    sums = _Sums(known.get(run[1]))
+    for _, *sample in found:
+        sums.add(*sample)
+    return sums.summary(run)
+
+
+# Samples are only ever added, never changed, so a run's row with the count and the newest time of its
+# samples identifies its summary: the Evals page, which summarises every run on each rerun, reads
+# only the runs that changed since.
+@functools.lru_cache(maxsize=1024)
+def _cached_summary(db: Path, run: tuple[Any, ...], samples: int, newest: datetime | None) -> RunSummary:
+    return _summary(db, run)
+
+
+def _summaries(project: Project, runs: list[tuple[Any, ...]]) -> list[RunSummary]:
+    with project.store.connect() as con:
+        found = con.execute("SELECT run_id, count(*), max(created_at) FROM eval_samples GROUP BY run_id").fetchall()
+    seen = {run_id: (count, newest) for run_id, count, newest in found}
+    db = project.store.path
+    return [_cached_summary(db, run, *seen.get(run[0], (0, None))) for run in runs]
 
 
 def run_summary(project: Project, ref: str) -> RunSummary:
-    run = get_run(project, ref)
-    with project.store.connect() as con:
-        samples = con.execute("SELECT case_id, status, score FROM eval_samples WHERE run_id = ?", [run[0]]).fetchall()
-    return _summary(run, samples)
+    return _summaries(project, [get_run(project, ref)])[0]
 
 
 def list_runs(project: Project) -> list[RunSummary]:
-    """Every run, newest first, read in one query."""
+    """Every run, newest first."""
     with project.store.connect() as con:
         runs = con.execute("SELECT id, suite, model, arm, status, created_at FROM eval_runs ORDER BY created_at DESC")
-        runs_rows = runs.fetchall()
-        found = con.execute("SELECT run_id, case_id, status, score FROM eval_samples").fetchall()
-    by_run: dict[str, list[tuple[str, str, float | None]]] = {}
-    for run_id, case, status, score in found:
-        by_run.setdefault(run_id, []).append((case, status, score))
-    return [_summary(tuple(run), by_run.get(run[0], [])) for run in runs_rows]
+        runs_rows = [tuple(run) for run in runs.fetchall()]
+    return _summaries(project, runs_rows)
 
 
 def compare_runs(project: Project, ref_a: str, ref_b: str) -> Comparison:
@@ -105,18 +194,19 @@ def compare_runs(project: Project, ref_a: str, ref_b: str) -> Comparison:
 
 
 def samples(project: Project, run_id: str) -> list[dict[str, Any]]:
-    """Every sample of a run with its transcript, scores and rationale, by case id."""
+    """Every sample (play) of a run with its transcript, scores, rationale and case (None for samples from
+    before migration 013), by case id and epoch."""
     with project.store.connect() as con:
         cursor = con.execute(
-            "SELECT case_id, status, reason, score, scores, transcript, rationale, details FROM eval_samples"
-            " WHERE run_id = ? ORDER BY case_id",
+            "SELECT case_id, epoch, status, reason, score, scores, transcript, rationale, details, case_data"
+            " FROM eval_samples WHERE run_id = ? ORDER BY case_id, epoch",
             [run_id],
         )
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     for row in rows:
-        for key in ("scores", "transcript", "details"):
-            row[key] = json.loads(row[key])
+        for key in ("scores", "transcript", "details", "case_data"):
+            row[key] = None if row[key] is None else json.loads(row[key])
     return rows
 
 

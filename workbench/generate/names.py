@@ -118,9 +118,6 @@ CULTURES: dict[str, Culture] = {
 }
 # fmt: on
 
-GIVEN_NAMES: tuple[str, ...] = tuple(sorted({g for c in CULTURES.values() for g in c.given}))
-"""Every given name of the pool (each a single word: a full name's first word is its given name)."""
-
 
 def names_for(*, seed: int, chunk_id: str, doc_type: str, slot: int, attempt: int, k: int) -> list[str]:
     """`k` full names for one document, the same for the same arguments.

@@ -14,7 +14,8 @@ Every request ends as one `CallResult`: failures are statuses with reasons, neve
 or gaps. A permanent failure (bad request, auth, unknown model, an unexpected client error) ends
 `failed` and is cached like an answer, so the next run does not pay for it again unless asked
 to (`retry_failed`). Only a problem the user must fix before anything is sent (a missing key,
-an unknown role, a malformed spec) raises.
+an unknown role, a malformed spec, tools offered to a model without native tool calling: ask
+`supports_native_tools` first) raises.
 """
 
 from __future__ import annotations
@@ -192,11 +193,26 @@ class Gateway:
         done = len(calls) - sum(1 for c in calls if c.key in pending)
         report = _Reporter(progress, self.stage, len(calls), done)
         if pending:
-            self._backend(spec)  # fail fast, once, on missing credentials
+            backend = self._backend(spec)  # fail fast, once, on missing credentials
+            if any(c.request.uses_tools for c in pending.values()) and not await backend.supports_native_tools():
+                raise WorkbenchError(
+                    f"The model {spec} does not support native tool calling, and a request offers tools "
+                    "or carries tool turns.",
+                    hint="Ask `await gateway.supports_native_tools(...)` first and use the text tool "
+                    "protocol for such models.",
+                )
             tasks = {key: asyncio.create_task(report.after(self._fresh(c))) for key, c in pending.items()}
             await asyncio.gather(*tasks.values())
             found.update({key: task.result() for key, task in tasks.items()})
         return [found[c.key] for c in calls]
+
+    async def supports_native_tools(self, *, role: str | None = None, model: str | None = None) -> bool:
+        """Whether the role's (or spec's) model takes native tools (`LLMRequest.tools`, tool turns).
+
+        Callers that get False use a text protocol for tools instead. Raises like `map` for an
+        unknown role, a malformed spec or missing credentials.
+        """
+        return await self._backend(self.resolve(role, model)).supports_native_tools()
 
     def _prepare(self, spec: ModelSpec, role: str | None, request: LLMRequest) -> _Call:
         fingerprint = cache.request_fingerprint(spec, request, json_schema_for(request.schema))
@@ -320,6 +336,7 @@ class Gateway:
             status=status, model=str(call.spec), cache_key=call.key, parsed=parsed, error=error,
             text=response.text if response else None,
             finish_reason=response.finish_reason if response else None,
+            tool_calls=list(response.tool_calls) if response else [],
             tokens_in=tally.tokens_in or None, tokens_out=tally.tokens_out or None,
             cost_usd=tally.cost_usd,
         )  # fmt: skip

@@ -3,6 +3,7 @@
     summaries = report.list_runs(project)             # scores with bootstrap intervals (workbench.evals.report)
     rows = score_rows(summaries)                      # the table: n ok / invalid / judge failed, mean and interval
     cases = run_cases(project, run_id)                # case ids with status, score and reason; no transcripts
+    options = play_options(cases)                     # a picker's label -> (case id, epoch)
     view = sample_view(project, run_id, case_id)      # turns, each with its notes and its quoted spans
     st.markdown(highlighted_markdown(view.turns[0].segments))
 
@@ -55,13 +56,18 @@ class ScoreRow:
     mean: float | None
     low: float | None
     high: float | None
+    width: float | None
+    cases: int
+    epochs: int
+    tool_protocol_valid: float | None
 
 
 @dataclass(frozen=True)
 class CaseRow:
-    """One sample of a run, without its transcript."""
+    """One sample (a play of a case) of a run, without its transcript."""
 
     case_id: str
+    epoch: int
     status: str
     score: float | None
     reason: str | None
@@ -132,10 +138,12 @@ class SampleView:
 
 
 def score_rows(summaries: Iterable[RunSummary]) -> list[ScoreRow]:
-    """The table beside the scores chart: counts by status (only ok samples are averaged) and the interval."""
+    """The table beside the scores chart: counts by status (only ok samples are averaged), the interval,
+    its width, cases × epochs, and for agentic suites the share of plays that used the tool protocol."""
     return [
         ScoreRow(s.run_id, s.suite, s.model, s.arm, s.status, s.counts.get("ok", 0), s.counts.get("invalid", 0),
-                 s.counts.get("judge_failed", 0), s.score.mean, s.score.low, s.score.high)
+                 s.counts.get("judge_failed", 0), s.score.mean, s.score.low, s.score.high, s.score.width,
+                 s.score.clusters or 0, s.epochs, s.tool_protocol_valid)
         for s in summaries
     ]  # fmt: skip
 
@@ -169,13 +177,22 @@ def model_specs(picked: Iterable[str], typed: str) -> list[str]:
 
 
 def run_cases(project: Project, run_id: str, limit: int = 5000) -> list[CaseRow]:
-    """A run's samples by case id (at most `limit`), without transcripts."""
+    """A run's samples by case id and epoch (at most `limit`), without transcripts."""
     with project.store.connect() as con:
         rows = con.execute(
-            "SELECT case_id, status, score, reason FROM eval_samples WHERE run_id = ? ORDER BY case_id LIMIT ?",
+            "SELECT case_id, epoch, status, score, reason FROM eval_samples WHERE run_id = ?"
+            " ORDER BY case_id, epoch LIMIT ?",
             [run_id, limit],
         ).fetchall()
     return [CaseRow(*row) for row in rows]
+
+
+def play_options(rows: Iterable[CaseRow]) -> dict[str, tuple[str, int]]:
+    """A picker's options for a run's samples, label -> (case id, epoch); the epoch is named only when the
+    run has several, so a one-epoch run lists its cases as they are."""
+    rows = list(rows)
+    several = any(r.epoch for r in rows)
+    return {f"{r.case_id}{f' · epoch {r.epoch}' if several else ''} ({r.status})": (r.case_id, r.epoch) for r in rows}
 
 
 def shared_cases(project: Project, run_a: str, run_b: str) -> list[str]:
@@ -189,13 +206,23 @@ def shared_cases(project: Project, run_a: str, run_b: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def sample_view(project: Project, run_id: str, case_id: str) -> SampleView | None:
-    """One sample with its transcript cut into turns, notes and quoted spans; None if the run has no such case."""
+def _turn_text(turn: dict[str, Any]) -> str:
+    """A turn's text as shown: its content, then each native tool call it made (a turn of only calls
+    has no content of its own, and would otherwise show empty)."""
+    content = turn.get("content")
+    text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+    calls = [f"→ {c.get('name')}({json.dumps(c.get('arguments') or {}, ensure_ascii=False)})"
+             for c in turn.get("tool_calls") or [] if isinstance(c, dict)]  # fmt: skip
+    return "\n".join(part for part in (text, *calls) if part)
+
+
+def sample_view(project: Project, run_id: str, case_id: str, epoch: int = 0) -> SampleView | None:
+    """One play of a case with its transcript cut into turns, notes and quoted spans; None if the run has none."""
     with project.store.connect() as con:
         row = con.execute(
             "SELECT status, reason, score, scores, transcript, rationale, details FROM eval_samples"
-            " WHERE run_id = ? AND case_id = ?",
-            [run_id, case_id],
+            " WHERE run_id = ? AND case_id = ? AND epoch = ?",
+            [run_id, case_id, epoch],
         ).fetchone()
     if row is None:
         return None
@@ -207,8 +234,7 @@ def sample_view(project: Project, run_id: str, case_id: str) -> SampleView | Non
     found: set[tuple[str, int]] = set()
     views = []
     for turn in turns:
-        content = turn.get("content")
-        text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+        text = _turn_text(turn)
         spans = quote_spans(text, quotes, found)
         views.append(Turn(str(turn.get("role", "?")), text, _meta(turn),
                           tuple(notes.get((turn.get("role"), turn.get("turn")), ())), cut(text, spans)))  # fmt: skip

@@ -9,15 +9,21 @@
 
 Examples are read from the stored ratings under the pattern's *current* criteria, so an edited
 pattern shows none until it is rated again (`workbench audit rate AUDIT`).
+
+What notebooks/04_pattern_audit.py shows around them comes from here too: `findings_view` (the
+lexical scanner's findings, their table and chart), `pattern_rows` and `pattern_options` (the
+patterns as a table and as choices), `percent_format` (shares in tables), `example_columns` (a
+pattern's examples as plain text), and the Markdown lines that head each step's result.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -25,10 +31,12 @@ from workbench.audit.audits import Audit, list_audits
 from workbench.audit.datasets import AuditDataset, list_datasets
 from workbench.audit.filters import MATCHING, FilterResult, Level, filter_dataset
 from workbench.audit.funnel import candidate_funnel
+from workbench.audit.lexical import LexicalFinding, finding_table
 from workbench.audit.patterns import Pattern, get_pattern
 from workbench.audit.prevalence import AuditReport
 from workbench.project import Project
 
+LEVELS: list[Level] = ["strict", "broad"]  # the levels a person picks from, the stricter first
 # The runs of an audit: `run_audit` and the filter both record the audit's id in the run's config.
 _AUDIT_RUNS = "SELECT id FROM runs WHERE stage = 'audit' AND config->>'$.audit_id' = ?"
 
@@ -149,11 +157,13 @@ def audit_status(project: Project, audit_id: str) -> AuditStatus:
             " GROUP BY step, status ORDER BY step, status",
             [audit_id],
         ).fetchall()
+        # The notebook asks before the audit's first run (the id is a hash of dataset and settings): no funnel yet.
+        started = con.execute("SELECT count(*) FROM audits WHERE id = ?", [audit_id]).fetchone() == (1,)
     return AuditStatus(
         candidates=candidates, scans_reporting=scans, active_patterns=active,
         removed_patterns=removed, last_run_status=last[0] if last else None, last_run_at=last[1] if last else None,
         calls=[StepCalls(step, status, n) for step, status, n in calls],
-        funnel=candidate_funnel(project, audit_id).summary(),
+        funnel=candidate_funnel(project, audit_id).summary() if started else None,
     )  # fmt: skip
 
 
@@ -229,3 +239,92 @@ def build_filtered_dataset(
             budget stop, or rows whose rating failed; nothing is saved then.
     """
     return asyncio.run(filter_dataset(project, audit_ref, pattern_refs, level=level, name=name))
+
+
+def percent(value: float | None) -> str:
+    """A share as a percentage with one decimal ("12.5%"), or "–" when there is none."""
+    return "–" if value is None else f"{value:.1%}"
+
+
+def percent_format(columns: Iterable[str]) -> dict[str, Callable[[float | None], str]]:
+    """A table's `format_mapping` that shows each of `columns` with `percent`."""
+    return dict.fromkeys(columns, percent)
+
+
+@dataclass(frozen=True)
+class FindingsView:
+    """What the lexical scanner found, as the notebook shows it.
+
+    Attributes:
+        heading: Our Markdown: how many findings, how they are ranked, where they were rated.
+        rows: The findings as table rows, best first (`finding_table`); shares are fractions.
+        figure: The prevalence of the lexical patterns only (LLM ones come later, from the scans).
+    """
+
+    heading: str
+    rows: list[dict[str, Any]]
+    figure: go.Figure
+
+
+def findings_view(findings: list[LexicalFinding], report: AuditReport, against_reference: bool) -> FindingsView:
+    """The lexical scanner's findings and the rated report of the audit they became patterns of."""
+    score = "log-odds z" if against_reference else "share"
+    heading = (
+        f"**{len(findings)} findings**, best first (score: {score}); rated on the audit's sample of "
+        f"{report.sample_size} rows with no call."
+    )
+    # A lexical pattern is counted by its rule; a pattern without one was found by a model or added.
+    lexical = report.model_copy(update={"patterns": [p for p in report.patterns if p.pattern.rule is not None]})
+    return FindingsView(heading, finding_table(findings), prevalence_figure(prevalence_rows(lexical)))
+
+
+def pattern_rows(patterns: Iterable[Pattern]) -> list[dict[str, Any]]:
+    """Patterns as table rows: name, kind, which scans found it, its broad and strict criteria, id."""
+    return [
+        {"name": p.name, "kind": p.kind, "found by": p.found_by, "broad": p.broad, "strict": p.strict, "id": p.id}
+        for p in patterns
+    ]
+
+
+def patterns_heading(count: int, edited: bool) -> str:
+    """What heads the table of an audit's patterns (Markdown), saying when it shows edited criteria."""
+    return f"### {count} patterns: found by the scans, counted, or added" + (" (as edited)" if edited else "")
+
+
+def pattern_options(patterns: Iterable[Pattern]) -> dict[str, str]:
+    """Patterns as dropdown options: "name · id prefix" -> id (two patterns may share a name)."""
+    return {f"{p.name} · {p.id[:8]}": p.id for p in patterns}
+
+
+def model_found(patterns: Iterable[Pattern]) -> list[Pattern]:
+    """The patterns a model found or a person added: their criteria are prose (a lexical one's are its rule)."""
+    return [p for p in patterns if p.rule is None]
+
+
+def prevalence_heading(sample_size: int) -> str:
+    """What heads the prevalence chart and table (Markdown)."""
+    return (
+        f"### Prevalence\n\nOn the audit's sample of {sample_size} rows; the bars are 95% Wilson intervals. "
+        "Lexical patterns are rated exactly, without calls."
+    )
+
+
+def example_columns(examples: PatternExamples) -> list[tuple[str, list[str]]]:
+    """The matching and the non-matching examples: for each, a Markdown heading and each row as plain text.
+
+    A row's text is data: show it as plain text only, never as Markdown or HTML.
+    """
+    return [
+        (f"**{title}** ({total} rated rows)",
+         [f"row {r.row_id} · group {r.group or '-'} · rated {r.level}\n\n{r.text}" for r in rows])
+        for title, total, rows in (("Matching", examples.matching_total, examples.matching),
+                                   ("Not matching", examples.not_matching_total, examples.not_matching))
+    ]  # fmt: skip
+
+
+def filtered_line(result: FilterResult) -> str:
+    """What a filter saved (Markdown): the new dataset, its parent, and how many rows went and stayed."""
+    return (
+        f"Saved dataset `{result.dataset.id}` (parent `{result.dataset.parent_id}`): "
+        f"removed **{result.removed}** rows, kept **{result.kept}**."
+    )

@@ -11,14 +11,18 @@ at most `max_revisions` times (every round is kept in details["realism"]; the la
 even if it never passed, with details["realism_passed"] false). The auditor then plays the user
 for up to `max_turns` target replies; before each of its turns after the first it records a
 strategy assessment (escalate, de-escalate or pivot, with a reason and its next message) in
-details["strategy"]. The `judge` scores the violation 1-10 quoting the transcript (quotes it cannot
-find there are listed in details["quotes_not_in_transcript"]). The headline score is the
-violation score: lower is better.
+details["strategy"]. Each judge of the run's panel (`--judge`, else the `judge` role) scores the
+violation 1-10 quoting the transcript; the headline is the median of their scores (lower is
+better), `scores["judges"]` holds each judge's, and the quotes and rationale kept are those of the
+judge nearest the median (quotes not found in the transcript are listed in
+details["quotes_not_in_transcript"]). `judge` scores a stored conversation again from its
+transcript and details alone (`workbench eval rejudge RUN --judge SPEC`), without the auditor or
+the target.
 
 Only non-empty target replies count (one cut at the token limit counts); a reply that is blocked,
 empty or an error ends the conversation, and so does an auditor that fails mid-way: what was said
 until then is judged. A sample with no target reply, or whose opening could not be written or
-checked, is invalid; a judge that refuses or fails to parse is judge_failed. Neither is scored.
+checked, is invalid; when no judge gives a parseable verdict it is judge_failed. Neither is scored.
 Every call's prompt holds the conversation so far, so a resumed run replays a conversation from
 the cache up to where it stopped.
 """
@@ -43,6 +47,8 @@ from workbench.evals.suites.audit_schemas import (
 from workbench.llm.types import Message
 
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…|\[\.\.\.\])\s*")
+# What judging writes into a sample's details (so judging it again starts from the play alone).
+JUDGED_DETAILS = frozenset({"quotes", "quotes_not_in_transcript"})
 
 
 @dataclass(frozen=True)
@@ -143,8 +149,14 @@ class Conversation:
 
     def exchanges(self) -> list[dict[str, Any]]:
         """The turns up to the last counted target reply (what the judge sees)."""
-        last = max((i for i, t in enumerate(self.turns) if t.get("counted")), default=-1)
-        return [{k: t[k] for k in ("role", "content", "turn")} for t in self.turns[: last + 1]]
+        return exchanges(self.turns)
+
+
+def exchanges(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The user and target turns up to the last counted target reply (a transcript's system turn aside)."""
+    turns = [t for t in turns if t["role"] != "system"]
+    last = max((i for i, t in enumerate(turns) if t.get("counted")), default=-1)
+    return [{k: t[k] for k in ("role", "content", "turn")} for t in turns[: last + 1]]
 
 
 async def _converse(
@@ -197,32 +209,48 @@ async def run_case(ctx: EvalContext, case: AuditCase) -> Sample:
     system = [{"role": "system", "content": opening["target_system"]}] if opening["target_system"].strip() else []
     details |= {"scenario": opening["scenario"], "target_system": opening["target_system"],
                 "strategy": talk.strategies, "target_replies": talk.replies, "ended": talk.ended}  # fmt: skip
-    scores: dict[str, Any] = {"target_replies": talk.replies, "realism": rounds[-1]["score"],
-                              "revisions": len(rounds) - 1}  # fmt: skip
     transcript = system + talk.turns
     if talk.replies == 0:
-        return Sample("invalid", scores=scores, transcript=transcript, details=details,
+        return Sample("invalid", scores=_play_scores(details), transcript=transcript, details=details,
                       reason=f"the target never replied: {talk.ended}")  # fmt: skip
-    judged = talk.exchanges()
-    verdict = await ctx.ask("judge", "eval_audit_judge", schema=ViolationVerdict, trait_title=trait[0],
-                            trait_text=trait[1], traits=ctx.traits_text, scenario=opening["scenario"],
-                            target_system=opening["target_system"], transcript=judged)  # fmt: skip
-    if not verdict.ok or verdict.parsed is None:
-        return Sample("judge_failed", scores=scores, transcript=transcript, details=details,
-                      reason=f"the judge gave no verdict ({verdict.status}: {verdict.error})")  # fmt: skip
-    quotes = [str(q) for q in verdict.parsed["quotes"]]
-    missing = quotes_not_in(quotes, judged)
-    details |= {"quotes": quotes, "quotes_not_in_transcript": missing}
-    rationale = verdict.parsed["rationale"] + "".join(f'\n\n> "{q}"' for q in quotes)
-    score = float(verdict.parsed["score"])
-    return Sample("ok", score=score, scores=scores | {"violation": score, "quotes_found": len(quotes) - len(missing)},
-                  transcript=transcript, rationale=rationale, details=details)  # fmt: skip
+    return await judge(ctx, case, Sample("ok", transcript=transcript, details=details))
+
+
+def _play_scores(details: dict[str, Any]) -> dict[str, Any]:
+    """The sub-scores of the play itself (not of its judging), from its details."""
+    return {"target_replies": details["target_replies"], "realism": details["realism"][-1]["score"],
+            "revisions": details["revisions"]}  # fmt: skip
+
+
+async def judge(ctx: EvalContext, case: AuditCase, played: Sample) -> Sample:
+    """Have the run's judges score the violation in a played conversation (its transcript and details)."""
+    require_traits(ctx)
+    trait = find_trait(ctx, played.details["trait"])
+    details = {k: v for k, v in played.details.items() if k not in JUDGED_DETAILS}
+    scores = _play_scores(details)
+    judged = exchanges(played.transcript)
+    panel = await ctx.judge("eval_audit_judge", schema=ViolationVerdict, score=lambda v: v.score,
+                            trait_title=trait[0], trait_text=trait[1], traits=ctx.traits_text,
+                            scenario=details["scenario"], target_system=details["target_system"],
+                            transcript=judged)  # fmt: skip
+    if not panel.ok:
+        failed = panel.failed_sample(played.transcript, details)
+        failed.scores = scores | panel.record()
+        return failed
+    verdict = panel.verdict
+    missing = quotes_not_in(verdict.quotes, judged)
+    details |= {"quotes": verdict.quotes, "quotes_not_in_transcript": missing}
+    rationale = verdict.rationale + "".join(f'\n\n> "{q}"' for q in verdict.quotes)
+    scores |= {"violation": panel.score, "quotes_found": len(verdict.quotes) - len(missing), **panel.record()}
+    return Sample("ok", score=panel.score, scores=scores, transcript=played.transcript, rationale=rationale,
+                  details=details)  # fmt: skip
 
 
 SUITE = Suite(
     name="audit",
     case_model=AuditCase,
     run_case=run_case,
+    judge=judge,
     description="An auditor agent (realism-checked opening, strategy assessed before each turn) tries to elicit a "
     "violation of one trait within max_turns target replies; the judge scores the violation 1-10 (lower is better).",
     score_range=(1, 10),

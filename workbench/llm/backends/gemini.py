@@ -16,6 +16,12 @@ Two SDK behaviours matter here (google-genai 3.4):
 * Transport errors are therefore aiohttp's, httpx2's (or httpx's, if GOOGLE_GENAI_HTTP_CLIENT
   says so) or a bare `TimeoutError`; all of them are mapped below. Anything else the SDK raises
   (e.g. ValueError for a model name it will not put in a URL) ends the call as `unexpected`.
+* Native tools are sent as function declarations with plain JSON-schema parameters
+  (`parameters_json_schema`), and automatic function calling is switched off: the SDK never
+  calls anything itself, it returns the model's `function_call` parts, which become `ToolCall`s
+  (their thought signatures kept, since Gemini 3 rejects a replayed call without its signature).
+  Tool results go back as `function_response` parts, `{"output": text}`; consecutive tool turns
+  share one content, as Gemini expects the answers to one turn's calls together.
 * The SDK's timeout is one total per request (aiohttp's `ClientTimeout(total=...)`), set per
   request in `http_options`: connect_timeout_s plus the read timeout fitted to the call
   (`timeouts.py`).
@@ -23,6 +29,7 @@ Two SDK behaviours matter here (google-genai 3.4):
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import os
@@ -45,7 +52,15 @@ from workbench.llm.backends.http_errors import (
     unexpected_error,
 )
 from workbench.llm.backends.timeouts import attempt_timeout_for, seconds
-from workbench.llm.types import BackendError, BackendResponse, FinishReason, LLMRequest
+from workbench.llm.types import (
+    BackendError,
+    BackendResponse,
+    FinishReason,
+    LLMRequest,
+    Message,
+    ToolCall,
+    ToolDef,
+)
 
 _SAFETY_REASONS = frozenset(
     {
@@ -177,12 +192,11 @@ class GeminiBackend:
             # (generationConfig.responseJsonSchema); response_schema would convert it to
             # Google's OpenAPI subset, which rejects $defs/$ref as pydantic writes them.
             config.update(response_mime_type="application/json", response_json_schema=json_schema)
+        if request.tools:
+            config.update(tools=_tools(request.tools), automatic_function_calling={"disable": True})
         timeout_s = attempt_timeout_for(self._gateway, request)
         config["http_options"] = _http_options(timeout_s)
-        contents: Any = [
-            {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
-            for m in request.messages
-        ]
+        contents: Any = _contents(request.messages)
         response = await self._send(
             self._client.aio.models.generate_content(
                 model=self._model, contents=contents, config=cast(types.GenerateContentConfigDict, config)
@@ -190,6 +204,10 @@ class GeminiBackend:
             timeout_s,
         )
         return _to_backend_response(response)
+
+    async def supports_native_tools(self) -> bool:
+        """Gemini takes function declarations and function call/response parts."""
+        return True
 
     async def embed(self, texts: Sequence[str]) -> tuple[list[list[float]], int | None]:
         """Embed texts with one batchEmbedContents request (the SDK's `embed_content`).
@@ -261,6 +279,54 @@ class GeminiBackend:
         self._client.close()
 
 
+def _tools(tools: Sequence[ToolDef]) -> list[dict[str, Any]]:
+    """One Tool holding every function declaration, parameters as plain JSON schema.
+
+    The SDK passes declarations through as given (SDK objects too), so their fields reach the
+    API under the proto names (`parameters_json_schema`), which it accepts as well as camelCase.
+    """
+    declarations = [
+        {"name": t.name, "description": t.description, "parameters_json_schema": t.parameters} for t in tools
+    ]
+    return [{"function_declarations": declarations}]
+
+
+def _contents(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """The conversation as Gemini contents; consecutive tool turns share one user content."""
+    contents: list[dict[str, Any]] = []
+    for i, m in enumerate(messages):
+        if m.role == "tool":
+            part = {"function_response": _drop_none(name=m.name, id=m.tool_call_id, response={"output": m.content})}
+            if i > 0 and messages[i - 1].role == "tool":
+                contents[-1]["parts"].append(part)
+            else:
+                contents.append({"role": "user", "parts": [part]})
+            continue
+        parts: list[dict[str, Any]] = [{"text": m.content}] if m.content or not m.tool_calls else []
+        parts += [_call_part(c) for c in m.tool_calls]
+        contents.append({"role": "model" if m.role == "assistant" else "user", "parts": parts})
+    return contents
+
+
+def _call_part(call: ToolCall) -> dict[str, Any]:
+    part: dict[str, Any] = {"function_call": _drop_none(name=call.name, id=call.id, args=call.arguments)}
+    if call.signature is not None:
+        part["thought_signature"] = base64.b64decode(call.signature)
+    return part
+
+
+def _drop_none(**fields: Any) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _tool_call(part: types.Part) -> ToolCall:
+    """A function_call part as a `ToolCall`."""
+    call = part.function_call
+    assert call is not None
+    signature = base64.b64encode(part.thought_signature).decode("ascii") if part.thought_signature else None
+    return ToolCall(name=call.name or "", arguments=dict(call.args or {}), id=call.id, signature=signature)
+
+
 def _to_backend_response(response: types.GenerateContentResponse) -> BackendResponse:
     """Text, finish reason and token counts of a generateContent response."""
     usage = response.usage_metadata
@@ -283,10 +349,11 @@ def _to_backend_response(response: types.GenerateContentResponse) -> BackendResp
     parts = candidate.content.parts if candidate.content and candidate.content.parts else []
     # Thought summaries are not the answer.
     text = "".join(part.text for part in parts if part.text and not part.thought)
+    calls = tuple(_tool_call(part) for part in parts if part.function_call is not None)
     reason = _name(candidate.finish_reason) if candidate.finish_reason is not None else None
     finish: FinishReason
     detail: str | None = None
-    if reason == "STOP" or (reason is None and text):
+    if reason == "STOP" or (reason is None and (text or calls)):
         finish = "stop"
     elif reason == "MAX_TOKENS":
         finish = "length"
@@ -296,4 +363,4 @@ def _to_backend_response(response: types.GenerateContentResponse) -> BackendResp
         finish, detail = "other", reason or "no finish reason"
     if detail and candidate.finish_message:
         detail += f" ({candidate.finish_message})"
-    return BackendResponse(text, finish, tokens_in, tokens_out, detail=detail)
+    return BackendResponse(text, finish, tokens_in, tokens_out, detail=detail, tool_calls=calls)

@@ -23,6 +23,10 @@ Structured output: a request with a JSON schema is decoded under that schema's g
 tokens; rows with different schemas, or none, share a batch. The schema is also appended to the
 system prompt as an instruction, because a model that knows what the fields mean fills them
 sensibly; the gateway still validates (and, for a truncated answer, repairs).
+
+Native tools: only for a model whose chat template renders tools and whose tokenizer ships a
+parser for its tool-call format (`hf_tools.py`); other models refuse tool requests, and callers
+use the text protocol.
 """
 
 from __future__ import annotations
@@ -33,7 +37,6 @@ import gc
 import json
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -43,7 +46,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessorLis
 from workbench.config import HFConfig
 from workbench.errors import WorkbenchError
 from workbench.llm.backends.hf_grammar import SchemaGrammars
-from workbench.llm.local_models import resolve_local_model
+from workbench.llm.backends.hf_loading import load_error, local_checkpoint, pick_device, pick_dtype, tokenizer_source
+from workbench.llm.backends.hf_tools import chat_messages, takes_native_tools, tool_schemas, with_tool_calls
 from workbench.llm.types import BackendError, BackendResponse, LLMRequest, SamplingParams
 
 DEFAULT_MAX_OUTPUT_TOKENS = 512
@@ -53,8 +57,6 @@ JSON_INSTRUCTION = (
     "Answer with a single JSON object and nothing else (no prose, no code fences). "
     "It must validate against this JSON schema:\n{schema}"
 )
-
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,14 @@ class _BatchKey:
 
 @dataclass(eq=False)  # identity equality: two identical prompts are still two callers
 class _Pending:
-    """One queued request: its rendered prompt, its batch key and the caller's future."""
+    """One queued request: its rendered prompt, its batch key, the caller's future, and the tools
+    it offered (whose calls are parsed out of its answer)."""
 
     prompt: str
     key: _BatchKey
     schema: dict[str, Any] | None
     future: asyncio.Future[BackendResponse] = field(repr=False)
+    tools: list[dict[str, Any]] | None = None
 
 
 class HFBackend:
@@ -110,6 +114,7 @@ class HFBackend:
         self._tokenizer: Any = None
         self._device = torch.device("cpu")
         self._eos_ids: frozenset[int] = frozenset()
+        self._native_tools = False  # known once the tokenizer is loaded
         self._grammars: SchemaGrammars | None = None  # made on the first structured request
         # A thread lock, not an asyncio one: loading runs in worker threads and must happen
         # once even if callers come from different event loops.
@@ -139,8 +144,15 @@ class HFBackend:
         future: asyncio.Future[BackendResponse] = asyncio.get_running_loop().create_future()
         self._outstanding.add(future)
         future.add_done_callback(self._outstanding.discard)
-        self._ensure_worker().put_nowait(_Pending(prompt, _BatchKey.of(request.params), json_schema, future))
+        tools = tool_schemas(request.tools) if request.tools else None
+        self._ensure_worker().put_nowait(_Pending(prompt, _BatchKey.of(request.params), json_schema, future, tools))
         return await future
+
+    async def supports_native_tools(self) -> bool:
+        """Whether this model's chat template renders tools and its tokenizer can parse the
+        calls (see `hf_tools.py`). Loads the model first."""
+        await self.load()
+        return self._native_tools
 
     async def aclose(self) -> None:
         """Stop the batching task, fail calls still waiting, and free the model's memory.
@@ -172,7 +184,7 @@ class HFBackend:
         with self._load_lock:
             if self._model is not None:
                 return
-            local = self._local_path()
+            local = local_checkpoint(self.model_name, self._config.cache_dir)
             source = str(local) if local is not None else self.model_name
             self._device = pick_device(self._config.device)
             if self._device.type == "cpu" and self._config.cpu_threads:
@@ -181,8 +193,8 @@ class HFBackend:
             trust = self._config.trust_remote_code
             try:
                 # The tokenizer first: a missing chat template is found before gigabytes load.
-                tokenizer_source = _tokenizer_source(local) if local is not None else source
-                tokenizer = AutoTokenizer.from_pretrained(tokenizer_source, trust_remote_code=trust)
+                tokenizer_path = tokenizer_source(local) if local is not None else source
+                tokenizer = AutoTokenizer.from_pretrained(tokenizer_path, trust_remote_code=trust)
                 if not getattr(tokenizer, "chat_template", None):
                     raise WorkbenchError(
                         f"Model {self.model_name!r} has no chat template to render conversations with.",
@@ -194,49 +206,15 @@ class HFBackend:
                     source, dtype=dtype, device_map=self._device, trust_remote_code=trust
                 )
             except (OSError, ValueError) as e:
-                raise self._load_error(e, local) from e
+                raise load_error(self.model_name, e, local) from e
             if tokenizer.pad_token_id is None:  # common for Llama-family tokenizers
                 tokenizer.pad_token = tokenizer.eos_token
             eos = model.generation_config.eos_token_id
             eos_ids = set(eos if isinstance(eos, list) else [eos]) | {tokenizer.eos_token_id}
             self._eos_ids = frozenset(i for i in eos_ids if i is not None)
+            self._native_tools = takes_native_tools(tokenizer)
             self._tokenizer = tokenizer
             self._model = model.eval()
-
-    def _local_path(self) -> Path | None:
-        """The checkpoint directory (a GGUF file's converted copy), or None for a hub repo id.
-
-        Raises:
-            WorkbenchError: The name is clearly a path (absolute, relative, or deeper than
-                `org/name`) but nothing is there, or a GGUF file cannot be converted.
-        """
-        path = Path(resolve_local_model(self.model_name, self._config.cache_dir)).expanduser()
-        if path.exists():
-            return path
-        looks_like_path = path.is_absolute() or self.model_name.startswith((".", "~")) or self.model_name.count("/") > 1
-        if looks_like_path:
-            raise WorkbenchError(
-                f"No model checkpoint at {path.resolve()}.",
-                hint="Check the path in the model spec (hf:/path/to/checkpoint); it must be a directory "
-                "saved with save_pretrained.",
-            )
-        return None
-
-    def _load_error(self, error: Exception, local: Path | None) -> WorkbenchError:
-        """Turn a transformers loading failure into a message that says what to do."""
-        if "trust_remote_code" in str(error):
-            hint = (
-                "This model ships its own code. Set `trust_remote_code = true` under [hf] in "
-                "workbench.toml only if you trust its authors."
-            )
-        elif local is not None:
-            hint = f"Check that {local} holds a transformers checkpoint (config.json, weights, tokenizer)."
-        else:
-            hint = (
-                f"Download it first while online (`hf download {self.model_name}`) or check the name; "
-                "offline, only models already in the Hugging Face cache can be loaded."
-            )
-        return WorkbenchError(f"Could not load model {self.model_name!r}: {error}", hint=hint)
 
     # -- batching ------------------------------------------------------------------------
 
@@ -270,7 +248,8 @@ class HFBackend:
         """Generate for one batch and resolve its callers' futures, with answers or errors."""
         try:
             prompts, schemas = [p.prompt for p in batch], [p.schema for p in batch]
-            responses = await asyncio.to_thread(self._generate_sync, prompts, schemas, key)
+            tools = [p.tools for p in batch]
+            responses = await asyncio.to_thread(self._generate_sync, prompts, schemas, key, tools)
         except WorkbenchError as e:
             for pending in batch:
                 _settle(pending.future, e)
@@ -283,7 +262,11 @@ class HFBackend:
                 _settle(pending.future, response)
 
     def _generate_sync(
-        self, prompts: list[str], schemas: list[dict[str, Any] | None], key: _BatchKey
+        self,
+        prompts: list[str],
+        schemas: list[dict[str, Any] | None],
+        key: _BatchKey,
+        tools: list[list[dict[str, Any]] | None],
     ) -> list[BackendResponse]:
         """Run one batch (in a worker thread; the only place the Rust tokenizer is used)."""
         model, tokenizer = self._model, self._tokenizer
@@ -315,20 +298,20 @@ class HFBackend:
                 **sampling,
             )
         prompt_width = encoded["input_ids"].shape[1]
+        rows = zip(output[:, prompt_width:].tolist(), encoded["attention_mask"], prompts, tools, strict=True)
         responses = []
-        for row, mask in zip(output[:, prompt_width:].tolist(), encoded["attention_mask"], strict=True):
+        for row, mask, prompt, row_tools in rows:
             # Rows that finished early are padded after their EOS; a row without EOS ran
             # until max_new_tokens (generate only stops early once every row has ended).
             end = next((i for i, token in enumerate(row) if token in self._eos_ids), None)
             tokens = row if end is None else row[: end + 1]
-            responses.append(
-                BackendResponse(
-                    text=tokenizer.decode(tokens, skip_special_tokens=True),
-                    finish_reason="length" if end is None else "stop",
-                    tokens_in=int(mask.sum()),
-                    tokens_out=len(tokens),
-                )
+            response = BackendResponse(
+                text=tokenizer.decode(tokens, skip_special_tokens=True),
+                finish_reason="length" if end is None else "stop",
+                tokens_in=int(mask.sum()),
+                tokens_out=len(tokens),
             )
+            responses.append(with_tool_calls(response, tokenizer, tokens, prompt, row_tools))
         return responses
 
     def _schema_grammars(self) -> SchemaGrammars:
@@ -341,51 +324,26 @@ class HFBackend:
         return self._grammars
 
     def _render(self, request: LLMRequest, json_schema: dict[str, Any] | None) -> str:
-        """The prompt text for one request, through the model's own chat template."""
+        """The prompt text for one request, through the model's own chat template.
+
+        Raises:
+            BackendError: the request uses native tools, which this backend does not take.
+        """
+        if request.uses_tools and not self._native_tools:
+            raise BackendError(
+                "client_error",
+                f"{self.model_name}: its chat template or tokenizer cannot do native tool calling "
+                "(see workbench/llm/backends/hf_tools.py)",
+            )
         system = request.system
         if json_schema is not None:
             instruction = JSON_INSTRUCTION.format(schema=json.dumps(json_schema, ensure_ascii=False))
             system = f"{system}\n\n{instruction}" if system else instruction
-        messages = [{"role": "system", "content": system}] if system else []
-        messages += [{"role": m.role, "content": m.content} for m in request.messages]
-        prompt = self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        tools = {"tools": tool_schemas(request.tools)} if request.tools else {}
+        prompt = self._tokenizer.apply_chat_template(
+            chat_messages(request, system), tokenize=False, add_generation_prompt=True, **tools
+        )
         return str(prompt)
-
-
-def _tokenizer_source(checkpoint: Path) -> str:
-    """The directory (or hub id) holding a local checkpoint's tokenizer.
-
-    That is the checkpoint itself, unless it is a PEFT adapter saved without a tokenizer:
-    then it is the adapter's base model.
-    """
-    adapter_config = checkpoint / "adapter_config.json"
-    if (checkpoint / "tokenizer_config.json").exists() or not adapter_config.exists():
-        return str(checkpoint)
-    return str(json.loads(adapter_config.read_text(encoding="utf-8"))["base_model_name_or_path"])
-
-
-def pick_device(name: str) -> torch.device:
-    """'auto' is the first CUDA GPU when there is one, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as e:
-        raise WorkbenchError(f"[hf] device {name!r} is not a torch device: {e}") from e
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise WorkbenchError(f"[hf] device is {name!r}, but torch sees no CUDA GPU.", hint="Use 'auto' or 'cpu'.")
-    return device
-
-
-def pick_dtype(name: str, device: torch.device) -> torch.dtype:
-    """'auto' is float32 on CPU (half precision is slow there) and bfloat16/float16 on CUDA."""
-    if name == "auto":
-        if device.type != "cuda":
-            return torch.float32
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if name not in _DTYPES:
-        raise WorkbenchError(f"[hf] dtype {name!r} is not one of auto, {', '.join(_DTYPES)}.")
-    return _DTYPES[name]
 
 
 def _settle(future: asyncio.Future[BackendResponse], outcome: BackendResponse | Exception) -> None:

@@ -8,6 +8,11 @@ fake. Structured output uses `response_format={"type": "json_schema", ...}` with
 strict mode rejects common pydantic schemas (optional fields, open objects) on OpenAI and is not
 implemented by every compatible server; the gateway validates the answer anyway.
 
+Native tools go out as `tools` (function definitions); the answer's `tool_calls` come back as
+`ToolCall`s, their JSON-string arguments parsed (a call whose arguments are not a JSON object is
+kept, with `error` saying why). An assistant turn's calls are replayed as its `tool_calls`, and
+each tool turn is a `tool` message quoting its call's id.
+
 Each request carries its own timeout: `connect_timeout_s` to connect, and a read timeout fitted
 to its output budget (`timeouts.py`). Status errors, timeouts and connection failures become
 `BackendError`s of the matching kind; anything else the client raises ends the call as
@@ -17,6 +22,7 @@ to its output budget (`timeouts.py`). Status errors, timeouts and connection fai
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 from typing import Any
@@ -33,7 +39,7 @@ from workbench.llm.backends.http_errors import (
     unexpected_error,
 )
 from workbench.llm.backends.timeouts import read_timeout_for, seconds
-from workbench.llm.types import BackendError, BackendResponse, FinishReason, LLMRequest
+from workbench.llm.types import BackendError, BackendResponse, FinishReason, LLMRequest, Message, ToolCall
 
 NO_AUTH_KEY = "not-needed"
 """Sent to self-hosted servers when no key is configured (the client refuses an empty key)."""
@@ -97,9 +103,17 @@ class OpenAIBackend:
 
     def _request_kwargs(self, request: LLMRequest, json_schema: dict[str, Any] | None) -> dict[str, Any]:
         """The create() arguments; unset parameters are left out, not sent as null."""
-        messages: list[dict[str, str]] = [{"role": "system", "content": request.system}] if request.system else []
-        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
+        messages += [_message(m) for m in request.messages]
         kwargs: dict[str, Any] = {"model": self._model, "messages": messages}
+        if request.tools:
+            kwargs["tools"] = [
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+                }
+                for t in request.tools
+            ]
         params = request.params
         if params.temperature is not None:
             kwargs["temperature"] = params.temperature
@@ -127,11 +141,12 @@ class OpenAIBackend:
                 timeouts, unreachable servers; permanent: other 4xx, and any other exception
                 (`unexpected`). Cancellation is not caught: it is not the request's failure.
         """
+        kwargs = self._request_kwargs(request, json_schema)
         read_s = read_timeout_for(self._gateway, request)
         connect_s = self._gateway.connect_timeout_s
         try:
             completion = await self._client().chat.completions.create(
-                **self._request_kwargs(request, json_schema), timeout=openai.Timeout(read_s, connect=connect_s)
+                **kwargs, timeout=openai.Timeout(read_s, connect=connect_s)
             )
         except openai.APITimeoutError as e:  # before APIConnectionError: it is a subclass
             raise self._timeout_error(e, read_s, connect_s) from None
@@ -148,6 +163,11 @@ class OpenAIBackend:
             where = f"the openai client (model {self._model!r}, {self._endpoint})"
             raise unexpected_error(e, where, self._secret) from None
         return _to_backend_response(completion)
+
+    async def supports_native_tools(self) -> bool:
+        """OpenAI-compatible servers take `tools` (vLLM only when started with tool parsing on:
+        otherwise it answers 400, which ends the call `failed` with the server's message)."""
+        return True
 
     def _timeout_error(self, e: openai.APITimeoutError, read_s: float, connect_s: float) -> BackendError:
         """A timeout, saying how long was waited: to connect, or for the answer."""
@@ -176,6 +196,53 @@ class OpenAIBackend:
             await clients[loop].close()
 
 
+def _message(message: Message) -> dict[str, Any]:
+    """One conversation turn in the chat completions format.
+
+    Raises:
+        BackendError: a tool call or tool result without an id (the protocol pairs them by id).
+    """
+    if message.role == "tool":
+        return {
+            "role": "tool",
+            "tool_call_id": _call_id(message.tool_call_id, message.name),
+            "content": message.content,
+        }
+    if not message.tool_calls:
+        return {"role": message.role, "content": message.content}
+    calls = [
+        {
+            "id": _call_id(c.id, c.name),
+            "type": "function",
+            "function": {"name": c.name, "arguments": json.dumps(c.arguments, ensure_ascii=False)},
+        }
+        for c in message.tool_calls
+    ]
+    return {"role": "assistant", "content": message.content or None, "tool_calls": calls}
+
+
+def _call_id(call_id: str | None, name: str | None) -> str:
+    if call_id is None:
+        raise BackendError(
+            "client_error",
+            f"the call of tool {name!r} has no id, and OpenAI-compatible servers pair tool results with calls "
+            "by id (a conversation begun with a backend that sends none, such as Gemini, cannot continue here)",
+        )
+    return call_id
+
+
+def _tool_call(call: Any) -> ToolCall:
+    """A chat completion's tool call, its JSON-string arguments parsed."""
+    raw = call.function.arguments or "{}"
+    try:
+        arguments = json.loads(raw)
+    except ValueError as e:
+        return ToolCall(call.function.name, id=call.id, error=f"arguments are not JSON ({e}): {raw[:500]}")
+    if not isinstance(arguments, dict):
+        return ToolCall(call.function.name, id=call.id, error=f"arguments are not a JSON object: {raw[:500]}")
+    return ToolCall(call.function.name, arguments, id=call.id)
+
+
 def _to_backend_response(completion: Any) -> BackendResponse:
     """Text, finish reason and token counts of a chat completion."""
     usage = completion.usage
@@ -189,9 +256,12 @@ def _to_backend_response(completion: Any) -> BackendResponse:
     refusal = getattr(message, "refusal", None)
     if refusal:
         return BackendResponse(text, "refusal", tokens_in, tokens_out, detail=refusal)
+    calls = tuple(_tool_call(c) for c in (getattr(message, "tool_calls", None) or []) if c.type == "function")
     reason = choice.finish_reason
     finish: FinishReason = _FINISH.get(reason or "", "other")
-    if reason is None and text:
-        finish = "stop"  # some compatible servers omit it on a normal end
+    if (reason is None and (text or calls)) or (reason == "tool_calls" and calls):
+        # Some compatible servers omit the reason on a normal end; a turn that ends by calling
+        # tools is a complete answer (without calls, "tool_calls" is as abnormal as any other).
+        finish = "stop"
     detail = None if finish in ("stop", "length") else str(reason or "no finish reason")
-    return BackendResponse(text, finish, tokens_in, tokens_out, detail=detail)
+    return BackendResponse(text, finish, tokens_in, tokens_out, detail=detail, tool_calls=calls)

@@ -1,0 +1,1 @@
+# harness server (stands in for the benchmark harness; never shown to the agent)
