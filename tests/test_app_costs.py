@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 
 from tests.apptest import open_page
 from workbench.project import Project
-from workbench.views.costs import daily_figure, spend_by_day, spend_by_model
+from workbench.views.costs import DAY_MS, daily_figure, spend_by_day, spend_by_model
 
 # (day, stage, model, status, tokens in, tokens out, cost): cost None with tokens is an unpriced call.
 CALLS: list[tuple[str, str, str, str, int | None, int | None, float | None]] = [
@@ -65,6 +65,36 @@ def test_spend_by_day_groups_by_day_and_stage(project: Project) -> None:
     assert list(scenario.y) == [0.75, 2.0]
 
 
+def test_daily_figure_draws_days_on_a_day_axis_and_nothing_at_zero(project: Project) -> None:
+    plant_calls(project)
+    figure = daily_figure(spend_by_day(project))
+    # eval.audit's only day is unpriced and sft.critique's 2 March call failed: $0, so no bar for them.
+    bars = {(t.name, day): y for t in figure.data for day, y in zip(t.x, t.y, strict=True)}
+    assert bars == {("sft.critique", date(2026, 3, 1)): 1.0, ("sft.scenario", date(2026, 3, 1)): 0.75,
+                    ("sft.scenario", date(2026, 3, 3)): 2.0}  # fmt: skip
+    axis = figure.layout.xaxis
+    assert (axis.type, axis.dtick, axis.tickformat) == ("date", DAY_MS, "%Y-%m-%d")
+    assert list(axis.range) == [datetime(2026, 2, 28, 12), datetime(2026, 3, 3, 12)]
+
+
+def test_calls_within_seconds_of_one_day_chart_as_that_day(project: Project) -> None:
+    plant_calls(project, [("2026-03-05", "sft.scenario", "gemini:flash", "ok", 10, 5, 0.01)] * 3)
+    axis = daily_figure(spend_by_day(project)).layout.xaxis
+    assert (axis.type, axis.dtick) == ("date", DAY_MS)  # ticks a day apart, not milliseconds
+    assert list(axis.range) == [datetime(2026, 3, 4, 12), datetime(2026, 3, 5, 12)]  # one day wide
+
+
+def test_costs_page_with_only_unpriced_calls_says_so_instead_of_charting_zero(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plant_calls(project, [("2026-03-05", "eval.audit", "openai:local@http://127.0.0.1:9/v1", "ok", 300, 30, None)])
+    at = open_page("costs", project, monkeypatch)
+    assert not at.exception
+    assert not at.get("plotly_chart")
+    assert any("No priced spend to chart" in i.value for i in at.info)
+    assert any("1 requests have token counts but no price" in w.value for w in at.warning)
+
+
 def test_costs_page_shows_totals_tables_and_a_stacked_chart(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     plant_calls(project)
     at = open_page("costs", project, monkeypatch)
@@ -76,7 +106,7 @@ def test_costs_page_shows_totals_tables_and_a_stacked_chart(project: Project, mo
     assert any("1 requests have token counts but no price" in w.value for w in at.warning)
     [chart] = at.get("plotly_chart")
     spec = json.loads(chart.proto.spec)
-    assert {t["name"] for t in spec["data"]} == {"sft.scenario", "sft.critique", "eval.audit"}
+    assert {t["name"] for t in spec["data"]} == {"sft.scenario", "sft.critique"}  # eval.audit spent $0: no bar
     assert spec["layout"]["barmode"] == "stack"
     tables = [d.value for d in at.dataframe]
     per_stage = next(t for t in tables if "stage" in t.columns and "day" not in t.columns)
@@ -88,4 +118,4 @@ def test_costs_page_shows_totals_tables_and_a_stacked_chart(project: Project, mo
 def test_costs_page_without_calls_says_what_to_run(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_page("costs", project, monkeypatch)
     assert not at.exception
-    assert any("workbench llm ask" in info.value for info in at.info)
+    assert at.info and [c.value for c in at.code] == ["workbench llm ask Hello --role generator"]

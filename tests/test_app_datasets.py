@@ -129,8 +129,11 @@ def test_datasets_page_on_an_empty_project_says_how_to_fill_it(
     at = open_page("datasets", project, monkeypatch)
     assert not at.exception
     infos = [i.value for i in at.info]
-    assert any("workbench audit import FILE" in i for i in infos)
-    assert any("workbench dataset build NAME" in i for i in infos)
+    assert len(infos) == 2  # one empty state per section
+    assert [c.value for c in at.code] == [
+        "workbench audit snapshot sft",
+        "workbench dataset build candid_care-sft --kind sft",
+    ]
 
 
 def metric(at: Any, label: str) -> str:
@@ -155,5 +158,5 @@ def test_datasets_page_shows_composition_preview_and_exports(
     at.button(key="export").click().run()
     assert not at.exception
     exported = project.root / "exports" / "datasets" / dataset.id
-    assert str(exported / "manifest.json") in at.code[0].value
+    assert str(exported / "manifest.json") in at.code[-1].value  # after the empty audit section's command
     assert json.loads((exported / "manifest.json").read_text())["id"] == dataset.id

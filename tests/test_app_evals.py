@@ -193,7 +193,36 @@ def test_invalid_sample_shows_its_reason_and_no_score(project: Project, monkeypa
 def test_evals_page_without_runs_says_what_to_run(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_page("evals", project, monkeypatch)
     assert not at.exception
-    assert any("workbench eval run --suite" in info.value for info in at.info)
+    assert [c.value for c in at.code] == [
+        "workbench traits add data/traits/candid_care.md",  # the suite judges against a traits document
+        "workbench eval run --suite knowledge --model hf:Qwen/Qwen2.5-0.5B-Instruct --traits candid_care",
+    ]
+
+
+def test_a_run_with_no_scored_sample_is_named_with_its_counts_not_drawn_as_zero(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plant_two_models(project)
+    plant_run(project, "run-broken", "audit", "hf:broken", [
+        {"case": "c1", "status": "invalid", "reason": "the target never replied"},
+        {"case": "c2", "status": "invalid", "reason": "the target never replied"},
+        {"case": "c3", "status": "judge_failed", "reason": "judge parse_failed"},
+    ], age=5)  # fmt: skip
+    at = open_page("evals", project, monkeypatch)
+    assert not at.exception
+    scores = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert sorted(bar["name"] for bar in scores["data"]) == ["hf:base (target)", "hf:base (target)",
+                                                             "hf:trained (target)"]  # fmt: skip
+    assert any("no scored sample" in w.value for w in at.tabs[0].warning)
+    assert "audit · hf:broken (target) · run-brok: 2 invalid, 1 judge_failed" in [t.value for t in at.tabs[0].text]
+
+
+def test_evals_page_with_only_unscored_runs_draws_no_chart(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    plant_run(project, "run-broken", "audit", "hf:broken", [{"case": "c1", "status": "invalid"}], age=5)
+    at = open_page("evals", project, monkeypatch)
+    assert not at.exception
+    assert not at.get("plotly_chart")  # one run: no comparison chart either, so any chart would be the 0 bar
+    assert "audit · hf:broken (target) · run-brok: 1 invalid" in [t.value for t in at.tabs[0].text]
 
 
 def test_a_native_tool_call_turn_shows_its_calls(project: Project) -> None:

@@ -26,8 +26,13 @@ def commands(project: Project) -> list[str | None]:
 def test_overview_of_an_empty_project_says_what_to_run(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_page("overview", project, monkeypatch)
     assert not at.exception
-    assert any("workbench traits add" in info.value for info in at.info)
-    assert [c.value for c in at.code] == ["workbench traits add data/traits/candid_care.md"]
+    assert any("No traits documents yet" in info.value for info in at.info)
+    assert [c.value for c in at.code] == [
+        "workbench traits add data/traits/candid_care.md",
+        "workbench sft run candid_care --pilot 3",  # no rows yet
+        "workbench llm ask Hello --role generator",  # no calls yet
+        "workbench sft run candid_care --pilot 3",  # no runs yet
+    ]
 
 
 def test_overview_names_the_model_the_documents_describe_and_warns_when_unset(

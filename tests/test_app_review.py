@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from tests.apptest import open_page
 from tests.review_rows import plant_examples, statuses
@@ -27,7 +28,8 @@ def shown_text(at: object) -> list[str]:
 def test_empty_review_page_says_which_command_fills_it(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_page("review", project, monkeypatch)
     assert not at.exception
-    assert any("workbench sft run" in i.value for i in at.info)
+    assert [c.value for c in at.code] == ["workbench traits add data/traits/candid_care.md",
+                                          "workbench sft run candid_care", "workbench demo load"]  # fmt: skip
 
 
 def test_accept_records_an_event_and_moves_to_the_next(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,8 +103,50 @@ def test_documents_page_shows_brainstorm_draft_and_critique(
     at = open_page("documents", docs_project, monkeypatch)
     assert not at.exception
     bold = [m.value for m in at.markdown]
-    assert "**Brainstorm**" in bold and "**Draft**" in bold
-    assert any(e.label == "Critique" for e in at.expander)
+    assert "**Brainstorm**" in bold and "**Draft → rewrite**" in bold
+    labels = [c.value for c in at.caption]
+    assert "What" in labels and "Verdict" in labels  # brainstorm and critique field by field, not as JSON
+    assert not any(e.label == "Critique" for e in at.expander)  # the critique is shown, not collapsed
     assert at.subheader[0].value == f"1 of {waiting}"
     at.button(key="reject").click().run()
     assert rows(docs_project, "SELECT count(*) FROM documents WHERE status = 'rejected'") == [(1,)]
+
+
+def _send_status_labels(at: AppTest, labels: list[str]) -> None:
+    """Set the Status filter as the browser does: it sends back the labels it showed for the chosen options."""
+    at.multiselect(key="f_status_examples").set_value(labels)
+
+
+def test_status_filter_keeps_its_selection_through_decisions_and_undo(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plant_examples(project, 4)
+    at = open_page("review", project, monkeypatch)
+    shown = list(at.multiselect(key="f_status_examples").values)  # the labels on screen for ["needs_review"]
+    for focus, answer in (("1 of 3", "Answer 1."), ("1 of 2", "Answer 2.")):
+        at.button(key="accept").click()
+        _send_status_labels(at, shown)
+        at.run()
+        # The filter still holds needs_review, so the next waiting row is in focus, not an accepted one.
+        assert at.multiselect(key="f_status_examples").value == ["needs_review"]
+        assert at.subheader[0].value == focus and answer in shown_text(at)
+    at.button(key="undo_last").click()
+    _send_status_labels(at, shown)
+    at.run()
+    assert at.multiselect(key="f_status_examples").value == ["needs_review"]
+    assert at.subheader[0].value == "1 of 3" and "Answer 1." in shown_text(at)
+
+
+def test_status_filter_survives_a_bulk_action_that_empties_its_status(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plant_examples(project, 3)
+    at = open_page("review", project, monkeypatch)
+    at.button(key="bulk_start").click().run()
+    at.button(key="bulk_confirm").click()
+    _send_status_labels(at, list(at.multiselect(key="f_status_examples").values))
+    at.run()
+    assert set(statuses(project).values()) == {"ok"}
+    # No row waits any more: the queue says so instead of dropping the filter and showing the accepted rows.
+    assert at.multiselect(key="f_status_examples").value == ["needs_review"]
+    assert "No rows match these filters." in [i.value for i in at.info] and not at.subheader

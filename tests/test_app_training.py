@@ -110,4 +110,7 @@ def test_training_page_refreshes_charts_only_while_the_run_runs(
 def test_training_page_without_runs_says_what_to_run(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_page("training", project, monkeypatch)
     assert not at.exception
-    assert any("workbench train sft --dataset" in info.value for info in at.info)
+    assert [c.value for c in at.code] == [
+        "workbench dataset build candid_care-docs --kind midtrain",
+        "workbench train midtrain --dataset candid_care-docs --base-model Qwen/Qwen2.5-0.5B-Instruct",
+    ]

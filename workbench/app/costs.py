@@ -6,15 +6,17 @@ import pandas as pd
 import streamlit as st
 
 from workbench.app.context import current_project
+from workbench.app.empty import command, empty_state
 from workbench.status import project_status
-from workbench.views.costs import daily_figure, spend_by_day, spend_by_model
+from workbench.views.costs import daily_figure, priced, spend_by_day, spend_by_model
 
 project = current_project()
 stages = project_status(project.store).spend
 
 st.title("Costs")
 if not stages:
-    st.info('No model calls yet. Try `workbench llm ask "Hello" --role generator`.')
+    empty_state("No model calls yet. Ask the generator role one question to see a call and its cost here:",
+                command("llm", "ask", "Hello", "--role", "generator"))  # fmt: skip
     st.stop()
 
 unpriced = sum(s.unpriced for s in stages)
@@ -32,7 +34,10 @@ if unpriced:
 
 st.subheader("Per day, by stage")
 days = spend_by_day(project)
-st.plotly_chart(daily_figure(days))
+if priced(days):
+    st.plotly_chart(daily_figure(days))
+else:  # a chart of $0 bars says nothing; the requests and unpriced counts are above and in the tables
+    st.info("No priced spend to chart yet: every request so far is free or has no price.")
 with st.expander("Per day and stage, as a table"):
     st.dataframe(pd.DataFrame([vars(d) for d in days]), hide_index=True)
 

@@ -9,6 +9,7 @@ import plotly.express as px
 import streamlit as st
 
 from workbench.app.context import current_project
+from workbench.app.empty import command, empty_state, traits_name
 from workbench.datasets.build import SPLITS, train_dataset_entries
 from workbench.errors import WorkbenchError
 from workbench.project import Project
@@ -29,8 +30,8 @@ def audit_datasets(project: Project) -> None:
     st.subheader("Audit datasets")
     lineage = audit_dataset_lineage(project)
     if not lineage:
-        st.info("No audit datasets yet. Import one with `workbench audit import FILE`, or freeze accepted rows "
-                "with `workbench audit snapshot sft`.")  # fmt: skip
+        empty_state("No audit datasets yet. Freeze the accepted SFT rows as one (or import a JSONL file with "
+                    "workbench audit import):", command("audit", "snapshot", "sft"))  # fmt: skip
         return
     st.dataframe(pd.DataFrame([vars(d) for d in lineage]), hide_index=True)
     by_id = {d.id: d for d in lineage}
@@ -65,7 +66,8 @@ def train_datasets(project: Project) -> None:
     st.subheader("Training datasets")
     summaries = train_dataset_summaries(project)
     if not summaries:
-        st.info("No training datasets yet. Build one with `workbench dataset build NAME --kind sft`.")
+        empty_state("No training datasets yet. Build one from the accepted SFT rows:",
+                    command("dataset", "build", f"{traits_name(project)}-sft", "--kind", "sft"))  # fmt: skip
         return
     st.dataframe(pd.DataFrame([{**vars(s), "recipe": str(s.recipe)} for s in summaries]), hide_index=True)
     by_id = {s.id: s for s in summaries}

@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from workbench.app.context import current_project
-from workbench.evals.report import compare_runs, comparison_figure, list_runs, scores_figure
+from workbench.app.empty import command, empty_state, traits_first, traits_name
+from workbench.evals.report import RunSummary, compare_runs, comparison_figure, list_runs, scores_figure
 from workbench.views.eval_scores import interval_caption
 from workbench.views.evals import (
     Turn,
@@ -25,7 +26,10 @@ by_id = {s.run_id: s for s in summaries}
 
 st.title("Evals")
 if not summaries:
-    st.info("No eval runs yet. Run one with `workbench eval run --suite knowledge --model MODEL --traits NAME`.")
+    empty_state("No eval runs yet. Run the knowledge suite on the project's target model, judged against a "
+                "traits document:", *traits_first(project),
+                command("eval", "run", "--suite", "knowledge", "--model", project.config.roles["target"],
+                        "--traits", traits_name(project)))  # fmt: skip
     st.stop()
 
 
@@ -75,8 +79,21 @@ def show_sample(run_id: str, case_id: str, *, beside: bool, epoch: int = 0) -> N
 
 scores_tab, compare_tab, transcript_tab = st.tabs(["Scores", "Compare two runs", "Transcript"])
 
+
+def unscored_line(summary: RunSummary) -> str:
+    """Why a run has no score: its samples by status, or that it has none yet."""
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.counts.items()) if n) or "no samples yet"
+    return f"{label(summary.run_id)}: {counts}"
+
+
 with scores_tab:
-    st.plotly_chart(scores_figure(summaries), key="scores")
+    unscored = [s for s in summaries if s.score.mean is None]
+    if unscored:  # shown as text, never as a 0 bar: an unscored run was not measured at 0
+        st.warning("These runs have no scored sample, so they have no bar: every sample is invalid or the judge "
+                   "failed on it (each sample's reason is on the Transcript tab).")  # fmt: skip
+        st.text("\n".join(unscored_line(s) for s in unscored))
+    if len(unscored) < len(summaries):
+        st.plotly_chart(scores_figure(summaries), key="scores")
     st.dataframe(pd.DataFrame([vars(r) for r in score_rows(summaries)]), hide_index=True)
     st.caption("Only ok samples are averaged (95% bootstrap interval over cases); invalid samples and judge "
                "failures are counted beside the score.")  # fmt: skip
@@ -84,8 +101,11 @@ with scores_tab:
 with compare_tab:
     suites = sorted({s.suite for s in summaries if sum(o.suite == s.suite for o in summaries) > 1})
     if not suites:
-        st.info("Comparing needs two runs of one suite: run it on a second model with "
-                "`workbench eval run --suite SUITE --model OTHER_MODEL`.")  # fmt: skip
+        first = summaries[0]
+        other = next((m for m in (project.config.roles[r] for r in ("baseline", "target")) if m != first.model),
+                     project.config.roles["baseline"])  # fmt: skip
+        empty_state("Comparing needs two runs of one suite. Run the latest run's suite on a second model:",
+                    command("eval", "run", "--suite", first.suite, "--model", other))  # fmt: skip
     else:
         suite = st.selectbox("Suite", suites)
         ids = [s.run_id for s in summaries if s.suite == suite]

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from workbench.app.document_view import render_document
 from workbench.errors import WorkbenchError
 from workbench.project import Project
 from workbench.review import review_many
@@ -154,11 +155,13 @@ def _content(item: FocusItem) -> None:
     if item.stage == "examples" and item.scenario:
         st.caption("Scenario")
         st.text(item.scenario)
-    if item.answers:
+    if item.stage == "documents":  # brainstorm and critique as labelled fields, draft → rewrite as a diff
+        render_document(item)
+    elif item.answers:
         st.markdown("**How it was made**")
         for column, output in zip(st.columns(len(item.answers)), item.answers, strict=True):
             _output(column, output)
-    if item.critique is not None:
+    if item.critique is not None and item.stage != "documents":
         with st.expander("Critique"):
             _output(st.container(), item.critique)
     for output in item.rejected:

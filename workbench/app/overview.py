@@ -9,18 +9,20 @@ import pandas as pd
 import streamlit as st
 
 from workbench.app.context import current_project
+from workbench.app.empty import command, empty_state, traits_name
 from workbench.identity import identity_line, identity_warnings
 from workbench.runs import mark_interrupted
 from workbench.status import project_status
 from workbench.views.costs import spend_by_model
 from workbench.views.literal import markdown_literal
-from workbench.views.overview import latest_runs, next_steps, status_rows
+from workbench.views.overview import PILOT, latest_runs, next_steps, status_rows
 from workbench.views.runs import budget_rows
 
 project = current_project()
 mark_interrupted(project.store)
 summary = project_status(project.store)
 rows = status_rows(summary)
+pilot = command("sft", "run", traits_name(project), "--pilot", str(PILOT))  # what the empty states below suggest
 
 st.title("Overview")
 cols = st.columns(5)
@@ -46,13 +48,13 @@ st.subheader("Traits documents")
 if summary.traits:
     st.dataframe(pd.DataFrame([vars(t) for t in summary.traits]), hide_index=True)
 else:
-    st.info("No traits documents yet. Add one with `workbench traits add data/traits/candid_care.md`.")
+    st.info("No traits documents yet: the first step under What to do next adds one.")  # its command is there
 
 st.subheader("Rows by stage and status")
 if rows:
     st.dataframe(pd.DataFrame([vars(r) for r in rows]), hide_index=True)
 else:
-    st.info("No generated rows yet. Generate a pilot with `workbench sft run NAME --pilot 3`.")
+    empty_state("No generated rows yet. Generate a pilot of SFT data:", pilot)
 
 st.subheader("Spend")
 if summary.spend:
@@ -62,7 +64,8 @@ if summary.spend:
     by_model.caption("By model")
     by_model.dataframe(pd.DataFrame([vars(m) for m in spend_by_model(project)]), hide_index=True)
 else:
-    st.info('No model calls yet. Try `workbench llm ask "Hello" --role generator`.')
+    empty_state("No model calls yet. Ask the generator role one question:",
+                command("llm", "ask", "Hello", "--role", "generator"))  # fmt: skip
 if summary.budgets:
     st.caption("Budgets by piece of work: spend over all its runs against its cap")
     st.dataframe(pd.DataFrame(budget_rows(summary.budgets)), hide_index=True)
@@ -72,4 +75,4 @@ runs = latest_runs(project, limit=10)
 if runs:
     st.dataframe(pd.DataFrame([vars(r) for r in runs]), hide_index=True)
 else:
-    st.info("No runs yet. Generation, training and eval runs appear here, e.g. after `workbench sft run NAME`.")
+    empty_state("No runs yet. Generation, training and eval runs appear here, starting with a pilot:", pilot)

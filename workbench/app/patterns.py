@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.app.context import current_project
+from workbench.app.empty import command, empty_state
 from workbench.audit.filters import Level
 from workbench.audit.funnel import no_patterns_line
 from workbench.audit.patterns import Pattern, add_pattern, edit_pattern, remove_pattern
@@ -111,8 +112,8 @@ if notice := st.session_state.pop(NOTICE, None):
     st.success(notice)
 choices = audit_choices(project)
 if not choices:
-    st.info("No audits yet. Add a dataset (`workbench audit import FILE` or `workbench audit snapshot sft`), "
-            "then run `workbench audit run DATASET`.")  # fmt: skip
+    empty_state("No audits yet. Freeze the accepted SFT rows as an audit dataset, then audit it:",
+                command("audit", "snapshot", "sft"), command("audit", "run", "sft"))  # fmt: skip
     st.stop()
 
 by_id = {c.audit.id: c for c in choices}

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.app.context import current_project
+from workbench.app.empty import command, empty_state, traits_first, traits_name
 from workbench.app.focus_panel import remember_decision, render_focus
 from workbench.errors import WorkbenchError
 from workbench.project import Project
@@ -31,11 +32,13 @@ from workbench.views.queue import (
 )
 
 PAGE_SIZE = 50
+# What makes rows for each stage, after what it needs first (scenarios must be accepted before examples).
 FILL = {
-    "scenarios": "workbench sft run NAME --pilot 5",
-    "examples": "workbench sft run NAME  (then accept scenarios here and run it again)",
-    "documents": "workbench docs run NAME --pilot 2",
-}
+    "scenarios": ("Generate a pilot of scenarios:", ("sft", "run", "--pilot", "5")),
+    "examples": ("Examples are written for accepted scenarios: generate scenarios, accept some on this page, then run "
+                 "the same command again.", ("sft", "run")),
+    "documents": ("Generate a pilot of midtraining documents:", ("docs", "run", "--pilot", "2")),
+}  # fmt: skip
 BULK_ACTIONS = {"accept": "Accept", "reject": "Reject", "regenerate": "Send back for regeneration", "note": "Note"}
 
 
@@ -49,8 +52,10 @@ def render_review(stages: list[Stage], title: str) -> None:
         stage = st.radio("Stage", stages, horizontal=True, key="review_stage", format_func=str.capitalize)
     options = queue_options(project, stage)
     if not options.statuses:
-        st.info(f"No {stage} to review yet. Make some with `{FILL[stage]}`, or load the demo set with"
-                " `workbench demo load`.")  # fmt: skip
+        sentence, args = FILL[stage]
+        fill = command(args[0], args[1], traits_name(project), *args[2:])
+        empty_state(f"No {stage} to review yet. {sentence} Or load the hand-written demo set.",
+                    *traits_first(project), fill, command("demo", "load"))  # fmt: skip
         return
     f = _filters(project, stage, options)
     try:
@@ -80,10 +85,13 @@ def _filters(project: Project, stage: Stage, options: Any) -> QueueFilter:
     with st.expander("Filters", expanded=True):
         c1, c2, c3 = st.columns(3)
         default_status = ["needs_review"] if "needs_review" in options.statuses else []
-        statuses = c1.multiselect(
-            "Status", list(options.statuses), default=default_status, key=f"f_status_{stage}",
-            format_func=lambda s: f"{s} ({options.statuses[s]})",
-        )  # fmt: skip
+        key = f"f_status_{stage}"
+        # The browser sends back an option's label, so labels must not change between reruns: a count in
+        # the label (it changes with every decision) made the selection vanish. Counts go in a caption.
+        # A chosen status stays an option when its last row leaves it (a bulk accept empties needs_review).
+        counts = {s: options.statuses.get(s, 0) for s in sorted({*options.statuses, *st.session_state.get(key, [])})}
+        statuses = c1.multiselect("Status", list(counts), default=default_status, key=key)
+        c1.caption(" · ".join(f"{status}: {n}" for status, n in counts.items()))
         chunks = dict(options.chunks)
         chunk = c2.selectbox(
             "Trait", [None, *chunks], format_func=lambda c: chunks.get(c, "all"), key=f"f_chunk_{stage}"

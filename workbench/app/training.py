@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.app.context import current_project
+from workbench.app.empty import command, empty_state, hub_name, traits_name
 from workbench.runs import mark_interrupted
 from workbench.train.defaults import base_model_warning
 from workbench.train.tracking import list_checkpoints, run_metrics
@@ -24,10 +25,12 @@ runs = list_train_runs(project)
 
 st.title("Training")
 if not runs:
-    st.info(
-        "No training runs yet. Build a dataset with `workbench dataset build NAME`, then midtrain a pretrained "
-        "model with `workbench train midtrain --dataset DOCS --base-model MODEL`; `workbench train sft --dataset "
-        "NAME` then continues from the midtrained checkpoint (or give `--base-model`)."
+    docs = f"{traits_name(project)}-docs"
+    empty_state(
+        "No training runs yet. Build a midtraining dataset from the accepted documents, then midtrain the baseline "
+        "model on it; an SFT run then continues from the midtrained checkpoint.",
+        command("dataset", "build", docs, "--kind", "midtrain"),
+        command("train", "midtrain", "--dataset", docs, "--base-model", hub_name(project.config.roles["baseline"])),
     )
     st.stop()
 

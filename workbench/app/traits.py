@@ -6,11 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from workbench.app.context import current_project
+from workbench.app.empty import command, empty_state
 from workbench.app.traits_add import add_section
 from workbench.project import Project
 from workbench.store.traits import diff_refs, list_versions, version_chunks
 from workbench.traits import Chunk
 from workbench.views.literal import markdown_literal
+from workbench.views.overview import EXAMPLE_TRAITS
 from workbench.views.traits_preview import chunk_summary
 
 
@@ -71,7 +73,8 @@ with add:
     add_section(project)
 with browse:
     if not versions:
-        st.info("No traits documents yet. Add one in the next tab, or with `workbench traits add FILE`.")
+        empty_state("No traits documents yet. Add one in the next tab, or add the example document:",
+                    command("traits", "add", EXAMPLE_TRAITS))  # fmt: skip
     else:
         refs = [v.ref for v in versions]
         chosen = st.selectbox("Version", refs, index=len(refs) - 1, key="traits_version")

@@ -218,10 +218,14 @@ def _error(estimate: Estimate) -> dict[str, Any]:
 
 
 def scores_figure(summaries: list[RunSummary]) -> go.Figure:
-    """Mean score per run with its 95% interval, grouped by suite, one colour per model and arm."""
+    """Mean score per run with its 95% interval, grouped by suite, one colour per model and arm.
+
+    A run with no scored sample (all invalid or judge-failed, or none played yet) has no bar: a 0 bar
+    would read as a measured score of 0. The Evals page names those runs and their counts instead.
+    """
     figure = go.Figure()
-    for s in summaries:
-        figure.add_bar(x=[s.suite], y=[s.score.mean or 0.0], name=f"{s.model} ({s.arm})", error_y=_error(s.score),
+    for s in (s for s in summaries if s.score.mean is not None):
+        figure.add_bar(x=[s.suite], y=[s.score.mean], name=f"{s.model} ({s.arm})", error_y=_error(s.score),
                        hovertext=[f"n = {s.score.n}; {s.counts}"])  # fmt: skip
     figure.update_layout(barmode="group", yaxis_title="mean score (95% bootstrap CI)", legend_title="model")
     return figure

@@ -7,6 +7,7 @@
 The brainstorm and the critique are structured outputs; they are laid out one field per line
 (lists as "- " items) in the schema's order, under readable labels, so a reviewer reads the plan
 (what / how / why / how the why enters the text) beside the draft, the critique and the rewrite.
+The app's field-by-field layout and the draft → rewrite diff are in workbench/views/doc_view.py.
 
 What notebooks/03_midtraining_docs.py shows around them comes from here too, so its cells only
 wire widgets: `type_options` and `DocsChoice` (what to write), `queue_choices` (the review filters),
@@ -74,14 +75,18 @@ class Pane:
     status: str
 
 
+def labelled_order(parsed: Mapping[str, Any], labels: Mapping[str, str]) -> list[str]:
+    """A structured output's keys as a reader takes them: those in `labels` first, in its order, then the rest."""
+    return [k for k in labels if k in parsed] + [k for k in parsed if k not in labels]
+
+
 def structured_text(parsed: dict[str, Any], labels: dict[str, str]) -> str:
     """A structured output as plain text: one `Label: value` line per field (lists as `- ` items).
 
     Fields in `labels` come first, in its order, then any others under their own names.
     """
-    keys = [k for k in labels if k in parsed] + [k for k in parsed if k not in labels]
     lines: list[str] = []
-    for key in keys:
+    for key in labelled_order(parsed, labels):
         label, value = labels.get(key, key), parsed[key]
         if isinstance(value, list):
             lines.append(f"{label}:" + ("" if value else " (none)"))
