@@ -16,18 +16,19 @@ from rich.text import Text
 
 from workbench.cli.common import ProjectOption, console, open_project
 from workbench.errors import WorkbenchError
+from workbench.evals.agreement import scored_samples
 from workbench.evals.power import run_power
-from workbench.evals.report import get_run, samples
+from workbench.evals.report import get_run
 from workbench.project import Project
 
 
 def _plays(project: Project, ref: str) -> tuple[str, str, dict[str, list[float]]]:
-    """A run's id, suite and its ok plays' scores per case."""
+    """A run's id, suite and its ok plays' scores per case (read without the transcripts)."""
     run_id, suite = get_run(project, ref)[:2]
     per_case: dict[str, list[float]] = {}
-    for sample in samples(project, run_id):
-        if sample["status"] == "ok" and sample["score"] is not None:
-            per_case.setdefault(sample["case_id"], []).append(float(sample["score"]))
+    for sample in scored_samples(project, run_id):
+        if sample.status == "ok" and sample.headline is not None:
+            per_case.setdefault(sample.case_id, []).append(sample.headline)
     return run_id, suite, per_case
 
 
