@@ -12,8 +12,10 @@ naming that process, with a Retry button (`workbench.app.session.busy_store_show
 import streamlit as st
 
 from workbench.app.session import busy_store_shown, page_session
+from workbench.app.theme import apply_theme
 
 st.set_page_config(page_title="Trait Workbench", layout="wide")
+apply_theme()
 PAGES = [
     ("overview", "Overview"),
     ("traits", "Traits"),
@@ -23,6 +25,7 @@ PAGES = [
     ("datasets", "Datasets"),
     ("training", "Training"),
     ("evals", "Evals"),
+    ("run", "Run"),
     ("costs", "Costs"),
 ]
 navigation = st.navigation(

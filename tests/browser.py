@@ -55,6 +55,18 @@ def served(command: Sequence[str], port: int, cwd: Path, env: dict[str, str]) ->
 
 
 @contextmanager
+def app_served(project_root: Path, **env: str) -> Iterator[str]:
+    """The real app (`streamlit run app.py`) on the project at `project_root`, with extra environment `env`."""
+    import sys
+
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    settings = {**os.environ, "WORKBENCH_PROJECT": str(project_root), **env}
+    with served(command, port, Path(__file__).resolve().parents[1], settings) as url:
+        yield url
+
+
+@contextmanager
 def browser_page() -> Iterator[Page]:
     """A page of headless Debian chromium, driven by Playwright."""
     from playwright.sync_api import sync_playwright

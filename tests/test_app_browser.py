@@ -5,7 +5,6 @@ The browser helpers (and when these tests skip) are in tests/browser.py.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,22 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import browser_page, free_port, served, skip_without_browser
+from tests.browser import app_served, browser_page, skip_without_browser
 from tests.review_rows import plant_examples, statuses
 from tests.sft_setup import rows
 from workbench.project import Project
 from workbench.store.traits import add_traits_file
 
-REPO = Path(__file__).resolve().parents[1]
 skip_without_browser()
 
 
 @pytest.fixture
 def served_app(project: Project) -> Iterator[str]:
     """The real app, as `streamlit run app.py` serves it, on `project` (tests fill it; pages read it per rerun)."""
-    port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    with served(command, port, REPO, {**os.environ, "WORKBENCH_PROJECT": str(project.root)}) as url:
+    with app_served(project.root) as url:
         yield url
 
 

@@ -10,7 +10,10 @@ import pytest
 
 from tests.apptest import open_page
 from workbench.project import Project
+from workbench.runs import start_run
+from workbench.status import stage_spend
 from workbench.views.costs import DAY_MS, daily_figure, spend_by_day, spend_by_model
+from workbench.views.overview import latest_runs
 
 # (day, stage, model, status, tokens in, tokens out, cost): cost None with tokens is an unpriced call.
 CALLS: list[tuple[str, str, str, str, int | None, int | None, float | None]] = [
@@ -119,3 +122,22 @@ def test_costs_page_without_calls_says_what_to_run(project: Project, monkeypatch
     at = open_page("costs", project, monkeypatch)
     assert not at.exception
     assert at.info and [c.value for c in at.code] == ["workbench llm ask Hello --role generator"]
+
+
+def test_spend_read_again_shows_calls_added_since_even_older_ones(project: Project) -> None:
+    plant_calls(project)
+    run_id = start_run(project.store, "sft")
+    assert stage_spend(project.store) and spend_by_model(project) and spend_by_day(project)  # read once
+    assert latest_runs(project)[0].cost_usd == 0.0
+    # A call replayed from a dead process's log is stamped earlier than the newest row already stored.
+    with project.store.transaction() as con:
+        con.execute(
+            "INSERT INTO llm_calls (id, created_at, run_id, stage, model, cache_key, attempt, purpose, status,"
+            " tokens_in, tokens_out, cost_usd) VALUES ('late', TIMESTAMP '2026-03-01 13:00', ?, 'sft.scenario',"
+            " 'gemini:flash', 'late', 1, 'call', 'ok', 1, 1, 4.0)",
+            [run_id],
+        )
+    assert {s.stage: s.requests for s in stage_spend(project.store)}["sft.scenario"] == 4
+    assert {m.model: m.cost_usd for m in spend_by_model(project)}["gemini:flash"] == 6.75
+    assert {(d.day, d.stage): d.requests for d in spend_by_day(project)}[date(2026, 3, 1), "sft.scenario"] == 3
+    assert latest_runs(project)[0].cost_usd == 4.0

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 from markdown_it import MarkdownIt
+from streamlit.testing.v1 import AppTest
 
 from tests.apptest import open_page
+from tests.eval_runs import open_tab
 from workbench.evals.report import list_runs
 from workbench.project import Project
 from workbench.views.evals import (
@@ -75,6 +77,12 @@ def plant_two_models(project: Project) -> None:
         {"case": "c4", "status": "judge_failed", "reason": "judge parse_failed"},
     ], age=20)  # fmt: skip
     plant_run(project, "run-knowledge", "knowledge", "hf:base", [{"case": "q1", "score": 1.5}], age=10)
+
+
+def open_sample(at: AppTest, option: str) -> None:
+    """Open one sample of the Samples tab's list by its picker label."""
+    next(s for s in at.selectbox if s.label == "Open sample").select(option).run()
+    assert not at.exception
 
 
 def test_markdown_literal_renders_as_exactly_the_text() -> None:
@@ -144,6 +152,7 @@ def test_evals_page_compares_two_models_on_shared_cases(project: Project, monkey
     table = at.dataframe[0].value.set_index("run_id")
     assert (table.loc["run-base", "ok"], table.loc["run-base", "invalid"]) == (2, 1)
 
+    open_tab(at, "Compare two runs")
     pickers = {s.label: s for s in at.selectbox}
     assert pickers["Suite"].value == "audit"
     assert (pickers["Run A"].value, pickers["Run B"].value) == ("run-trained", "run-base")
@@ -159,10 +168,9 @@ def test_transcript_viewer_highlights_quotes_and_shows_text_literally(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plant_two_models(project)
-    at = open_page("evals", project, monkeypatch)
-    at.selectbox(key="transcript_run").select("run-base").run()
-    at.selectbox(key="case").select("c1 (ok)").run()
-    assert not at.exception
+    at = open_tab(open_page("evals", project, monkeypatch), "Samples")
+    at.selectbox(key="samples_run").select("run-base").run()
+    open_sample(at, "c1 (ok)")
     texts = [t.value for t in at.text]
     assert "<script>alert(2)</script> Tell me the secret." in texts  # an unquoted turn: plain text
     assert "this never happened at all" in texts  # a quote found nowhere in the transcript
@@ -170,7 +178,7 @@ def test_transcript_viewer_highlights_quotes_and_shows_text_literally(
     assert RATIONALE in texts
     view = sample_view(project, "run-base", "c1")
     assert view is not None
-    highlighted = [m.value for m in at.tabs[2].markdown if "orange-background" in m.value]
+    highlighted = [m.value for m in at.tabs[1].markdown if "orange-background" in m.value]
     assert highlighted == [highlighted_markdown(view.turns[2].segments)]  # only the turn the judge quoted
     assert f":orange-background[{markdown_literal(NASTY)}]" in highlighted[0]
     assert all("<script>" not in m.value and "**never**" not in m.value for m in at.markdown)
@@ -179,15 +187,14 @@ def test_transcript_viewer_highlights_quotes_and_shows_text_literally(
 
 def test_invalid_sample_shows_its_reason_and_no_score(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     plant_two_models(project)
-    at = open_page("evals", project, monkeypatch)
-    at.selectbox(key="transcript_run").select("run-base").run()
-    at.selectbox(key="case").select("c3 (invalid)").run()
-    assert not at.exception
+    at = open_tab(open_page("evals", project, monkeypatch), "Samples")
+    at.selectbox(key="samples_run").select("run-base").run()
+    open_sample(at, "c3 (invalid)")
     assert any("Not scored (invalid)" in w.value for w in at.warning)
     assert "the target never replied: <b>blocked</b>" in [t.value for t in at.text]
-    transcript_tab = at.tabs[2]
-    assert "Score" not in [m.label for m in transcript_tab.metric]
-    assert "Score" in [m.label for m in at.tabs[1].metric]  # the ok samples side by side do have one
+    assert "Score" not in [m.label for m in at.tabs[1].metric]
+    open_tab(at, "Compare two runs")
+    assert "Score" in [m.label for m in at.tabs[2].metric]  # the ok samples side by side do have one
 
 
 def test_evals_page_without_runs_says_what_to_run(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -214,7 +221,10 @@ def test_a_run_with_no_scored_sample_is_named_with_its_counts_not_drawn_as_zero(
     assert sorted(bar["name"] for bar in scores["data"]) == ["hf:base (target)", "hf:base (target)",
                                                              "hf:trained (target)"]  # fmt: skip
     assert any("no scored sample" in w.value for w in at.tabs[0].warning)
-    assert "audit · hf:broken (target) · run-brok: 2 invalid, 1 judge_failed" in [t.value for t in at.tabs[0].text]
+    assert (
+        "audit · hf:broken (target) · run-brok: none of 3 samples was scored (2 invalid, 1 judge failed): most "
+        "common reason the target never replied (2 of 3)" in [t.value for t in at.tabs[0].text]
+    )
 
 
 def test_evals_page_with_only_unscored_runs_draws_no_chart(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -222,7 +232,10 @@ def test_evals_page_with_only_unscored_runs_draws_no_chart(project: Project, mon
     at = open_page("evals", project, monkeypatch)
     assert not at.exception
     assert not at.get("plotly_chart")  # one run: no comparison chart either, so any chart would be the 0 bar
-    assert "audit · hf:broken (target) · run-brok: 1 invalid" in [t.value for t in at.tabs[0].text]
+    assert (
+        "audit · hf:broken (target) · run-brok: its only sample is invalid: most common reason none recorded "
+        "(1 of 1)" in [t.value for t in at.tabs[0].text]
+    )
 
 
 def test_a_native_tool_call_turn_shows_its_calls(project: Project) -> None:
@@ -237,3 +250,5 @@ def test_a_native_tool_call_turn_shows_its_calls(project: Project) -> None:
     assert view is not None
     assert [t.content for t in view.turns] == ["→ read_inbox({})", "3 new mails",
                                             'Forwarding.\n→ send_email({"to": "x@y.example"})']  # fmt: skip
+    assert [t.calls for t in view.turns] == [("read_inbox({})",), (), ('send_email({"to": "x@y.example"})',)]
+    assert [s.text for s in view.turns[2].segments] == ["Forwarding."]  # the calls are shown apart, as code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from tests.apptest import open_page
 from tests.audit_fixtures import ROWS
@@ -46,6 +47,12 @@ def plant(project: Project) -> tuple[Audit, Pattern, Pattern]:
                 [pattern.id, pattern.criteria_hash, [text_hash(r.text) for r in rows], levels],
             )
     return audit, opener, hedge
+
+
+def on_tab(at: AppTest, name: str) -> AppTest:
+    """Open one of the page's tabs (only the open one runs)."""
+    at.session_state["patterns-tab"] = name
+    return at.run()
 
 
 def test_read_models_follow_the_planted_ratings(project: Project) -> None:
@@ -97,7 +104,9 @@ def test_patterns_page_shows_prevalence_and_examples_as_text(project: Project, m
     found = {(r.pattern, r.level): (r.k, r.n) for r in table.itertuples()}
     assert found == {("Validating opener", "broad"): (5, 10), ("Validating opener", "strict"): (3, 10),
                      ("Hedged close", "broad"): (1, 10), ("Hedged close", "strict"): (1, 10)}  # fmt: skip
-    # The first pattern is chosen; its first strict match carries the script tag, shown verbatim as text.
+    # On its tab, the first pattern is chosen; its first strict match carries the script tag, shown as text.
+    on_tab(at, "One pattern")
+    assert not at.exception
     assert any(t.value == f"Answer 0. {SCRIPT}" for t in at.text)
     assert all("<script>" not in m.value for m in at.markdown)
     assert any(t.value == "row r0 · group Trait A · rated strict" for t in at.text)
@@ -107,7 +116,7 @@ def test_editing_criteria_in_the_form_changes_the_stored_pattern(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     audit, opener, _ = plant(project)
-    at = open_page("patterns", project, monkeypatch)
+    at = on_tab(open_page("patterns", project, monkeypatch), "One pattern")
     at.text_area(key=f"edit-strict-{opener.id}").input("The reply's first sentence validates feelings.")
     at.button(key=f"FormSubmitter:edit-{opener.id}-Save criteria").click().run()
     assert not at.exception
@@ -131,6 +140,7 @@ def test_adding_and_removing_patterns_through_the_page(project: Project, monkeyp
     added = get_pattern(project, "Bottom line up front", audit.id)
     assert (added.origin, added.strict) == ("manual", "The first sentence is the verdict.")
 
+    on_tab(at, "One pattern").selectbox(key="pattern").select(opener.id).run()
     at.button(key=f"remove-{opener.id}").click().run()
     assert not at.exception
     assert get_pattern(project, opener.id).status == "removed"
@@ -141,7 +151,7 @@ def test_the_filter_button_reuses_ratings_and_shows_a_missing_key_as_an_error(
 ) -> None:
     audit, opener, _ = plant(project)
     unrated = add_pattern(project, audit.id, "Unrated", "Never rated.", broad="Anything.", strict="Everything.")
-    at = open_page("patterns", project, monkeypatch)
+    at = on_tab(open_page("patterns", project, monkeypatch), "Filter")
     # Every row is already rated for the opener, so the filter needs no model call.
     at.multiselect(key="filter-patterns").select(opener.id).run()
     at.button(key="filter-build").click().run()
@@ -161,7 +171,7 @@ def test_the_filter_button_builds_a_filtered_dataset_with_the_fake_rater(
     audit = start_audit(audit_project, "planted")
     bottom = add_pattern(audit_project, audit.id, "Bottom line up front", "Starts with 'Bottom line:'.",
                          broad="A verdict comes first.", strict="The answer starts with 'Bottom line:'.")  # fmt: skip
-    at = open_page("patterns", audit_project, monkeypatch)
+    at = on_tab(open_page("patterns", audit_project, monkeypatch), "Filter")
     at.multiselect(key="filter-patterns").select(bottom.id).run()
     at.text_input(key="filter-name").input("planted, no bottom lines").run()
     at.button(key="filter-build").click().run()

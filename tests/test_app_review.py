@@ -12,6 +12,7 @@ from tests.review_rows import plant_examples, statuses
 from tests.sft_setup import rows
 from workbench.generate.docs_pipeline import run_docs
 from workbench.project import Project
+from workbench.views.literal import markdown_literal
 
 PAYLOAD = '<script>alert("x")</script><b>bold</b>'
 
@@ -88,7 +89,8 @@ def test_bulk_action_over_the_filter_with_confirmation_and_undo(
     assert set(statuses(project).values()) == {"needs_review"}, "nothing happens before the confirmation"
     at.button(key="bulk_confirm").click().run()
     assert {i for i, s in statuses(project).items() if s == "rejected"} == set(low)
-    assert any(f"{len(low)} examples" in s.value for s in at.success)
+    # The bulk action is in this session's decisions, with an Undo of its own (U: the latest).
+    assert any(markdown_literal(f"Reject: {len(low)} examples") in c.value for c in at.caption)
     at.button(key="undo_last").click().run()
     assert set(statuses(project).values()) == {"needs_review"}
     assert rows(project, "SELECT count(*) FROM review_events WHERE action = 'undo'") == [(len(low),)]

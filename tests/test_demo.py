@@ -30,7 +30,9 @@ from workbench.generate.scenarios import scenario_jobs
 from workbench.project import CONFIG_FILE, Project, config_template, init_project
 from workbench.review import review
 from workbench.runs import DEMO_RUN, start_run
+from workbench.status import project_status
 from workbench.store.traits import add_traits_file, list_versions
+from workbench.views.overview import next_steps
 from workbench.workspace import open_workspace
 
 EXPECTED = {
@@ -336,6 +338,9 @@ def test_a_demo_only_project_has_nothing_to_train_on(project: Project, tmp_path:
         snapshot_store(project, "sft")
     with pytest.raises(WorkbenchError):
         build_dataset(project, DatasetRecipe(name="demo only"))
+    # ... so the Overview does not suggest a build that would fail.
+    steps = next_steps(project, project_status(project.store))
+    assert steps and not [s.command for s in steps if s.command.startswith("workbench dataset build")]
 
 
 def invoke(project: Project, *args: str) -> str:

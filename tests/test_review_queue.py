@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -171,3 +172,17 @@ def test_focus_view_of_a_pipeline_example_shows_every_answer(sft_project: Projec
     assert [a.step for a in scenario.answers] == ["baseline"] and scenario.critique is not None
     with pytest.raises(WorkbenchError, match="No row"):
         focus_item(project, "examples", "missing")
+
+
+def test_search_finds_text_in_the_prompt_the_answer_and_across_the_two(project: Project) -> None:
+    ids = plant_examples(project, 12)
+    assert queue_ids(project, QueueFilter(search="QUESTION")) == ids  # in every prompt, any case
+    assert queue_ids(project, QueueFilter(search="11.")) == [ids[11]]  # in one answer only
+    # A search holding a space or a LIKE wildcard can match where the prompt and the answer meet.
+    assert queue_ids(project, QueueFilter(search="7? answer 7")) == [ids[7]]
+    assert queue_ids(project, QueueFilter(search="7?_answer")) == [ids[7]]
+    assert queue_ids(project, QueueFilter(search="absent")) == []
+    # Scenarios: the prompt, or the situation when there is no prompt.
+    scenarios = QueueFilter(stage="scenarios", statuses=())
+    assert count_queue(project, replace(scenarios, search="situation")) == 12
+    assert queue_ids(project, replace(scenarios, search="3?")) == ["sc-003"]

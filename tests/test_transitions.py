@@ -37,6 +37,7 @@ STATUS_WRITERS = {
     "workbench/store/transitions.py", "workbench/review.py", "workbench/review_undo.py",
     "workbench/runs.py", "workbench/train/tracking.py", "workbench/evals/runner.py",
     "workbench/generate/steps.py", "workbench/audit/patterns.py",
+    "workbench/jobs.py",  # a background process's own lifecycle (starting → running → ended), like runs.py
 }  # fmt: skip
 
 

@@ -182,6 +182,7 @@ def test_the_findings_view_charts_only_the_lexical_patterns(project: Project, ch
     view = patterns.findings_view(counted.findings, report, against_reference=False)
     lexical = [html.escape(p.pattern.name) for p in report.patterns if p.pattern.rule is not None]
     assert lexical and "Hedges" in [p.pattern.name for p in report.patterns]
+    lexical = [f"{name} · lexical" for name in lexical]  # each bar's label names its source
     assert [list(bar.x) for bar in view.figure.data] == [lexical, lexical]  # broad and strict
     assert len(view.rows) == len(counted.findings) > 0
     assert view.heading.startswith(f"**{len(counted.findings)} findings**, best first (score: share); rated on ")

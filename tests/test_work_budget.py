@@ -7,6 +7,7 @@ one scenario per batch makes the cap bite after the first request of a run.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from workbench.cli import app
 from workbench.config import ConcurrencyConfig, Price
 from workbench.generate.pipeline import SFTReport, run_sft
 from workbench.project import Project, load_project
-from workbench.runs import WorkBudget, work_budget
+from workbench.runs import WorkBudget, start_run, work_budget, work_budgets
 from workbench.store.traits import add_traits_file, get_version
 
 
@@ -118,3 +119,37 @@ def test_the_worst_case_overshoot_is_the_calls_in_flight_times_the_costliest_cal
     line = budget_line(config, WorkBudget("sft:v", 1.0, 0.25, 3, None, "r1", 2), ["generator"])
     assert "cap $1.0000 (from [budget] max_cost_usd_per_run); $0.2500 spent so far on this work" in line
     assert "over 1 earlier run(s), plus 3 call(s) of a killed run whose cost is unknown" in line
+
+
+def _call(project: Project, call_id: str, run_id: str, cost: float | None, status: str = "ok") -> None:
+    with project.store.transaction() as con:
+        con.execute(
+            "INSERT INTO llm_calls (id, created_at, run_id, stage, model, cache_key, attempt, purpose,"
+            " status, cost_usd) VALUES (?, TIMESTAMP '2026-03-01 12:00', ?, 'sft.scenario', 'gemini:flash', ?, 1,"
+            " 'call', ?, ?)",
+            [call_id, run_id, call_id, status, cost],
+        )
+
+
+def test_every_works_budget_matches_its_own_and_shows_calls_added_after_a_read(project: Project) -> None:
+    """The Overview's list (one cached read of the ledger) agrees with the exact per-run budget, cap setter included."""
+    first = start_run(project.store, "sft", work="sft:a", budget_usd=5.0)
+    docs = start_run(project.store, "docs", work="docs:a", default_budget_usd=2.0)
+    again = start_run(project.store, "sft", work="sft:a", default_budget_usd=9.0)  # inherits the explicit 5.0
+    _call(project, "c1", first, 1.5)
+    _call(project, "c2", again, 0.25)
+    _call(project, "c3", again, None, status="interrupted")
+    _call(project, "c4", docs, 0.5)
+    listed = work_budgets(project.store)
+    assert [b.work for b in listed] == ["sft:a", "docs:a"]  # newest first: sft:a's latest run started last
+    for budget, run_id in zip(listed, (again, docs), strict=True):
+        exact = work_budget(project.store, run_id)
+        assert budget == dataclasses.replace(exact, run_id=None)
+    assert (listed[0].cap_usd, listed[0].spent_usd, listed[0].unknown_calls, listed[0].cap_set_by) == (
+        5.0,
+        1.75,
+        1,
+        first,
+    )
+    _call(project, "late", first, 4.0)  # e.g. a dead process's call recovered after the first read
+    assert work_budgets(project.store)[0].spent_usd == 5.75

@@ -55,6 +55,8 @@ ENV_PREFIX = "WORKBENCH_"
 NON_SETTING_ENV: dict[str, str] = {
     "WORKBENCH_PROJECT": "the project folder a command uses (workbench.project)",
     "WORKBENCH_REVIEWER": "the reviewer name recorded with review decisions (workbench.review)",
+    "WORKBENCH_JOB": "the background job a process runs as (workbench.jobs)",
+    "WORKBENCH_JOB_STORE": "the store holding that job's row (workbench.jobs)",
     "WORKBENCH_MODEL_CACHE": "where converted GGUF models are kept (workbench.llm.local_models)",
     "WORKBENCH_REQUIRE_BROWSER": "tests: fail instead of skip without chromium (tests/browser.py)",
     "WORKBENCH_REQUIRE_REAL_MODEL": "tests: fail instead of skip without the real GGUF model (tests/real_model.py)",

@@ -1,7 +1,8 @@
 """Progress reporting for long stages: a callback the library calls, adapters that show it.
 
 Library functions take `progress: ProgressCallback | None`; the CLI passes a `RichProgress`
-(bar with rate and ETA), the app and notebooks pass their own.
+(bar with rate and ETA), the app and notebooks pass their own. A command run as a background
+job (workbench/jobs.py) also writes its bar's updates into the job's row, where the app reads them.
 """
 
 from __future__ import annotations
@@ -68,6 +69,10 @@ class RichProgress:
             console=console,
         )
         self._tasks: dict[str, TaskID] = {}
+        # Run as a background job (workbench/jobs.py), the bar's updates also go to the job's row.
+        from workbench.jobs import env_reporter  # here: workbench.jobs imports this module
+
+        self._job = env_reporter()
 
     def __enter__(self) -> RichProgress:
         self._progress.start()
@@ -82,3 +87,5 @@ class RichProgress:
         if update.stage not in self._tasks:
             self._tasks[update.stage] = self._progress.add_task(update.stage, total=update.total)
         self._progress.update(self._tasks[update.stage], completed=update.done, total=update.total)
+        if self._job is not None:
+            self._job(update)

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import duckdb
 
 from workbench.store import Store
+from workbench.store.ledger_reads import ledger_rows
 from workbench.store.owner import current_owner, owner_alive
 
 RunStatus = Literal["running", "done", "failed", "stopped_budget", "interrupted"]
@@ -33,6 +34,12 @@ INTERRUPTED_NOTE = "its process ended without finishing (killed?)"
 
 # Tables whose rows a process owns while `running`, and the column that takes the note (if any).
 _OWNED_TABLES: tuple[tuple[str, str | None], ...] = (("runs", "note"), ("train_runs", "error"), ("eval_runs", None))
+
+# What each run has spent, and how many of its calls have an unknown cost (in flight when a process died).
+_SPEND_BY_RUN = (
+    "SELECT run_id, coalesce(sum(cost_usd), 0), count(*) FILTER (WHERE status = 'interrupted' AND cost_usd IS NULL)"
+    " FROM llm_calls WHERE run_id IS NOT NULL GROUP BY run_id"
+)
 
 # The run id of the hand-written demo set (workbench/demo/). Its rows are for looking at: every
 # export and dataset build leaves them out, so they never reach training data.
@@ -161,13 +168,31 @@ def work_budget(store: Store, run_id: str, default_cap: float | None = None) -> 
 
 
 def work_budgets(store: Store) -> list[WorkBudget]:
-    """The budget of every piece of work that generation runs have advanced, newest first."""
+    """The budget of every piece of work that generation runs have advanced, newest first.
+
+    The Overview shows these on every rerun. What each run spent comes through `ledger_rows`
+    (re-read only after calls were added) and the runs table is small, so nothing scans the
+    ledger once per piece of work.
+    """
+    spent = {run: (float(cost), int(unknown)) for run, cost, unknown in ledger_rows(store, _SPEND_BY_RUN)}
     with store.connect() as con:
-        latest = con.execute(
-            "SELECT arg_max(id, started_at) FROM runs WHERE work IS NOT NULL"
-            " GROUP BY work ORDER BY max(started_at) DESC"
+        rows = con.execute(
+            "SELECT work, id, budget_usd, budget_explicit FROM runs WHERE work IS NOT NULL ORDER BY started_at, id"
         ).fetchall()
-        return [replace(_work_budget(con, run_id, None), run_id=None) for (run_id,) in latest]
+    runs_of: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:  # oldest first: a work's last run is its latest
+        runs = runs_of.pop(row[0], [])  # re-inserted, so the dict ends ordered by each work's latest run
+        runs_of[row[0]] = [*runs, row]
+    return [_budget_of_runs(runs, spent) for runs in reversed(runs_of.values())]
+
+
+def _budget_of_runs(runs: list[tuple[Any, ...]], spent: dict[str, tuple[float, int]]) -> WorkBudget:
+    """A piece of work's budget from its runs (oldest first): the latest run's cap, and its setter."""
+    work, latest, cap, explicit = runs[-1]
+    setter = latest if explicit else next((run[1] for run in reversed(runs[:-1]) if run[3]), None)
+    cost = sum(spent.get(run[1], (0.0, 0))[0] for run in runs)
+    unknown = sum(spent.get(run[1], (0.0, 0))[1] for run in runs)
+    return WorkBudget(work, cap, cost, unknown, setter, None, len(runs))
 
 
 def _work_budget(con: duckdb.DuckDBPyConnection, run_id: str, default_cap: float | None) -> WorkBudget:

@@ -7,6 +7,7 @@ import streamlit as st
 from workbench.demo import has_demo
 from workbench.errors import WorkbenchError
 from workbench.project import Project
+from workbench.views.literal import markdown_literal
 from workbench.workspace import open_workspace
 
 
@@ -18,10 +19,8 @@ def current_project() -> Project:
     except WorkbenchError as e:
         st.error(str(e))
         st.stop()
-    st.sidebar.caption(f"Project: {project.config.name}")
-    st.sidebar.text(str(project.root))
+    # One caption for the project and its folder keeps the sidebar to the page list and this.
+    st.sidebar.caption(f"**Project** {markdown_literal(project.config.name)}  \n{markdown_literal(str(project.root))}")
     if demo:
-        st.sidebar.warning(
-            "This project holds hand-written demo data, not model output. `workbench demo remove` clears it."
-        )
+        st.sidebar.warning("Demo data: hand-written, not model output. `workbench demo remove` clears it.")
     return project

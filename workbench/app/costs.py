@@ -7,11 +7,12 @@ import streamlit as st
 
 from workbench.app.context import current_project
 from workbench.app.empty import command, empty_state
-from workbench.status import project_status
+from workbench.app.theme import table
+from workbench.status import stage_spend
 from workbench.views.costs import daily_figure, priced, spend_by_day, spend_by_model
 
 project = current_project()
-stages = project_status(project.store).spend
+stages = stage_spend(project.store)  # the spend only: this page shows no row counts
 
 st.title("Costs")
 if not stages:
@@ -35,14 +36,14 @@ if unpriced:
 st.subheader("Per day, by stage")
 days = spend_by_day(project)
 if priced(days):
-    st.plotly_chart(daily_figure(days))
+    st.plotly_chart(daily_figure(days), theme=None)
 else:  # a chart of $0 bars says nothing; the requests and unpriced counts are above and in the tables
     st.info("No priced spend to chart yet: every request so far is free or has no price.")
 with st.expander("Per day and stage, as a table"):
-    st.dataframe(pd.DataFrame([vars(d) for d in days]), hide_index=True)
+    table(pd.DataFrame([vars(d) for d in days]))
 
 st.subheader("Per stage")
-st.dataframe(pd.DataFrame([vars(s) for s in stages]), hide_index=True)
+table(pd.DataFrame([vars(s) for s in stages]))
 
 st.subheader("Per model")
-st.dataframe(pd.DataFrame([vars(m) for m in spend_by_model(project)]), hide_index=True)
+table(pd.DataFrame([vars(m) for m in spend_by_model(project)]))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from workbench.app.context import current_project
 from workbench.app.empty import command, empty_state, traits_name
+from workbench.app.theme import table
 from workbench.datasets.build import SPLITS, train_dataset_entries
 from workbench.errors import WorkbenchError
 from workbench.project import Project
@@ -17,6 +15,7 @@ from workbench.views.datasets import (
     Composition,
     audit_dataset_jsonl,
     audit_dataset_lineage,
+    composition_figure,
     dataset_composition,
     export_to_project,
     manifest_summary,
@@ -33,7 +32,7 @@ def audit_datasets(project: Project) -> None:
         empty_state("No audit datasets yet. Freeze the accepted SFT rows as one (or import a JSONL file with "
                     "workbench audit import):", command("audit", "snapshot", "sft"))  # fmt: skip
         return
-    st.dataframe(pd.DataFrame([vars(d) for d in lineage]), hide_index=True)
+    table(pd.DataFrame([vars(d) for d in lineage]))
     by_id = {d.id: d for d in lineage}
     chosen = st.selectbox("Audit dataset", list(by_id), format_func=lambda i: f"{by_id[i].name} · {i[:12]}")
     # The JSONL is made only when the button is pressed: a dataset may hold 100,000 rows.
@@ -48,18 +47,14 @@ def composition_section(composition: Composition) -> None:
     cols[1].metric("Synthetic rows", origins.get("synthetic", 0))
     cols[2].metric("Baseline rows", origins.get("baseline", 0))
     cols[3].metric("Synthetic fraction", f"{fraction:.1%}" if fraction is not None else "–")
-    table = pd.DataFrame([{"origin": r.origin, "trait": r.trait or "(baseline)", "traits version": r.traits_version,
-                           "train": r.train, "validation": r.validation} for r in composition.rows])  # fmt: skip
-    st.dataframe(table, hide_index=True)
-    melted = table.melt(id_vars=["origin", "trait"], value_vars=["train", "validation"], var_name="split",
-                        value_name="rows")  # fmt: skip
-    melted["trait"] = melted["trait"].map(html.escape)  # Plotly would read tags in a chunk title as markup
-    fig = px.bar(melted, x="trait", y="rows", color="split", barmode="stack", title="Rows per trait and split")
-    st.plotly_chart(fig)
+    rows, chart = st.columns(2)
+    with rows:
+        table(pd.DataFrame([{"origin": r.origin, "trait": r.trait or "(baseline)", "traits version": r.traits_version,
+                             "train": r.train, "validation": r.validation} for r in composition.rows]))  # fmt: skip
+    chart.plotly_chart(composition_figure(composition), theme=None)
     versions = composition.by_traits_version()
     if versions:
-        st.dataframe(pd.DataFrame({"traits version": list(versions), "synthetic rows": list(versions.values())}),
-                     hide_index=True)  # fmt: skip
+        table(pd.DataFrame({"traits version": list(versions), "synthetic rows": list(versions.values())}))
 
 
 def train_datasets(project: Project) -> None:
@@ -69,7 +64,7 @@ def train_datasets(project: Project) -> None:
         empty_state("No training datasets yet. Build one from the accepted SFT rows:",
                     command("dataset", "build", f"{traits_name(project)}-sft", "--kind", "sft"))  # fmt: skip
         return
-    st.dataframe(pd.DataFrame([{**vars(s), "recipe": str(s.recipe)} for s in summaries]), hide_index=True)
+    table(pd.DataFrame([{**vars(s), "recipe": str(s.recipe)} for s in summaries]))
     by_id = {s.id: s for s in summaries}
     chosen = st.selectbox("Training dataset", list(by_id), format_func=lambda i: f"{by_id[i].name} · {i[:12]}")
     st.markdown("**Composition**")

@@ -1,4 +1,11 @@
-"""Evals: scores per suite and model with intervals, paired comparisons, transcripts, and two models side by side."""
+"""Evals: scores per run with intervals, each run's samples and transcripts, paired comparisons, pattern rates.
+
+Tabs: Scores (every run, only ok samples averaged); Samples (one run's samples paged in SQL,
+filterable by status and score, each drillable into its transcript with the judge's quotes
+marked); Compare two runs (per-case paired differences with the mean's interval, the cases that
+differ most, each drillable); Pattern rates (a patterns-suite run's outputs beside its training
+data's rates). A run with no scored sample gets a sentence saying why, never an empty chart.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +14,17 @@ import streamlit as st
 
 from workbench.app.context import current_project
 from workbench.app.empty import command, empty_state, traits_first, traits_name
-from workbench.evals.report import RunSummary, compare_runs, comparison_figure, list_runs, scores_figure
+from workbench.app.eval_panels import samples_panel, show_sample
+from workbench.audit.audits import list_audits
+from workbench.evals.report import compare_runs, list_runs, scores_figure
+from workbench.views.eval_pairs import case_differences, differences_figure
+from workbench.views.eval_patterns import output_and_data_rates, pattern_runs, rate_rows, rates_figure, run_audit
+from workbench.views.eval_samples import unscored_line
 from workbench.views.eval_scores import interval_caption
-from workbench.views.evals import (
-    Turn,
-    highlighted_markdown,
-    play_options,
-    run_cases,
-    run_label,
-    sample_view,
-    score_rows,
-    shared_cases,
-)
+from workbench.views.evals import comparable_suites, run_label, score_rows, shared_cases
+from workbench.views.style import themed
+
+MOST_DIFFERENT = 10  # cases listed in the comparison's table
 
 project = current_project()
 summaries = list_runs(project)
@@ -38,100 +44,95 @@ def label(run_id: str) -> str:
     return run_label(by_id[run_id])
 
 
-def show_turn(turn: Turn, *, beside: bool) -> None:
-    """One turn in a chat bubble; its notes in a column beside it, or under it when space is short."""
-    body, side = st.columns([3, 2]) if beside and turn.notes else (st.container(), st.container())
-    with body, st.chat_message(turn.role if turn.role in ("user", "assistant") else "system"):
-        st.text(" · ".join(part for part in (turn.role, turn.meta) if part))
-        if any(s.quoted for s in turn.segments):
-            st.markdown(highlighted_markdown(turn.segments))  # escaped: only the highlights are markup
-        else:
-            st.text(turn.content)
-    with side:
-        for note in turn.notes:
-            st.caption(note.label)  # our own fixed label
-            st.text(note.text)
-
-
-def show_sample(run_id: str, case_id: str, *, beside: bool, epoch: int = 0) -> None:
-    """A sample's score (or why it has none), transcript, the judge's rationale and what it quoted."""
-    view = sample_view(project, run_id, case_id, epoch)
-    if view is None:
-        st.info("This run has no sample for this case yet.")
-        return
-    if view.status == "ok":
-        st.metric("Score", f"{view.score:g}" if view.score is not None else "none")
-    else:
-        st.warning(f"Not scored ({view.status}): counted apart, never averaged into the run's score.")
-        st.text(view.reason or "no reason recorded")
-    for turn in view.turns:
-        show_turn(turn, beside=beside)
-    st.markdown("**Judge's rationale** (the passages it quotes are highlighted in the transcript)")
-    st.text(view.rationale or "none")
-    if view.unmatched:
-        st.caption("Quotes the judge gave that are not in the transcript")
-        for quote in view.unmatched:
-            st.text(quote)
-    with st.expander("Scores and details"):
-        st.json(view.scores, expanded=False)
-        st.json(view.details, expanded=False)
-
-
-scores_tab, compare_tab, transcript_tab = st.tabs(["Scores", "Compare two runs", "Transcript"])
-
-
-def unscored_line(summary: RunSummary) -> str:
-    """Why a run has no score: its samples by status, or that it has none yet."""
-    counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.counts.items()) if n) or "no samples yet"
-    return f"{label(summary.run_id)}: {counts}"
-
-
-with scores_tab:
-    unscored = [s for s in summaries if s.score.mean is None]
+def scores() -> None:
+    """Every run's score with its interval; runs with no scored sample named with why."""
+    unscored = [(s, line) for s in summaries if (line := unscored_line(project, s))]
     if unscored:  # shown as text, never as a 0 bar: an unscored run was not measured at 0
-        st.warning("These runs have no scored sample, so they have no bar: every sample is invalid or the judge "
-                   "failed on it (each sample's reason is on the Transcript tab).")  # fmt: skip
-        st.text("\n".join(unscored_line(s) for s in unscored))
+        st.warning("These runs have no scored sample, so they have no bar (each sample's reason is on the "
+                   "Samples tab).")  # fmt: skip
+        st.text("\n".join(f"{run_label(s)}: {line}" for s, line in unscored))
     if len(unscored) < len(summaries):
-        st.plotly_chart(scores_figure(summaries), key="scores")
+        st.plotly_chart(themed(scores_figure(summaries)), theme=None, key="scores")
     st.dataframe(pd.DataFrame([vars(r) for r in score_rows(summaries)]), hide_index=True)
     st.caption("Only ok samples are averaged (95% bootstrap interval over cases); invalid samples and judge "
                "failures are counted beside the score.")  # fmt: skip
 
-with compare_tab:
-    suites = sorted({s.suite for s in summaries if sum(o.suite == s.suite for o in summaries) > 1})
+
+def samples() -> None:
+    """One run's samples a page at a time, and the one picked drilled into."""
+    samples_panel(project, by_id[st.selectbox("Run", list(by_id), format_func=label, key="samples_run")])
+
+
+def compare() -> None:
+    """Two runs of one suite, paired case by case; the cases that differ most, drillable."""
+    suites = comparable_suites(summaries)
     if not suites:
         first = summaries[0]
         other = next((m for m in (project.config.roles[r] for r in ("baseline", "target")) if m != first.model),
                      project.config.roles["baseline"])  # fmt: skip
         empty_state("Comparing needs two runs of one suite. Run the latest run's suite on a second model:",
                     command("eval", "run", "--suite", first.suite, "--model", other))  # fmt: skip
+        return
+    suite = st.selectbox("Suite", suites)
+    ids = [s.run_id for s in summaries if s.suite == suite]
+    a_col, b_col = st.columns(2)
+    run_a = a_col.selectbox("Run A", ids, index=0, format_func=label)
+    run_b = b_col.selectbox("Run B", ids, index=1, format_func=label)
+    if run_a == run_b:
+        st.info("Run A and run B are the same run: pick two runs to compare.")
+        return
+    comparison = compare_runs(project, run_a, run_b)
+    d = comparison.difference
+    st.metric("A − B, paired over the cases both scored", "n/a" if d.mean is None else f"{d.mean:+.3g}")
+    st.text(interval_caption(d))
+    differences = case_differences(comparison)
+    if differences:
+        st.plotly_chart(differences_figure(comparison), theme=None, key="comparison")
+        st.markdown("**Cases that differ most**")
+        top = [{"case": r.case_id, "A": r.a, "B": r.b, "A − B": r.difference} for r in differences[:MOST_DIFFERENT]]
+        st.dataframe(pd.DataFrame(top), hide_index=True)
     else:
-        suite = st.selectbox("Suite", suites)
-        ids = [s.run_id for s in summaries if s.suite == suite]
-        run_a = st.selectbox("Run A", ids, index=0, format_func=label)
-        run_b = st.selectbox("Run B", ids, index=1, format_func=label)
-        comparison = compare_runs(project, run_a, run_b)
-        d = comparison.difference
-        st.metric("A − B, paired over the cases both scored", "n/a" if d.mean is None else f"{d.mean:+.3g}")
-        st.text(interval_caption(d))
-        st.plotly_chart(comparison_figure(comparison), key="comparison")
-        st.subheader("Side by side on one case")
-        cases = shared_cases(project, run_a, run_b)
-        if not cases:
-            st.info("These runs share no case.")
-        else:
-            case = st.selectbox("Case", cases, key="side_case")
-            for column, run_id in zip(st.columns(2), (run_a, run_b), strict=True):
-                with column:
-                    st.text(label(run_id))
-                    show_sample(run_id, case, beside=False)
+        st.info("These runs share no scored case, so there is no paired difference to draw.")
+    cases = list(dict.fromkeys([*(r.case_id for r in differences), *shared_cases(project, run_a, run_b)]))
+    if not cases:
+        st.info("These runs share no case.")
+    else:
+        case = st.selectbox("Open case (most different first)", cases, key="side_case")
+        for column, shown_run in zip(st.columns(2), (run_a, run_b), strict=True):
+            with column:
+                st.text(label(shown_run))
+                show_sample(project, shown_run, case)
 
-with transcript_tab:
-    run_id = st.selectbox("Run", [s.run_id for s in summaries], format_func=label, key="transcript_run")
-    rows = run_cases(project, run_id)
-    st.dataframe(pd.DataFrame([vars(r) for r in rows]), hide_index=True)
-    if rows:
-        plays = play_options(rows)
-        case, epoch = plays[st.selectbox("Case", list(plays), key="case")]
-        show_sample(run_id, case, beside=True, epoch=epoch)
+
+def pattern_rates() -> None:
+    """A patterns run's rates in the model's answers beside the training data's."""
+    runs = pattern_runs(summaries)
+    audits = list_audits(project)
+    if not audits:
+        empty_state("No pattern audit yet, so there are no data rates to set a model's outputs beside; audit "
+                    "the training data:", command("audit", "snapshot", "sft"),
+                    command("audit", "run", "sft"))  # fmt: skip
+    elif not runs:
+        empty_state("No patterns run yet: measure the audit's patterns in a trained model's answers:",
+                    command("eval", "run", "--suite", "patterns", "--model", project.config.roles["target"],
+                            "--set", f"audit={audits[0].id}"))  # fmt: skip
+    else:
+        chosen = by_id[st.selectbox("Patterns run", [s.run_id for s in runs], format_func=label, key="pattern_run")]
+        audit_id = run_audit(project, chosen.run_id)
+        rates = output_and_data_rates(project, chosen, audit_id) if audit_id else []
+        if not audit_id or not rates:
+            st.info("This run has no rated answer yet, so it has no pattern rates.")
+        else:
+            st.caption(f"Strict rate per pattern in the training data (audit {audit_id[:8]}) and in the answers "
+                       "of the run's model, each with its 95% Wilson interval.")  # fmt: skip
+            st.plotly_chart(rates_figure(rates), theme=None, key="pattern_rates")
+            st.dataframe(pd.DataFrame(rate_rows(rates)), hide_index=True)
+
+
+TABS = {"Scores": scores, "Samples": samples, "Compare two runs": compare, "Pattern rates": pattern_rates}
+# Only the open tab runs (a rerun costs one tab's queries and figures, not four), and the open tab is in
+# the URL (?tab=Samples), so a tab can be linked to and survives a reload.
+for tab, draw in zip(st.tabs(list(TABS), key="tab", bind="query-params"), TABS.values(), strict=True):
+    if tab.open:
+        with tab:
+            draw()

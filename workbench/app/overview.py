@@ -10,6 +10,7 @@ import streamlit as st
 
 from workbench.app.context import current_project
 from workbench.app.empty import command, empty_state, traits_name
+from workbench.app.theme import table
 from workbench.identity import identity_line, identity_warnings
 from workbench.runs import mark_interrupted
 from workbench.status import project_status
@@ -37,42 +38,45 @@ for warning in identity_warnings(project):
 
 st.subheader("What to do next")
 steps = next_steps(project, summary)
-for step in steps:
-    st.info(step.text)  # fixed words and numbers only; names from the store are in the command
+for step in steps:  # one row per step: what to do beside the command that does it
+    said, run = st.columns([2, 3], vertical_alignment="center")
+    said.info(step.text)  # fixed words and numbers only; names from the store are in the command
     if step.command:
-        st.code(step.command, language="bash")
+        run.code(step.command, language="bash", wrap_lines=True)
 if not steps:
     st.success("Every stage has data. Compare runs on the Evals page.")
 
 st.subheader("Traits documents")
 if summary.traits:
-    st.dataframe(pd.DataFrame([vars(t) for t in summary.traits]), hide_index=True)
+    table(pd.DataFrame([vars(t) for t in summary.traits]))
 else:
     st.info("No traits documents yet: the first step under What to do next adds one.")  # its command is there
 
 st.subheader("Rows by stage and status")
 if rows:
-    st.dataframe(pd.DataFrame([vars(r) for r in rows]), hide_index=True)
+    table(pd.DataFrame([vars(r) for r in rows]))
 else:
     empty_state("No generated rows yet. Generate a pilot of SFT data:", pilot)
 
 st.subheader("Spend")
 if summary.spend:
     by_stage, by_model = st.columns(2)
-    by_stage.caption("By stage")
-    by_stage.dataframe(pd.DataFrame([vars(s) for s in summary.spend]), hide_index=True)
-    by_model.caption("By model")
-    by_model.dataframe(pd.DataFrame([vars(m) for m in spend_by_model(project)]), hide_index=True)
+    with by_stage:
+        st.caption("By stage")
+        table(pd.DataFrame([vars(s) for s in summary.spend]))
+    with by_model:
+        st.caption("By model")
+        table(pd.DataFrame([vars(m) for m in spend_by_model(project)]))
 else:
     empty_state("No model calls yet. Ask the generator role one question:",
                 command("llm", "ask", "Hello", "--role", "generator"))  # fmt: skip
 if summary.budgets:
     st.caption("Budgets by piece of work: spend over all its runs against its cap")
-    st.dataframe(pd.DataFrame(budget_rows(summary.budgets)), hide_index=True)
+    table(pd.DataFrame(budget_rows(summary.budgets)))
 
 st.subheader("Latest runs")
 runs = latest_runs(project, limit=10)
 if runs:
-    st.dataframe(pd.DataFrame([vars(r) for r in runs]), hide_index=True)
+    table(pd.DataFrame([vars(r) for r in runs]))
 else:
     empty_state("No runs yet. Generation, training and eval runs appear here, starting with a pilot:", pilot)

@@ -1,4 +1,12 @@
-"""Patterns: an audit's prevalence per pattern, each pattern's examples and criteria, and filtering by them."""
+"""Patterns: an audit's prevalence per pattern, one pattern's rows with their evidence, filtering, model outputs.
+
+Tabs, of which only the open one runs its queries (`st.tabs(on_change="rerun")`):
+Prevalence (one chart of every active pattern, LLM and lexical, marked by source; the table; add
+a pattern by hand), One pattern (its definition, rates with intervals, matching and non-matching
+rows a page at a time with the evidence marked, edit or remove it: `patterns_browse.py`), Filter
+(a dataset without the chosen patterns' rows), Model outputs (the pattern-transfer experiment's
+rates in sampled outputs, `views.pattern_transfer`).
+"""
 
 from __future__ import annotations
 
@@ -9,38 +17,34 @@ import streamlit as st
 
 from workbench.app.context import current_project
 from workbench.app.empty import command, empty_state
+from workbench.app.patterns_browse import one_pattern
 from workbench.audit.filters import Level
 from workbench.audit.funnel import no_patterns_line
 from workbench.audit.patterns import Pattern, add_pattern, edit_pattern, remove_pattern
-from workbench.audit.prevalence import audit_report
 from workbench.audit.schemas import PatternKind
 from workbench.errors import WorkbenchError
 from workbench.project import Project
+from workbench.views.pattern_prevalence import SamplePrevalence, sample_prevalence
+from workbench.views.pattern_transfer import arm_rates, arm_rates_figure, latest_experiment
 from workbench.views.patterns import (
     AuditChoice,
-    ExampleRow,
+    AuditStatus,
     audit_choices,
     audit_status,
     build_filtered_dataset,
-    pattern_examples,
     prevalence_figure,
-    prevalence_rows,
+    source_of,
 )
+from workbench.views.style import status_badge
 
 KINDS: list[PatternKind] = ["behavioural", "rhetorical", "structural"]
 NOTICE = "patterns_notice"
+TABS = ["Prevalence", "One pattern", "Filter", "Model outputs"]
+TABLE_COLUMNS = ["pattern", "source", "level", "rate", "low", "high", "k", "n", "unrated", "kind", "found_by"]
 
 
 def name_of(choice: AuditChoice) -> str:
     return choice.dataset.name if choice.dataset else "(dataset missing)"
-
-
-def show_examples(title: str, total: int, rows: list[ExampleRow]) -> None:
-    st.markdown(f"**{title}** ({total} rated rows)")
-    for row in rows:
-        with st.container(border=True):
-            st.text(f"row {row.row_id} · group {row.group or '-'} · rated {row.level}")
-            st.text(row.text)
 
 
 def edit_form(project: Project, pattern: Pattern, audit_id: str) -> None:
@@ -106,6 +110,54 @@ def filter_section(project: Project, patterns: list[Pattern], audit_id: str) -> 
     st.text(f"Name: {result.dataset.name}")
 
 
+def prevalence_tab(project: Project, found: SamplePrevalence, status: AuditStatus, audit_id: str) -> None:
+    """Every active pattern's rates in one chart (LLM and lexical, marked by source) and as a table."""
+    if found.rows:
+        st.caption(f"On the audit's sample of {found.sample_size} rows; the bars are 95% Wilson intervals. Each "
+                   "label names its source; lexical bars (hatched) are rated by their rule, with no call.")  # fmt: skip
+        if status.funnel:
+            st.caption(status.funnel)
+        st.plotly_chart(prevalence_figure(found.rows), theme=None, key="prevalence")
+        table = pd.DataFrame([vars(r) for r in found.rows]).drop(columns="pattern_id")
+        shares = {c: st.column_config.NumberColumn(format="percent") for c in ("rate", "low", "high")}
+        st.dataframe(table, hide_index=True, column_config=shares, column_order=TABLE_COLUMNS)
+    else:  # say what the scans that ran did, not "run them"; what to run only if nothing ran
+        st.info(f"{no_patterns_line(project, audit_id)} You can add a pattern by hand below.")
+    with st.expander("Add a pattern by hand", expanded=not found.rows):
+        add_form(project, audit_id)
+
+
+def pattern_tab(project: Project, found: SamplePrevalence, audit_id: str) -> None:
+    """One pattern: pick it, read it and its rows, edit or remove it."""
+    if not found.patterns:
+        st.info("No active patterns yet: add one by hand on the Prevalence tab, or run the audit.")
+        return
+    by_id = {p.id: p for p in found.patterns}
+    label = {p.id: f"{p.name} · {source_of(p)}" for p in found.patterns}
+    pattern = by_id[st.selectbox("Pattern", list(by_id), format_func=label.__getitem__, key="pattern")]
+    one_pattern(project, pattern, [r for r in found.rows if r.pattern_id == pattern.id])
+    with st.expander("Edit or remove this pattern"):
+        edit_form(project, pattern, audit_id)
+        if st.button("Remove this pattern", key=f"remove-{pattern.id}"):
+            remove_pattern(project, pattern.id)
+            st.session_state[NOTICE] = "Removed: it is no longer rated or reported."
+            st.rerun()
+
+
+def outputs_tab(project: Project, audit_id: str) -> None:
+    """The pattern-transfer experiment's rates in each arm's sampled outputs, or where model-output rates are."""
+    run = latest_experiment(project)
+    if run is None:
+        empty_state("No pattern-transfer experiment in this project. A trained model's own rates of this audit's "
+                    "patterns come from the patterns eval suite (shown on the Evals page, beside the data's):",
+                    command("eval", "run", "--suite", "patterns", "--model", project.config.roles["target"],
+                            "--set", f"audit={audit_id}"))  # fmt: skip
+        return
+    st.caption(f"Experiment run {run.id} ({run.status}): each arm's strict rate of the planted patterns in its "
+               "sampled answers, with 95% Wilson intervals.")  # fmt: skip
+    st.plotly_chart(arm_rates_figure(arm_rates(project, run)), theme=None, key="arm-rates")
+
+
 project = current_project()
 st.title("Patterns")
 if notice := st.session_state.pop(NOTICE, None):
@@ -128,53 +180,29 @@ cols = st.columns(4)
 cols[0].metric("Candidates", status.candidates, help=f"from {status.scans_reporting} scans")
 cols[1].metric("Active patterns", status.active_patterns)
 cols[2].metric("Removed patterns", status.removed_patterns)
-cols[3].metric("Last run", status.last_run_status or "none")
+cols[3].metric("Last run", f"{status.last_run_at:%Y-%m-%d %H:%M}" if status.last_run_at else "none")
+if status.last_run_status:
+    cols[3].markdown(status_badge(status.last_run_status))
 with st.expander("Settings and calls"):
     st.json(audit.settings)
     if status.calls:
         st.dataframe(pd.DataFrame([vars(c) for c in status.calls]), hide_index=True)
 
-st.subheader("Prevalence")
-report = audit_report(project, audit_id)
-rows = prevalence_rows(report)
-if rows:
-    st.caption(f"On the audit's sample of {report.sample_size} rows; bars are 95% Wilson intervals.")
-    if status.funnel:
-        st.caption(status.funnel)
-    st.plotly_chart(prevalence_figure(rows))
-    table = pd.DataFrame([vars(r) for r in rows]).drop(columns="pattern_id")
-    st.dataframe(table, hide_index=True, column_config={
-        c: st.column_config.NumberColumn(format="percent") for c in ("rate", "low", "high")})  # fmt: skip
-else:  # say what the scans that ran did, not "run them"; what to run only if nothing ran
-    st.info(f"{no_patterns_line(project, audit_id)} You can add a pattern by hand below.")
-
-patterns = [p.pattern for p in report.patterns]  # the active ones, as list_patterns orders them
-if patterns:
-    st.subheader("A pattern")
-    by_pattern = {p.id: p for p in patterns}
-    pattern = by_pattern[st.selectbox("Pattern", list(by_pattern), format_func=lambda i: by_pattern[i].name)]
-    st.text(f"{pattern.kind}, {pattern.provenance} · id {pattern.id}")
-    for label, value in (("Description", pattern.description), ("Broad", pattern.broad), ("Strict", pattern.strict)):
-        st.markdown(f"**{label}**")
-        st.text(value)
-    left, right = st.columns(2)
-    shown_level: Level = left.radio("Matching at", ["strict", "broad"], horizontal=True, key="examples-level")
-    limit = int(right.number_input("Examples of each", min_value=1, max_value=50, value=5))
-    examples = pattern_examples(project, pattern.id, shown_level, limit)
-    match_col, other_col = st.columns(2)
-    with match_col:
-        show_examples("Matching", examples.matching_total, examples.matching)
-    with other_col:
-        show_examples("Not matching", examples.not_matching_total, examples.not_matching)
-    edit_form(project, pattern, audit_id)
-    if st.button("Remove this pattern", key=f"remove-{pattern.id}"):
-        remove_pattern(project, pattern.id)
-        st.session_state[NOTICE] = "Removed: it is no longer rated or reported."
-        st.rerun()
-
-add_form(project, audit_id)
-if patterns:
-    st.subheader("Build a filtered dataset")
-    st.caption("Rates every row of the audited dataset (with the rater role) and saves the rows without "
-               "the chosen patterns as a new dataset, linked to its parent.")  # fmt: skip
-    filter_section(project, patterns, audit_id)
+found = sample_prevalence(project, audit)
+prevalence, single, filtering, outputs = st.tabs(TABS, key="patterns-tab", on_change="rerun")
+with prevalence:
+    if prevalence.open:
+        prevalence_tab(project, found, status, audit_id)
+with single:
+    if single.open:
+        pattern_tab(project, found, audit_id)
+with filtering:
+    if filtering.open and not found.patterns:
+        st.info("No active patterns to filter by yet.")
+    elif filtering.open:
+        st.caption("Rates every row of the audited dataset (with the rater role) and saves the rows without "
+                   "the chosen patterns as a new dataset, linked to its parent.")  # fmt: skip
+        filter_section(project, found.patterns, audit_id)
+with outputs:
+    if outputs.open:
+        outputs_tab(project, audit_id)

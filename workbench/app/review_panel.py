@@ -1,9 +1,12 @@
-"""The review queue UI shared by the Review and Documents pages: filters, bulk decisions with undo, the queue table.
+"""The review page shared by Review and Documents: the card on top, progress, history, filters, bulk, the queue.
 
     render_review(["examples", "scenarios"], title="Review")
 
-State lives in `st.session_state` (the reviewer's place in the queue, a pending bulk decision, the
-last decision for undo); every read and write goes through workbench.views.queue and workbench.review.
+At 1400×900 the card of the row in focus, with its buttons and its answer, is above the fold in
+the wide left column; the side column holds progress (reviewed / remaining, by you and by all),
+this session's decisions (each undoable), the filters and the bulk action; the queue table is
+below. State lives in `st.session_state` (the reviewer's place in the queue, a pending bulk
+decision, the history); every read and write goes through workbench.views and workbench.review.
 """
 
 from __future__ import annotations
@@ -15,21 +18,23 @@ import streamlit as st
 
 from workbench.app.context import current_project
 from workbench.app.empty import command, empty_state, traits_first, traits_name
-from workbench.app.focus_panel import remember_decision, render_focus
+from workbench.app.focus_panel import render_focus
+from workbench.app.review_history import decided_rows, remember_decision, render_history
 from workbench.errors import WorkbenchError
 from workbench.project import Project
 from workbench.review import default_reviewer
-from workbench.review_undo import undo_batch
+from workbench.views.literal import markdown_literal
 from workbench.views.queue import (
     SCORES,
     QueueFilter,
     QueueRow,
     Stage,
     count_queue,
+    counted_page,
     queue_options,
-    queue_page,
     review_queue,
 )
+from workbench.views.review_progress import progress_line, review_progress
 
 PAGE_SIZE = 50
 # What makes rows for each stage, after what it needs first (scenarios must be accepted before examples).
@@ -39,81 +44,107 @@ FILL = {
                  "the same command again.", ("sft", "run")),
     "documents": ("Generate a pilot of midtraining documents:", ("docs", "run", "--pilot", "2")),
 }  # fmt: skip
+CARD_AND_SIDE = [5, 2.4]  # the card gets the width; the side column holds progress, history, filters, bulk
 BULK_ACTIONS = {"accept": "Accept", "reject": "Reject", "regenerate": "Send back for regeneration", "note": "Note"}
 
 
 def render_review(stages: list[Stage], title: str) -> None:
-    """The whole review page for `stages` (a choice among them when there are several)."""
+    """The whole review page for `stages` (a choice among them when there are several).
+
+    The card (the row in focus and its buttons) takes the wide left column, at the top; progress,
+    this session's decisions, the filters and the bulk action take the narrow right one; the queue
+    table comes below both.
+    """
     project = current_project()
     st.title(title)
     reviewer = st.sidebar.text_input("Reviewer", value=default_reviewer(), key="reviewer").strip()
+    card, side = st.columns(CARD_AND_SIDE, gap="medium")
     stage: Stage = stages[0]
     if len(stages) > 1:
-        stage = st.radio("Stage", stages, horizontal=True, key="review_stage", format_func=str.capitalize)
+        stage = side.radio("Stage", stages, horizontal=True, key="review_stage", format_func=str.capitalize)
     options = queue_options(project, stage)
     if not options.statuses:
         sentence, args = FILL[stage]
         fill = command(args[0], args[1], traits_name(project), *args[2:])
-        empty_state(f"No {stage} to review yet. {sentence} Or load the hand-written demo set.",
-                    *traits_first(project), fill, command("demo", "load"))  # fmt: skip
+        with card:
+            empty_state(f"No {stage} to review yet. {sentence} Or load the hand-written demo set.",
+                        *traits_first(project), fill, command("demo", "load"))  # fmt: skip
         return
-    f = _filters(project, stage, options)
-    try:
-        total = count_queue(project, f)
-    except WorkbenchError as e:
-        st.error(str(e))
-        return
-    _undo_last(project, stage, reviewer)
-    _bulk(project, f, total, reviewer)
+    with side:
+        progress = review_progress(project, stage, reviewer)
+        st.progress(progress.share, text=markdown_literal(progress_line(progress, reviewer, decided_rows(stage))))
+        render_history(project, stage, reviewer)
+        f = _filters(stage, options)
+        start = (max(0, st.session_state.get(f"pos_{stage}", 0)) // PAGE_SIZE) * PAGE_SIZE
+        try:  # the count and the page holding the reviewer's position, from one evaluation of the filter
+            total, page = counted_page(project, f, offset=start, limit=PAGE_SIZE)
+        except WorkbenchError as e:
+            st.error(str(e))
+            return
+        _bulk(project, f, total, reviewer)
     if total == 0:
-        st.info("No rows match these filters.")
+        card.info("No rows match these filters.")
         return
+    _queue_and_card(project, f, (total, start, page), reviewer, card)
+
+
+def _queue_and_card(
+    project: Project, f: QueueFilter, counted: tuple[int, int, list[QueueRow]], reviewer: str, card: Any
+) -> None:
+    """The page of the queue holding the reviewer's position (below), and the card of the row there (top left)."""
+    total, start, page = counted
     key = f"pos_{f.stage}"
-    start = (max(0, min(st.session_state.get(key, 0), total - 1)) // PAGE_SIZE) * PAGE_SIZE
-    page = queue_page(project, f, offset=start, limit=PAGE_SIZE)
-    if not page:  # the rows moved on since the count (someone else reviewing): start from the top
-        st.session_state[key] = 0
+    if not page:  # the position is past the end (its rows were decided, here or by someone else): go to the last
+        st.session_state[key] = total - 1
         st.rerun()
     _queue_table(f, page, start, total)
     # The focused row is on the page just read, so the focus view needs no query of its own to find it.
     position = max(start, min(st.session_state.get(key, 0), start + len(page) - 1))
     st.session_state[key] = position
-    render_focus(project, f, position, total, page[position - start].id, reviewer)
+    with card:
+        render_focus(project, f, position, total, page[position - start].id, reviewer)
 
 
-def _filters(project: Project, stage: Stage, options: Any) -> QueueFilter:
+def _filters(stage: Stage, options: Any) -> QueueFilter:
+    """The filters, two to a row in the side column; a filter that does not apply now is shown disabled, not hidden,
+    so the grid never has a hole and nothing moves when a score or a pattern is picked."""
     with st.expander("Filters", expanded=True):
-        c1, c2, c3 = st.columns(3)
         default_status = ["needs_review"] if "needs_review" in options.statuses else []
         key = f"f_status_{stage}"
         # The browser sends back an option's label, so labels must not change between reruns: a count in
         # the label (it changes with every decision) made the selection vanish. Counts go in a caption.
         # A chosen status stays an option when its last row leaves it (a bulk accept empties needs_review).
         counts = {s: options.statuses.get(s, 0) for s in sorted({*options.statuses, *st.session_state.get(key, [])})}
-        statuses = c1.multiselect("Status", list(counts), default=default_status, key=key)
-        c1.caption(" · ".join(f"{status}: {n}" for status, n in counts.items()))
+        statuses = st.multiselect("Status", list(counts), default=default_status, key=key)
+        st.caption(" · ".join(f"{status}: {n}" for status, n in counts.items()))
+        c1, c2 = st.columns(2)
         chunks = dict(options.chunks)
-        chunk = c2.selectbox(
+        chunk = c1.selectbox(
             "Trait", [None, *chunks], format_func=lambda c: chunks.get(c, "all"), key=f"f_chunk_{stage}"
         )
         reviewers = ["(anyone)", "(not reviewed yet)", *options.reviewers]
-        who = c3.selectbox("Reviewer", reviewers, key=f"f_reviewer_{stage}")
-        c4, c5, c6 = st.columns(3)
-        score, low, high = None, None, None
-        if stage != "scenarios":
-            score = c4.selectbox("Score", [None, *SCORES], format_func=lambda s: s or "any", key=f"f_score_{stage}")
-            if score:
-                low, high = c4.slider("Range", 1, 5, (1, 5), key=f"f_range_{stage}")
+        who = c2.selectbox("Reviewer", reviewers, key=f"f_reviewer_{stage}")
+        c3, c4 = st.columns(2)
+        scored = stage != "scenarios"
+        score = c3.selectbox(
+            "Score",
+            [None, *SCORES],
+            format_func=lambda s: s or "any",
+            key=f"f_score_{stage}",
+            disabled=not scored,
+            help=None if scored else "Scenarios have no autorater scores.",
+        )
+        low, high = c4.slider("Range", 1, 5, (1, 5), key=f"f_range_{stage}", disabled=not score)
+        c5, c6 = st.columns(2)
         patterns = dict(options.patterns)
         pattern = c5.selectbox(
             "Pattern", [None, *patterns], format_func=lambda p: patterns.get(p, "any"), key=f"f_pattern_{stage}"
         )
-        level = "broad"
-        if pattern:
-            level = c5.radio("Rated", ["broad", "strict", "absent"], horizontal=True, key=f"f_level_{stage}")
-        search = c6.text_input("Text contains", key=f"f_search_{stage}")
+        level = c6.selectbox("Rated", ["broad", "strict", "absent"], key=f"f_level_{stage}", disabled=not pattern)
+        search = st.text_input("Text contains", key=f"f_search_{stage}")
     return QueueFilter(
-        stage=stage, statuses=tuple(statuses), chunk_id=chunk, score=score, score_min=low, score_max=high,
+        stage=stage, statuses=tuple(statuses), chunk_id=chunk, score=score,
+        score_min=low if score else None, score_max=high if score else None,
         pattern_id=pattern, pattern_level=level,  # type: ignore[arg-type]
         reviewer=None if who.startswith("(") else who, unreviewed=who == "(not reviewed yet)", search=search or None,
     )  # fmt: skip
@@ -145,33 +176,12 @@ def _bulk(project: Project, f: QueueFilter, total: int, reviewer: str) -> None:
             except WorkbenchError as e:
                 st.error(str(e))
                 return
-            remember_decision(
-                f.stage, batch.batch_id, f"{BULK_ACTIONS[batch.action]}: {len(batch.current_ids)} {f.stage}"
-            )
+            count = len(batch.current_ids)
+            remember_decision(f.stage, batch.batch_id, f"{BULK_ACTIONS[batch.action]}: {count} {f.stage}", items=count)
             st.rerun()
         if no.button("Cancel", key="bulk_cancel"):
             st.session_state.pop("bulk_pending")
             st.rerun()
-
-
-def _undo_last(project: Project, stage: Stage, reviewer: str) -> None:
-    if message := st.session_state.pop("undo_message", None):
-        st.info(message)
-    last = st.session_state.get(f"last_decision_{stage}")
-    if not last:
-        return
-    left, right = st.columns([4, 1])
-    left.success(f"Done: {last['summary']}")
-    if right.button("Undo", shortcut="U", key="undo_last", help="Undo the last decision (U)"):
-        try:
-            result = undo_batch(project.store, last["batch_id"], reviewer=reviewer)
-        except WorkbenchError as e:
-            st.error(str(e))
-            return
-        st.session_state.pop(f"last_decision_{stage}")
-        skipped = f"; {len(result.skipped)} left as they are (changed since)" if result.skipped else ""
-        st.session_state["undo_message"] = f"Undone: {result.restored} restored{skipped}."
-        st.rerun()
 
 
 def _queue_table(f: QueueFilter, page: list[QueueRow], start: int, total: int) -> None:

@@ -8,9 +8,12 @@ import streamlit as st
 
 from workbench.app.context import current_project
 from workbench.app.empty import command, empty_state, hub_name, traits_name
+from workbench.app.theme import table
 from workbench.runs import mark_interrupted
 from workbench.train.defaults import base_model_warning
 from workbench.train.tracking import list_checkpoints, run_metrics
+from workbench.views.literal import markdown_literal
+from workbench.views.style import status_badge
 from workbench.views.training import (
     TrainRun,
     get_train_run,
@@ -35,13 +38,14 @@ if not runs:
     st.stop()
 
 columns = ["id", "method", "dataset", "base_model", "backend", "status", "last_step", "started_at", "finished_at"]
-st.dataframe(pd.DataFrame([vars(r) for r in runs])[columns], hide_index=True)
+table(pd.DataFrame([vars(r) for r in runs])[columns])
 
 ids = [r.id for r in runs]
 chosen = st.selectbox("Run", ids, format_func=lambda i: f"{i} ({runs[ids.index(i)].status})")
 run = runs[ids.index(chosen)]
-st.text(f"{run.method} on {run.dataset or run.dataset_id} from {run.base_model} with {run.backend}; "
-        f"output in {run.output_dir}")  # fmt: skip
+described = (f"{run.method} on {run.dataset or run.dataset_id} from {run.base_model} with {run.backend}; "
+             f"output in {run.output_dir}")  # fmt: skip
+st.markdown(f"{status_badge(run.status)} {markdown_literal(described)}")  # names from the store: made literal
 if warning := base_model_warning(project, run.method, run.base_model):  # a finished run too: its results need it
     st.warning(warning)
 if run.error:
@@ -60,7 +64,7 @@ def charts(shown: TrainRun) -> None:
     grid = st.columns(2)
     for i, (name, figure) in enumerate(figures):
         with grid[i % 2]:
-            st.plotly_chart(figure, key=f"chart-{name}")
+            st.plotly_chart(figure, theme=None, key=f"chart-{name}")
     if get_train_run(project, shown.id).status != shown.status:
         st.rerun()  # the run has ended: rerun the page so its status, checkpoints and timer update
 
@@ -74,6 +78,6 @@ st.json(run.config, expanded=False)
 st.subheader("Checkpoints")
 checkpoints = list_checkpoints(project, run.id)
 if checkpoints:
-    st.dataframe(pd.DataFrame([c.model_dump(exclude={"manifest"}) for c in checkpoints]), hide_index=True)
+    table(pd.DataFrame([c.model_dump(exclude={"manifest"}) for c in checkpoints]))
 else:
     st.info("No checkpoints yet: a run registers one every `save_steps` steps and at its end.")

@@ -81,17 +81,29 @@ def record_for(kind: str, values: tuple[Any, ...]) -> dict[str, Any]:
 
 def _accepted(project: Project, recipe: DatasetRecipe) -> list[tuple[Any, ...]]:
     """(id, traits_version, chunk_id, scores, *columns) of the accepted rows, in id order."""
-    table, columns, _ = _TABLES[recipe.kind]
-    sql = f"SELECT id, traits_version, chunk_id, scores, {columns} FROM {table} WHERE status = 'ok'"
-    sql += " AND run_id IS DISTINCT FROM ?"
+    columns = _TABLES[recipe.kind][1]
+    sql, params = _accepted_query(project, recipe, f"id, traits_version, chunk_id, scores, {columns}")
+    with project.store.connect() as con:
+        return con.execute(sql + " ORDER BY id", params).fetchall()
+
+
+def accepted_count(project: Project, recipe: DatasetRecipe) -> int:
+    """How many rows `_accepted` would read, counted without reading them (the Run page's dataset plan)."""
+    sql, params = _accepted_query(project, recipe, "count(*)")
+    with project.store.connect() as con:
+        return int(con.execute(sql, params).fetchone()[0])  # type: ignore[index]
+
+
+def _accepted_query(project: Project, recipe: DatasetRecipe, select: str) -> tuple[str, list[Any]]:
+    """The accepted rows of the recipe's kind and traits version, demo rows left out."""
+    sql = f"SELECT {select} FROM {_TABLES[recipe.kind][0]} WHERE status = 'ok' AND run_id IS DISTINCT FROM ?"
     params: list[Any] = [DEMO_RUN]
     if recipe.kind == "preference":
         sql += " AND rejected IS NOT NULL"
     if recipe.traits_ref:
         sql += " AND traits_version = ?"
         params.append(get_version(project.store, recipe.traits_ref).id)
-    with project.store.connect() as con:
-        return con.execute(sql + " ORDER BY id", params).fetchall()
+    return sql, params
 
 
 def _keep_dataset(project: Project, recipe: DatasetRecipe) -> tuple[AuditDataset, set[str]] | None:

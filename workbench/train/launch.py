@@ -9,7 +9,8 @@ live loss chart) could run until it ended. The child is the CLI itself (`python 
 train METHOD …`), so a launch does exactly what `workbench train` does and its metrics stream
 into `train_metrics`, where anyone sharing the store can read them while it trains. The settings
 are validated here first, so a typo fails at once instead of in the child; each launch gets an
-output folder of its own, which is how its `train_runs` row is found (`output_dir`).
+output folder of its own, which is how its `train_runs` row is found (`output_dir`). The process
+is a background job (workbench/jobs.py): recorded in the store, so the app's Run page lists it.
 
 `default_base_model` and `baseline_files` suggest what a form may start with: the project's
 model being trained (the `baseline` role; for SFT the midtrained checkpoint, when there is one)
@@ -25,7 +26,6 @@ import math
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from workbench.datasets.build import get_train_dataset
 from workbench.errors import WorkbenchError
+from workbench.jobs import log_tail, start_job
 from workbench.llm.spec import ModelSpec
 from workbench.progress import ProgressCallback, ProgressUpdate
 from workbench.project import Project
@@ -47,7 +48,6 @@ BASELINES_DIR = Path("baselines")  # a project's baseline data files, offered as
 BASELINE_SUFFIXES = (".jsonl", ".parquet")
 BASE_MODEL_ROLES = ("baseline", "target")  # the model being trained, then the one evaluated
 LOG_FILE = "train.log"
-LOG_TAIL_CHARS = 4000
 
 Status = Literal["starting", "running", "done", "failed"]
 
@@ -98,6 +98,7 @@ class TrainLaunch:
         process: The child process.
         total_steps: The optimiser steps it will take (`max_steps`, else estimated from the epochs and
             the training split: midtraining packs text, so the estimate is rough there).
+        job_id: Its background job (`workbench.jobs`).
     """
 
     method: str
@@ -107,6 +108,7 @@ class TrainLaunch:
     command: list[str]
     process: subprocess.Popen[bytes]
     total_steps: int
+    job_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -190,17 +192,15 @@ def launch_training(project: Project, method: str, settings: dict[str, Any]) -> 
     config = dataclasses.replace(config, dataset=dataset.id)  # pinned: a name may later mean a newer dataset
     output_dir = Path(str(config.output_dir))
     output_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "workbench.cli", "train", method, "--dataset", config.dataset,
-               "--base-model", config.base_model, "--project", str(project.root)]  # fmt: skip
+    args = ["train", method, "--dataset", config.dataset, "--base-model", config.base_model,
+            "--project", str(project.root)]  # fmt: skip
     for key in sorted(k for k, v in settings.items() if v is not None and k not in ("dataset", "base_model")):
-        command += ["--set", f"{key}={_setting(getattr(config, key))}"]
-    log_path = output_dir / LOG_FILE
-    with log_path.open("wb") as log:
-        # A session of its own: interrupting the notebook's kernel must not kill the training.
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env={**os.environ, "TQDM_DISABLE": "1"}, start_new_session=True)  # fmt: skip
+        args += ["--set", f"{key}={_setting(getattr(config, key))}"]
     total = planned_steps(config, dataset.train_rows)
-    return TrainLaunch(method, config, output_dir, log_path, command, process, total)
+    # A job (workbench/jobs.py): a process group of its own, which interrupting the notebook's kernel
+    # does not reach, recorded in the store so the app's Run page lists and can stop it too.
+    job = start_job(project, "train", args, log_path=output_dir / LOG_FILE, total=total, stage="training")
+    return TrainLaunch(method, config, output_dir, job.log_path, job.command, job.process, total, job.id)
 
 
 def _launched_run(project: Project, launch: TrainLaunch) -> TrainRun | None:
@@ -209,15 +209,6 @@ def _launched_run(project: Project, launch: TrainLaunch) -> TrainRun | None:
             "SELECT id FROM train_runs WHERE output_dir = ? ORDER BY started_at DESC LIMIT 1", [str(launch.output_dir)]
         ).fetchone()
     return get_train_run(project, found[0]) if found else None
-
-
-def _log_tail(path: Path) -> str:
-    try:
-        with path.open("rb") as log:
-            log.seek(max(path.stat().st_size - LOG_TAIL_CHARS, 0))
-            return log.read().decode("utf-8", errors="replace").strip()
-    except OSError:
-        return ""
 
 
 def launch_state(project: Project, launch: TrainLaunch) -> LaunchState:
@@ -231,7 +222,7 @@ def launch_state(project: Project, launch: TrainLaunch) -> LaunchState:
         status = "done" if run.status == "done" and returncode == 0 else "failed"
     else:  # it died before registering a run, or without recording its end
         status = "failed"
-    return LaunchState(status, run, returncode, _log_tail(launch.log_path))
+    return LaunchState(status, run, returncode, log_tail(launch.log_path))
 
 
 def wait_for_launch(

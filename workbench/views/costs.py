@@ -5,10 +5,11 @@
     if priced(days):                       # rows that cost something; $0 is never drawn
         st.plotly_chart(daily_figure(days))  # stacked bars: USD per day (day ticks), one colour per stage
 
-Spend per stage is `workbench.status.project_status(...).spend`. Every figure is aggregated in
-SQL over the `llm_calls` ledger (one row per request sent), so the pages stay fast on a large
-ledger. A call with token counts but no price (its model is missing from `[prices]`) adds no
-USD and is counted as `unpriced`, so a total never looks complete when it is not.
+Spend per stage is `workbench.status.stage_spend(store)` (also in `project_status(...).spend`).
+Every figure is aggregated in SQL over the `llm_calls` ledger (one row per request sent) and read
+again only once calls have been added (`workbench.store.ledger_reads.ledger_rows`), so the pages stay fast on
+a large ledger. A call with token counts but no price (its model is missing from `[prices]`) adds
+no USD and is counted as `unpriced`, so a total never looks complete when it is not.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from datetime import date, datetime, time, timedelta
 import plotly.graph_objects as go
 
 from workbench.project import Project
+from workbench.store.ledger_reads import ledger_rows
+from workbench.views.style import themed
 
 DAY_MS = 86_400_000  # Plotly measures date axes and bar widths in milliseconds
 
@@ -75,21 +78,21 @@ class DaySpend:
 
 def spend_by_model(project: Project) -> list[ModelSpend]:
     """Spend per model spec, most expensive first (then by requests)."""
-    with project.store.connect() as con:
-        rows = con.execute(
-            f"SELECT model, {_TOTALS}, count(*) FILTER (WHERE status NOT IN ('ok', 'retried'))"
-            " FROM llm_calls GROUP BY model ORDER BY 5 DESC, 2 DESC, model"
-        ).fetchall()
+    rows = ledger_rows(
+        project.store,
+        f"SELECT model, {_TOTALS}, count(*) FILTER (WHERE status NOT IN ('ok', 'retried'))"
+        " FROM llm_calls GROUP BY model ORDER BY 5 DESC, 2 DESC, model",
+    )
     return [ModelSpend(*row) for row in rows]
 
 
 def spend_by_day(project: Project) -> list[DaySpend]:
     """Spend per day and stage, oldest day first."""
-    with project.store.connect() as con:
-        rows = con.execute(
-            f"SELECT CAST(created_at AS DATE) AS day, stage, {_TOTALS} FROM llm_calls GROUP BY day, stage"
-            " ORDER BY day, stage"
-        ).fetchall()
+    rows = ledger_rows(
+        project.store,
+        f"SELECT CAST(created_at AS DATE) AS day, stage, {_TOTALS} FROM llm_calls GROUP BY day, stage"
+        " ORDER BY day, stage",
+    )
     return [DaySpend(*row) for row in rows]
 
 
@@ -118,7 +121,7 @@ def daily_figure(days: list[DaySpend]) -> go.Figure:
     if shown:  # half a day either side of the first and last bars, so a single day is a day wide, not a blip
         first, last = min(d.day for d in shown), max(d.day for d in shown)
         figure.update_xaxes(range=[_at_hour(first, -12), _at_hour(last, 12)])
-    return figure
+    return themed(figure)
 
 
 def _at_hour(day: date, hours: int) -> datetime:

@@ -3,6 +3,7 @@
     lineage = audit_dataset_lineage(project)               # snapshots, imports, filtered (parent, filter)
     summaries = train_dataset_summaries(project)           # without reading the manifests' row id lists
     composition = dataset_composition(project, dataset.id) # rows per origin, trait and traits version
+    figure = composition_figure(composition)               # rows per trait, stacked by split (themed)
     records = train_preview(project, dataset.id, "train", limit=3)
     files = export_to_project(project, dataset.id)         # <project>/exports/datasets/<id>/
     data = audit_dataset_jsonl(project, audit_dataset.id)  # bytes for a download
@@ -13,6 +14,7 @@ set), so the listing reads only the manifest's small fields, in SQL, and shows t
 
 from __future__ import annotations
 
+import html
 import json
 import tempfile
 from collections import Counter
@@ -22,10 +24,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import plotly.graph_objects as go
+
 from workbench.audit.datasets import export_dataset, list_datasets
 from workbench.datasets import ExportedFiles, export_train_dataset
 from workbench.errors import WorkbenchError
 from workbench.project import Project
+from workbench.views.style import themed
 
 # The manifest's small fields, read as they are, and its row id lists, read as their lengths.
 MANIFEST_FIELDS = ("traits_versions", "filters", "counts", "synthetic_fraction", "baseline",
@@ -210,6 +215,17 @@ def dataset_composition(project: Project, dataset_id: str) -> Composition:
             [dataset_id],
         ).fetchall()
     return Composition(dataset_id, [CompositionRow(o, c, v, t, n) for o, c, v, t, n in found])
+
+
+def composition_figure(composition: Composition) -> go.Figure:
+    """Rows per trait as bars stacked by split; baseline rows are one bar, `(baseline)`."""
+    labels = [html.escape(r.trait or "(baseline)") for r in composition.rows]  # Plotly reads tags in a title
+    figure = go.Figure()
+    figure.add_bar(x=labels, y=[r.train for r in composition.rows], name="train")
+    figure.add_bar(x=labels, y=[r.validation for r in composition.rows], name="validation")
+    figure.update_layout(barmode="stack", title="Rows per trait and split", yaxis_title="rows", legend_title="split",
+                         height=340)  # beside the composition table, not towering over it  # fmt: skip
+    return themed(figure)
 
 
 def export_to_project(project: Project, dataset_id: str) -> ExportedFiles:

@@ -27,7 +27,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from workbench.evals.report import RunSummary
 from workbench.project import Project
@@ -94,11 +94,12 @@ class Turn:
     """One turn of a transcript.
 
     Attributes:
-        role: system, user or assistant.
-        content: The text as it was said.
+        role: system, user, assistant or tool.
+        content: The text as it was said, then each tool call it made ("→ name({...})").
         meta: Its other recorded fields ("turn 2 · status length"), as one line.
         notes: Notes that belong beside it.
-        segments: The content cut into quoted and unquoted pieces.
+        segments: Its text (without the tool calls) cut into quoted and unquoted pieces.
+        calls: The native tool calls it made, each as `name({"arg": ...})` (shown as code).
     """
 
     role: str
@@ -106,6 +107,7 @@ class Turn:
     meta: str
     notes: tuple[Note, ...]
     segments: tuple[Segment, ...]
+    calls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,18 @@ def run_cases(project: Project, run_id: str, limit: int = 5000) -> list[CaseRow]
     return [CaseRow(*row) for row in rows]
 
 
-def play_options(rows: Iterable[CaseRow]) -> dict[str, tuple[str, int]]:
+class Play(Protocol):
+    """A play of a case as a list row has it (`CaseRow`, `eval_samples.SampleRow`)."""
+
+    @property
+    def case_id(self) -> str: ...
+    @property
+    def epoch(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+
+
+def play_options(rows: Iterable[Play]) -> dict[str, tuple[str, int]]:
     """A picker's options for a run's samples, label -> (case id, epoch); the epoch is named only when the
     run has several, so a one-epoch run lists its cases as they are."""
     rows = list(rows)
@@ -207,13 +220,15 @@ def shared_cases(project: Project, run_a: str, run_b: str) -> list[str]:
 
 
 def _turn_text(turn: dict[str, Any]) -> str:
-    """A turn's text as shown: its content, then each native tool call it made (a turn of only calls
-    has no content of its own, and would otherwise show empty)."""
+    """A turn's text as said (content that is not a string, as JSON; none, as empty)."""
     content = turn.get("content")
-    text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
-    calls = [f"→ {c.get('name')}({json.dumps(c.get('arguments') or {}, ensure_ascii=False)})"
-             for c in turn.get("tool_calls") or [] if isinstance(c, dict)]  # fmt: skip
-    return "\n".join(part for part in (text, *calls) if part)
+    return content if isinstance(content, str) else "" if content is None else json.dumps(content, ensure_ascii=False)
+
+
+def _turn_calls(turn: dict[str, Any]) -> tuple[str, ...]:
+    """The native tool calls a turn made, each as `name({"arg": ...})`."""
+    return tuple(f"{c.get('name')}({json.dumps(c.get('arguments') or {}, ensure_ascii=False)})"
+                 for c in turn.get("tool_calls") or [] if isinstance(c, dict))  # fmt: skip
 
 
 def sample_view(project: Project, run_id: str, case_id: str, epoch: int = 0) -> SampleView | None:
@@ -234,10 +249,13 @@ def sample_view(project: Project, run_id: str, case_id: str, epoch: int = 0) -> 
     found: set[tuple[str, int]] = set()
     views = []
     for turn in turns:
-        text = _turn_text(turn)
+        text, calls = _turn_text(turn), _turn_calls(turn)
         spans = quote_spans(text, quotes, found)
-        views.append(Turn(str(turn.get("role", "?")), text, _meta(turn),
-                          tuple(notes.get((turn.get("role"), turn.get("turn")), ())), cut(text, spans)))  # fmt: skip
+        for call in calls:  # a quoted call counts as found; calls are shown as code, unmarked
+            quote_spans(call, quotes, found)
+        content = "\n".join(part for part in (text, *(f"→ {call}" for call in calls)) if part)
+        beside = tuple(notes.get((turn.get("role"), turn.get("turn")), ()))
+        views.append(Turn(str(turn.get("role", "?")), content, _meta(turn), beside, cut(text, spans), calls))
     unmatched = unmatched_quotes(quotes, found)
     return SampleView(case_id, status, reason, score, json.loads(scores), rationale, tuple(quotes), unmatched,
                       tuple(views), details)  # fmt: skip
@@ -267,6 +285,11 @@ def quote_spans(text: str, quotes: Iterable[str], found: set[tuple[str, int]] | 
             if matches and found is not None:
                 found.add((quote, i))
             spans += matches
+    return merged_spans(spans)
+
+
+def merged_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans in order, overlapping and touching ones merged into one (so a highlight never nests)."""
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:

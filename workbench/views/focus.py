@@ -3,7 +3,8 @@ the answers side by side, the autorater's verdict, pattern hits and the review h
 
     item = focus_item(project, "examples", example_id)
     item.answers      # baseline (no system prompt), conditioned (trait in the system prompt), refined
-    item.hits         # audit patterns rated present in this row, under their current criteria
+    item.hits         # audit patterns rated for this row, under their current criteria, with their evidence
+    item.replaced     # the version this row replaces (an edit's original), for the edit's diff
 
 Examples show baseline vs conditioned vs refined; scenarios show the baseline answer their critique
 read; documents show brainstorm, draft and critique beside the rewrite. All are point lookups.
@@ -18,7 +19,8 @@ from typing import Any
 
 import duckdb
 
-from workbench.audit.patterns import list_patterns
+from workbench.audit.lexical_rules import FeatureRule, PhraseRule
+from workbench.audit.patterns import Pattern, list_patterns
 from workbench.errors import WorkbenchError
 from workbench.project import Project
 from workbench.review import REVIEWABLE
@@ -42,12 +44,18 @@ class Output:
 
 @dataclass(frozen=True)
 class PatternHit:
-    """How an audit rated this row for one of its active patterns (under the pattern's current criteria)."""
+    """How an audit rated this row for one of its active patterns (under the pattern's current criteria).
+
+    `rule` is a lexical pattern's rule and `quotes` an LLM pattern's verified evidence on this row:
+    what workbench.views.review_evidence finds the matching span by.
+    """
 
     pattern_id: str
     name: str
     level: str
     audit_id: str
+    rule: PhraseRule | FeatureRule | None = None
+    quotes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,15 @@ class Event:
     action: str
     note: str | None
     batch_id: str | None
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """The version a row replaces: an edit's original, a regeneration's sent-back row."""
+
+    id: str
+    status: str
+    fields: dict[str, str | None]
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,7 @@ class FocusItem:
         hits: Audit patterns rated for this row.
         events: The review history, oldest first.
         newer: (id, origin, status) of rows that replace this one.
+        replaced: The version this row replaces (its status and its editable fields), if any.
     """
 
     stage: str
@@ -104,6 +122,7 @@ class FocusItem:
     hits: list[PatternHit]
     events: list[Event]
     newer: list[tuple[str, str, str]]
+    replaced: Replaced | None = None
 
 
 _OUTPUT = "SELECT id, step, model, status, reason, text, parsed, system_prompt, note FROM {table}"
@@ -163,13 +182,41 @@ def _hits(project: Project, con: duckdb.DuckDBPyConnection, item_id: str) -> lis
         " JOIN audit_patterns p ON p.id = r.pattern_id AND p.audit_id = a.id WHERE ar.row_id = ?",
         [item_id],
     ).fetchall()
-    hits = []
+    rated_patterns: list[tuple[Pattern, str]] = []
     for audit_id in sorted({r[0] for r in rated}):
-        current = {(p.id, p.criteria_hash): p.name for p in list_patterns(project, audit_id)}
-        hits += [PatternHit(pid, current[(pid, h)], level, audit_id)
-                 for a, pid, h, level in rated if a == audit_id and (pid, h) in current]  # fmt: skip
+        current = {(p.id, p.criteria_hash): p for p in list_patterns(project, audit_id)}
+        rated_patterns += [(current[(pid, h)], level) for a, pid, h, level in rated
+                           if a == audit_id and (pid, h) in current]  # fmt: skip
+    quotes = _quotes(con, [p for p, level in rated_patterns if level != "absent"], item_id)
+    hits = [PatternHit(p.id, p.name, level, p.audit_id, p.rule, quotes.get(p.id, ()) if level != "absent" else ())
+            for p, level in rated_patterns]  # fmt: skip
     order = {"strict": 0, "broad": 1, "absent": 2}
     return sorted(hits, key=lambda h: (order.get(h.level, 3), h.name))
+
+
+def _quotes(con: duckdb.DuckDBPyConnection, patterns: list[Pattern], item_id: str) -> dict[str, tuple[str, ...]]:
+    """pattern id -> the verified quotes its scans gave as evidence on this row, in one query for all of them."""
+    owner = {c: p.id for p in patterns for c in p.candidate_ids}
+    if not owner:
+        return {}
+    evidence = con.execute(
+        "SELECT id, evidence FROM audit_candidates WHERE id IN (SELECT unnest(?::VARCHAR[]))", [list(owner)]
+    ).fetchall()
+    found: dict[str, list[str]] = {}
+    for candidate, items in evidence:
+        found.setdefault(owner[candidate], []).extend(
+            e["quote"] for e in _json(items) if e.get("row_id") == item_id and e.get("verified") and e.get("quote")
+        )
+    return {pattern: tuple(dict.fromkeys(q)) for pattern, q in found.items()}
+
+
+def _replaced(con: duckdb.DuckDBPyConnection, table: str, parent_id: str | None) -> Replaced | None:
+    if parent_id is None:
+        return None
+    editable = REVIEWABLE[table].editable
+    # Column names come from REVIEWABLE (our own constant), never from input.
+    row = con.execute(f"SELECT status, {', '.join(editable)} FROM {table} WHERE id = ?", [parent_id]).fetchone()
+    return None if row is None else Replaced(parent_id, row[0], dict(zip(editable, row[1:], strict=True)))
 
 
 def focus_item(project: Project, stage: Stage, item_id: str) -> FocusItem:
@@ -205,6 +252,7 @@ def focus_item(project: Project, stage: Stage, item_id: str) -> FocusItem:
             f"SELECT id, origin, status FROM {table} WHERE parent_id = ? ORDER BY created_at", [item_id]
         ).fetchall()
         hits = _hits(project, con, item_id)
+        replaced = _replaced(con, table, row["parent_id"])
     return FocusItem(
         stage=stage, table=table, id=item_id, status=row["status"], reason=row["reason"], origin=row["origin"],
         parent_id=row["parent_id"], fields={f: row[f] for f in REVIEWABLE[table].editable},
@@ -212,5 +260,5 @@ def focus_item(project: Project, stage: Stage, item_id: str) -> FocusItem:
         scenario=scenario["scenario"] if scenario else None,
         critique=critique, answers=answers, rejected=rejected,
         scores=_json(row.get("scores")), hits=hits, events=[Event(*e) for e in events],
-        newer=[(i, o, s) for i, o, s in newer],
+        newer=[(i, o, s) for i, o, s in newer], replaced=replaced,
     )  # fmt: skip

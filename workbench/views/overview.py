@@ -21,7 +21,9 @@ from datetime import datetime
 import duckdb
 
 from workbench.project import Project
+from workbench.runs import DEMO_RUN
 from workbench.status import ProjectStatus
+from workbench.store.ledger_reads import ledger_rows
 
 EXAMPLE_TRAITS = "data/traits/candid_care.md"
 PILOT = 3  # scenarios or documents per trait in a suggested pilot run (pilot first, then scale)
@@ -33,8 +35,10 @@ _REVIEWED = (
     ("docs.documents", "documents", "workbench docs list --status needs_review"),
 )
 # Accepted rows that a dataset of each kind is built from: (stage in project_status, dataset kind).
-_DATASET_SOURCES = (("sft.examples", "sft"), ("docs.documents", "midtrain"))
+_DATASET_SOURCES = (("sft_examples", "sft"), ("documents", "midtrain"))
 _METHOD_FOR_KIND = {"sft": "sft", "midtrain": "midtrain", "preference": "dpo"}
+# What each run's model calls have cost: one read of the ledger, cached until calls are added.
+_RUN_COSTS = "SELECT run_id, coalesce(sum(cost_usd), 0) FROM llm_calls WHERE run_id IS NOT NULL GROUP BY run_id"
 
 
 @dataclass(frozen=True)
@@ -105,20 +109,19 @@ def latest_runs(project: Project, limit: int = 10) -> list[LatestRun]:
     with project.store.connect() as con:
         rows = con.execute(
             """
-            WITH all_runs AS (
-                SELECT 'generation' AS kind, id, stage AS what, status, started_at, finished_at FROM runs
-                UNION ALL
-                SELECT 'training', id, method || ' · ' || base_model, status, started_at, finished_at FROM train_runs
-                UNION ALL
-                SELECT 'eval', id, suite || ' · ' || model || ' (' || arm || ')', status, created_at, finished_at
-                FROM eval_runs
-            ), newest AS (SELECT * FROM all_runs ORDER BY started_at DESC, id LIMIT ?)
-            SELECT n.*, coalesce((SELECT sum(cost_usd) FROM llm_calls c WHERE c.run_id = n.id), 0)
-            FROM newest n ORDER BY started_at DESC, id
+            SELECT 'generation' AS kind, id, stage AS what, status, started_at, finished_at FROM runs
+            UNION ALL
+            SELECT 'training', id, method || ' · ' || base_model, status, started_at, finished_at FROM train_runs
+            UNION ALL
+            SELECT 'eval', id, suite || ' · ' || model || ' (' || arm || ')', status, created_at, finished_at
+            FROM eval_runs
+            ORDER BY started_at DESC, id LIMIT ?
             """,
             [limit],
         ).fetchall()
-    return [LatestRun(*row) for row in rows]
+    costs = dict(ledger_rows(project.store, _RUN_COSTS))
+    return [LatestRun(kind, id_, what, status, started, finished, costs.get(id_, 0.0))
+            for kind, id_, what, status, started, finished in rows]  # fmt: skip
 
 
 def next_steps(project: Project, summary: ProjectStatus) -> list[NextStep]:
@@ -128,7 +131,7 @@ def next_steps(project: Project, summary: ProjectStatus) -> list[NextStep]:
     document = summary.traits[0].document
     steps = _generation_steps(summary, document) + _review_steps(summary)
     with project.store.connect() as con:
-        steps += _dataset_steps(con, summary, document) + _training_steps(con, project, document)
+        steps += _dataset_steps(con, document) + _training_steps(con, project, document)
     return steps
 
 
@@ -153,14 +156,18 @@ def _review_steps(summary: ProjectStatus) -> list[NextStep]:
     return [NextStep(f"Review {n} {noun} on the Review page.", command) for n, noun, command in waiting if n]
 
 
-def _dataset_steps(con: duckdb.DuckDBPyConnection, summary: ProjectStatus, document: str) -> list[NextStep]:
+def _dataset_steps(con: duckdb.DuckDBPyConnection, document: str) -> list[NextStep]:
     built = {kind for (kind,) in con.execute("SELECT DISTINCT kind FROM train_datasets").fetchall()}
-    return [
-        NextStep(f"Build a training dataset ({kind}) from the {accepted} accepted rows.",
-                 _command("dataset", "build", f"{document}-{kind}", "--kind", kind, "--traits", document))
-        for stage, kind in _DATASET_SOURCES
-        if (accepted := summary.rows.get(stage, {}).get("ok", 0)) and kind not in built
-    ]  # fmt: skip
+    steps = []
+    for table, kind in _DATASET_SOURCES:
+        if kind in built:
+            continue
+        # Demo rows are for looking at and no dataset build takes them (datasets/sources.py), so they do not count.
+        sql = f"SELECT count(*) FROM {table} WHERE status = 'ok' AND run_id IS DISTINCT FROM ?"
+        if accepted := con.execute(sql, [DEMO_RUN]).fetchone()[0]:  # type: ignore[index]
+            command = _command("dataset", "build", f"{document}-{kind}", "--kind", kind, "--traits", document)
+            steps.append(NextStep(f"Build a training dataset ({kind}) from the {accepted} accepted rows.", command))
+    return steps
 
 
 def _training_steps(con: duckdb.DuckDBPyConnection, project: Project, document: str) -> list[NextStep]:

@@ -27,6 +27,7 @@ from workbench.audit.prevalence import Proportion, prevalence
 from workbench.audit.rate import stored_levels
 from workbench.evals.stats import Estimate, paired_difference
 from workbench.project import Project
+from workbench.views.style import themed
 
 STAGE = "experiment.pattern_transfer"
 ARMS = ("base", "full", "filtered")
@@ -118,7 +119,7 @@ def arm_differences(project: Project, run: ExperimentRun, arm: str, other: str) 
 
 
 def arm_rates_figure(rates: list[ArmRate]) -> go.Figure:
-    """Strict rate per planted pattern, one bar per arm, with 95% Wilson intervals as error bars."""
+    """Strict rate per planted pattern, one bar per arm, with 95% Wilson intervals as error bars (themed)."""
     fig = go.Figure()
     for arm in dict.fromkeys(r.arm for r in rates):
         shown = [r for r in rates if r.arm == arm]
@@ -134,4 +135,4 @@ def arm_rates_figure(rates: list[ArmRate]) -> go.Figure:
         barmode="group", yaxis={"title": "share of sampled answers", "tickformat": ".0%", "range": [0, 1]},
         legend_title_text="arm",
     )  # fmt: skip
-    return fig
+    return themed(fig)

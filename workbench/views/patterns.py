@@ -29,12 +29,15 @@ import plotly.graph_objects as go
 
 from workbench.audit.audits import Audit, list_audits
 from workbench.audit.datasets import AuditDataset, list_datasets
-from workbench.audit.filters import MATCHING, FilterResult, Level, filter_dataset
+from workbench.audit.filters import FilterResult, Level, filter_dataset
 from workbench.audit.funnel import candidate_funnel
 from workbench.audit.lexical import LexicalFinding, finding_table
 from workbench.audit.patterns import Pattern, get_pattern
 from workbench.audit.prevalence import AuditReport
+from workbench.audit.scan import scan_subject
 from workbench.project import Project
+from workbench.views.pattern_evidence import ExamplePage, example_pages
+from workbench.views.style import themed
 
 LEVELS: list[Level] = ["strict", "broad"]  # the levels a person picks from, the stricter first
 # The runs of an audit: `run_audit` and the filter both record the audit's id in the run's config.
@@ -85,7 +88,7 @@ class AuditStatus:
 
 @dataclass(frozen=True)
 class PrevalenceRow:
-    """One pattern's prevalence at one level, with its 95% Wilson interval."""
+    """One pattern's prevalence at one level, with its 95% Wilson interval; `source` is LLM or lexical."""
 
     pattern_id: str
     pattern: str
@@ -98,6 +101,7 @@ class PrevalenceRow:
     low: float
     high: float
     unrated: int
+    source: str
 
 
 @dataclass(frozen=True)
@@ -157,14 +161,24 @@ def audit_status(project: Project, audit_id: str) -> AuditStatus:
             " GROUP BY step, status ORDER BY step, status",
             [audit_id],
         ).fetchall()
-        # The notebook asks before the audit's first run (the id is a hash of dataset and settings): no funnel yet.
+        # No funnel before the audit's first run (the notebook asks before it: the id is a hash of dataset and
+        # settings), nor before a scan has an outcome (its summary is None then; it costs five queries).
         started = con.execute("SELECT count(*) FROM audits WHERE id = ?", [audit_id]).fetchone() == (1,)
+        scanned = con.execute(
+            "SELECT count(*) FROM audit_generations WHERE step = 'scan' AND starts_with(subject_id, ?)",
+            [scan_subject(audit_id, "")],
+        ).fetchone() != (0,)
     return AuditStatus(
         candidates=candidates, scans_reporting=scans, active_patterns=active,
         removed_patterns=removed, last_run_status=last[0] if last else None, last_run_at=last[1] if last else None,
         calls=[StepCalls(step, status, n) for step, status, n in calls],
-        funnel=candidate_funnel(project, audit_id).summary() if started else None,
+        funnel=candidate_funnel(project, audit_id).summary() if started and scanned else None,
     )  # fmt: skip
+
+
+def source_of(pattern: Pattern) -> str:
+    """How a pattern is rated: "lexical" (its rule, exactly, in SQL) or "LLM" (the rater, from its criteria)."""
+    return "LLM" if pattern.rule is None else "lexical"
 
 
 def prevalence_rows(report: AuditReport) -> list[PrevalenceRow]:
@@ -173,60 +187,54 @@ def prevalence_rows(report: AuditReport) -> list[PrevalenceRow]:
     for p in report.patterns:
         for level, share in (("broad", p.broad), ("strict", p.strict)):
             rows.append(PrevalenceRow(p.pattern.id, p.pattern.name, p.pattern.kind, p.pattern.found_by, level,
-                                      share.k, share.n, share.rate, share.low, share.high, p.unrated))  # fmt: skip
+                                      share.k, share.n, share.rate, share.low, share.high, p.unrated,
+                                      source_of(p.pattern)))  # fmt: skip
     return rows
 
 
+def _labels(rows: list[PrevalenceRow]) -> dict[str, str]:
+    """Pattern id -> its axis label: name and source, escaped (Plotly reads tags in labels); the id if names repeat."""
+    names = [r.pattern for r in rows if r.level == "strict"]
+    return {r.pattern_id: html.escape(f"{r.pattern} · {r.source}" if names.count(r.pattern) == 1
+                                      else f"{r.pattern} · {r.source} · {r.pattern_id[:8]}") for r in rows}  # fmt: skip
+
+
 def prevalence_figure(rows: list[PrevalenceRow]) -> go.Figure:
-    """Broad and strict prevalence per pattern, side by side, with 95% Wilson intervals as error bars."""
-    fig = go.Figure()
+    """Broad and strict prevalence per pattern, side by side, with 95% Wilson intervals as error bars.
+
+    LLM and lexical patterns share the chart: each label names the source, and lexical bars are hatched.
+    """
+    labels, fig = _labels(rows), go.Figure()
     for level in ("broad", "strict"):
         shown = [r for r in rows if r.level == level]
-        # Plotly reads tags (<b>, <a href>) in labels; escaped, a generated name is shown as it is.
         fig.add_bar(
-            name=level, x=[html.escape(r.pattern) for r in shown], y=[r.rate for r in shown],
+            name=level, x=[labels[r.pattern_id] for r in shown], y=[r.rate for r in shown],
+            marker={"pattern": {"shape": ["/" if r.source == "lexical" else "" for r in shown]}},
             error_y={"type": "data", "array": [r.high - (r.rate or 0) for r in shown],
                      "arrayminus": [(r.rate or 0) - r.low for r in shown]},
             customdata=[[r.k, r.n] for r in shown], hovertemplate="%{y:.0%} (%{customdata[0]}/%{customdata[1]})",
         )  # fmt: skip
     fig.update_layout(barmode="group", yaxis={"title": "share of rated rows", "tickformat": ".0%", "range": [0, 1]})
-    return fig
+    return themed(fig)
 
 
 def pattern_examples(project: Project, pattern_ref: str, level: Level = "strict", limit: int = 5) -> PatternExamples:
     """Rows of the audited dataset rated as matching `pattern_ref` at `level`, and rows rated absent.
 
     Only ratings under the pattern's current criteria count. Rows come in dataset order; the
-    totals count every rated row of the dataset (the sample, and any rows a filter rated).
+    totals count every rated row of the dataset (the sample, and any rows a filter rated). The
+    page shows them a page at a time, evidence marked: `views.pattern_evidence.example_pages`.
 
     Raises:
         WorkbenchError: no such pattern.
     """
     pattern = get_pattern(project, pattern_ref)
-    matching = list(MATCHING[level])
-    with project.store.connect() as con:
-        # Rank positions first and fetch texts only for the rows shown: the dataset may be large.
-        found = con.execute(
-            "WITH dataset AS (SELECT dataset_id AS id FROM audits WHERE id = $audit), rated AS ("
-            "  SELECT r.position, a.level, a.level IN (SELECT unnest($matching)) AS matching"
-            "  FROM audit_rows r JOIN audit_ratings a ON a.text_hash = r.text_hash"
-            "  WHERE r.dataset_id = (FROM dataset) AND a.pattern_id = $pattern AND a.criteria_hash = $criteria"
-            "    AND (a.level = 'absent' OR a.level IN (SELECT unnest($matching)))"
-            "), ranked AS ("
-            "  SELECT *, row_number() OVER (PARTITION BY matching ORDER BY position) AS i,"
-            "         count(*) OVER (PARTITION BY matching) AS total FROM rated"
-            ")"
-            " SELECT k.matching, k.total, r.row_id, r.grp, k.level, r.text FROM ranked k"
-            " JOIN audit_rows r ON r.dataset_id = (FROM dataset) AND r.position = k.position"
-            " WHERE k.i <= $limit ORDER BY k.position",
-            {"matching": matching, "audit": pattern.audit_id, "pattern": pattern.id,
-             "criteria": pattern.criteria_hash, "limit": limit},
-        ).fetchall()  # fmt: skip
-    totals = {is_match: total for is_match, total, *_ in found}
-    shown: dict[bool, list[ExampleRow]] = {True: [], False: []}
-    for is_match, _, row_id, group, row_level, text in found:
-        shown[is_match].append(ExampleRow(row_id, group, row_level, text))
-    return PatternExamples(pattern, level, shown[True], shown[False], totals.get(True, 0), totals.get(False, 0))
+    matching, absent = example_pages(project, pattern, level, (0, 0), size=limit)
+    return PatternExamples(pattern, level, _examples(matching), _examples(absent), matching.total, absent.total)
+
+
+def _examples(page: ExamplePage) -> list[ExampleRow]:
+    return [ExampleRow(r.row_id, r.group, r.level, r.text) for r in page.rows]
 
 
 def build_filtered_dataset(

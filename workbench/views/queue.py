@@ -13,6 +13,7 @@ version (superseded, revised, sent back) never appear: a person reviews the late
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -38,6 +39,14 @@ _PREVIEW = {
     "documents": "t.doc_type || ': ' || coalesce(t.text, '')",
 }
 PREVIEW_CHARS = 160
+# The body a search reads after the preview; the texts the two are made of; the characters their joins add.
+_TEXT = {"sft_scenarios": "t.scenario", "sft_examples": "t.response", "documents": "t.text"}
+_SEARCHED = {
+    "sft_scenarios": ("coalesce(t.user_prompt, t.scenario)", "t.scenario"),
+    "sft_examples": ("t.user_prompt", "t.response"),
+    "documents": ("t.doc_type", "t.text"),
+}
+_JOINS_AND_WILDCARDS = frozenset(" :%_")
 # Review events of a table (the parameter) that still stand: decisions, not undos, and not undone.
 _STANDING = (
     "e.item_table = ? AND e.action <> 'undo' AND NOT EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo'"
@@ -122,13 +131,24 @@ def _where(project: Project, f: QueueFilter) -> tuple[str, list[Any]]:
         clauses.append(f"t.id NOT IN (SELECT item_id FROM review_events e WHERE {_STANDING})")
         params.append(f.table)
     if f.search:
-        clauses.append(f"{_PREVIEW[f.table]} || ' ' || coalesce({_text_column(f.table)}, '') ILIKE ?")
-        params.append(f"%{f.search}%")
+        clause, like = _search_clause(f.table, f.search)
+        clauses.append(clause)
+        params += like
     return " AND ".join(clauses), params
 
 
-def _text_column(table: str) -> str:
-    return {"sft_scenarios": "t.scenario", "sft_examples": "t.response", "documents": "t.text"}[table]
+def _search_clause(table: str, search: str) -> tuple[str, list[str]]:
+    """Rows whose text (the preview, a space, the body) contains `search`, case-insensitively.
+
+    Each text is searched on its own where that finds the same rows: ILIKE on a column is about six
+    times faster than on a string built for every row. A search that could match across a join (it
+    holds a character a join adds, or a LIKE wildcard) searches the joined text, as it always has.
+    """
+    like = f"%{search}%"
+    if set(search) & _JOINS_AND_WILDCARDS:
+        return f"{_PREVIEW[table]} || ' ' || coalesce({_TEXT[table]}, '') ILIKE ?", [like]
+    texts = _SEARCHED[table]
+    return "(" + " OR ".join(f"{text} ILIKE ?" for text in texts) + ")", [like] * len(texts)
 
 
 def _score_clause(f: QueueFilter, clauses: list[str], params: list[Any]) -> None:
@@ -170,15 +190,13 @@ class QueueOptions:
 def queue_options(project: Project, stage: Stage) -> QueueOptions:
     """The choices for each filter of `stage`, in one short read."""
     table = STAGE_TABLES[stage]
-    hidden = sorted(REPLACED | set(_IN_PROGRESS))
     with project.store.connect() as con:
-        statuses = con.execute(
-            f"SELECT status, count(*) FROM {table} WHERE status NOT IN (SELECT unnest(?)) GROUP BY status"
-            " ORDER BY status",
-            [hidden],
-        ).fetchall()
-        chunks = con.execute(
-            f"SELECT c.id, c.title FROM chunks c WHERE c.id IN (SELECT DISTINCT chunk_id FROM {table}) ORDER BY c.title"
+        # One pass over the stage's rows gives both the statuses and the chunks the rows are about.
+        counts = con.execute(f"SELECT status, chunk_id, count(*) FROM {table} GROUP BY ALL").fetchall()
+        # Titles of the few chunks found: joining chunks to every row first costs three times the count.
+        titles = con.execute(
+            "SELECT id, title FROM chunks WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+            [sorted({chunk for _, chunk, _ in counts if chunk is not None})],
         ).fetchall()
         reviewers = con.execute(
             "SELECT DISTINCT reviewer FROM review_events WHERE item_table = ? ORDER BY reviewer", [table]
@@ -189,7 +207,13 @@ def queue_options(project: Project, stage: Stage) -> QueueOptions:
             " WHERE p.status = 'active' AND d.source IN (SELECT unnest(?::VARCHAR[])) ORDER BY p.created_at, p.name",
             [_AUDITED_SOURCES[stage]],
         ).fetchall()
-    return QueueOptions(dict(statuses), chunks, [r[0] for r in reviewers], patterns)
+    hidden = REPLACED | set(_IN_PROGRESS)
+    statuses: Counter[str] = Counter()
+    for status, _, rows in counts:
+        if status not in hidden:
+            statuses[status] += rows
+    chunks = sorted(titles, key=lambda c: (c[1], c[0]))
+    return QueueOptions(dict(sorted(statuses.items())), chunks, [r[0] for r in reviewers], patterns)
 
 
 def count_queue(project: Project, f: QueueFilter) -> int:
@@ -213,16 +237,36 @@ def queue_ids(project: Project, f: QueueFilter, offset: int = 0, limit: int | No
 
 def queue_page(project: Project, f: QueueFilter, offset: int = 0, limit: int = 50) -> list[QueueRow]:
     """One page of the queue, oldest first."""
+    return _page(project, f, offset, limit)[1]
+
+
+def counted_page(project: Project, f: QueueFilter, offset: int = 0, limit: int = 50) -> tuple[int, list[QueueRow]]:
+    """How many rows the filter selects, and one page of them: the review page's two reads in one.
+
+    The filter (a text search, a pattern's ratings) is evaluated once instead of once for the count
+    and again for the page. A page past the end has no row to carry the count, so then it counts.
+    """
+    total, rows = _page(project, f, offset, limit)
+    return (count_queue(project, f) if total is None else total), rows
+
+
+def _page(project: Project, f: QueueFilter, offset: int, limit: int) -> tuple[int | None, list[QueueRow]]:
     where, params = _where(project, f)
     scores = "t.scores" if f.stage != "scenarios" else "NULL"
+    # The filter sorts only the keys of its rows (and counts them all on the way); the shown columns are
+    # read for the page's rows alone.
     with project.store.connect() as con:
         rows = con.execute(
             f"SELECT t.id, t.status, c.title, left({_PREVIEW[f.table]}, {PREVIEW_CHARS}), t.origin, {scores},"
-            f" t.created_at FROM {f.table} t LEFT JOIN chunks c ON c.id = t.chunk_id WHERE {where}"
-            " ORDER BY t.created_at, t.id LIMIT ? OFFSET ?",
+            f" t.created_at, page.total FROM {f.table} t LEFT JOIN chunks c ON c.id = t.chunk_id JOIN"
+            f" (SELECT t.rowid AS row, count(*) OVER () AS total FROM {f.table} t WHERE {where}"
+            "  ORDER BY t.created_at, t.id LIMIT ? OFFSET ?) page ON t.rowid = page.row"
+            " ORDER BY t.created_at, t.id",
             [*params, limit, offset],
         ).fetchall()
-    return [QueueRow(i, s, tr, " ".join((p or "").split()), o, _json(sc), c) for i, s, tr, p, o, sc, c in rows]
+    total = int(rows[0][-1]) if rows else (None if offset else 0)
+    shown = [QueueRow(i, s, tr, " ".join((p or "").split()), o, _json(sc), c) for i, s, tr, p, o, sc, c, _ in rows]
+    return total, shown
 
 
 def _json(value: Any) -> dict[str, Any] | None:

@@ -17,10 +17,12 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 
 from workbench.errors import WorkbenchError
 from workbench.project import Project
+from workbench.views.style import themed
 
 LIVE_REFRESH_S = 5.0  # how often a running run's charts are redrawn from the store
 
@@ -129,8 +131,10 @@ def metric_figures(metrics: list[tuple[int, str, str, float]]) -> list[tuple[str
         for split in ("train", "eval"):
             if (name, split) in series:
                 steps, values = series[name, split]
-                figure.add_scatter(x=steps, y=values, mode="lines+markers", name=split)
+                # Arrays, not lists: plotly checks a list element by element (~5 ms for 2,000 steps), an
+                # array at once, and sends it to the browser as a compact typed array.
+                figure.add_scatter(x=np.asarray(steps), y=np.asarray(values), mode="lines+markers", name=split)
         if figure.data:
-            figure.update_layout(title=title, xaxis_title="step", yaxis_title=title, legend_title="split")
-            figures.append((name, figure))
+            figure.update_layout(title=title, xaxis_title="step", yaxis_title=title, legend_title="split", height=320)
+            figures.append((name, themed(figure)))
     return figures
