@@ -10,12 +10,14 @@ cost, and every answer that came back is cached, so a resumed run pays for none 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -146,10 +148,23 @@ EMBED_CHILD = textwrap.dedent(
 )
 
 
+def _stored_vectors(project: Project) -> int:
+    with project.store.connect() as con:
+        return int(con.execute("SELECT count(*) FROM embeddings").fetchone()[0])  # type: ignore[index]
+
+
 def test_a_killed_embedding_keeps_the_vectors_and_the_ledger_of_the_batches_it_was_answered(
     tmp_path: Path, fake_gemini: Any
 ) -> None:
-    fake_gemini.rule = slow_answers  # the embedding endpoint answers with vectors, after the same wait
+    answered = itertools.count()
+    killed = threading.Event()
+
+    def third_batch_waits(request: FakeRequest) -> Text:
+        if next(answered) >= 2:  # the third batch stays in flight until the child is killed
+            killed.wait(60)
+        return slow_answers(request)
+
+    fake_gemini.rule = third_batch_waits  # the embedding endpoint answers with vectors, after the same wait
     env = env_for(fake_gemini) | {"WORKBENCH_CONCURRENCY__GEMINI": "1"}  # batches of 100, one at a time
     project = init_project(tmp_path / "p")
     child = subprocess.Popen(
@@ -157,13 +172,15 @@ def test_a_killed_embedding_keeps_the_vectors_and_the_ledger_of_the_batches_it_w
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 120
-    while fake_gemini.requests_total < 3:  # two batches answered, the third in flight
+    # Two batches answered and the third held in flight: their vectors reach the store meanwhile (polled, not
+    # slept for: on a loaded machine the write can take longer than any fixed pause).
+    while fake_gemini.requests_total < 3 or _stored_vectors(project) < 200:
         assert child.poll() is None, child.stdout.read() if child.stdout else ""
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    time.sleep(0.1)  # the second batch's vectors reach the store
+        assert time.monotonic() < deadline, "the answered batches' vectors were not stored as they came"
+        time.sleep(0.05)
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
+    killed.set()
     sent = fake_gemini.requests_total
 
     recover_ledger(project.store)
