@@ -52,16 +52,17 @@ def _at(page: Page, heading: str, answer: str) -> None:
 
 
 def _click_when_settled(page: Page, button: Locator) -> None:
-    """Click `button` once it is shown and the script run that drew it has ended, as a person would.
+    """Click `button` once the script run that drew it has ended and it is shown once, as a person would.
 
     On a loaded machine a click that lands while a rerun is still drawing the page can be lost.
     """
     from playwright.sync_api import expect
 
-    expect(button).to_be_visible(timeout=WAIT)
     _settled(page)
     page.wait_for_timeout(300)  # the status widget shows a rerun only after a short delay
     _settled(page)
+    expect(button).to_have_count(1, timeout=WAIT)  # a rerun leaves the old copy on the page until it ends
+    expect(button).to_be_visible(timeout=WAIT)
     button.click()
 
 
@@ -109,13 +110,13 @@ def test_keyboard_decisions_undo_and_bulk_keep_the_status_filter_and_the_place(
         print(f"\nkeyboard decision to next item shown: {', '.join(f'{t:.2f} s' for t in timings)}")
         _progress(page, "2 of 6 examples reviewed")
         # Undo the older decision (ex-000's), not the latest: its row alone comes back, first in the queue.
-        page.locator("[class*='st-key-undo_']:not(.st-key-undo_last)").get_by_role("button").click()
+        _click_when_settled(page, page.locator("[class*='st-key-undo_']:not(.st-key-undo_last)").get_by_role("button"))
         _at(page, "1 of 5", "Answer 0.")
         assert statuses(project)[ids[0]] == "needs_review" and statuses(project)[ids[1]] == "ok"
         _key(page, "u", "1 of 6", "Answer 0.")  # U undoes the latest standing decision: ex-001's
         _key(page, "j", "2 of 6", "Answer 1.")
         # A bulk accept empties the needs_review queue: the filter stays, and says no row matches.
-        page.get_by_text("Bulk action over all 6 matching examples").click()
+        _click_when_settled(page, page.get_by_text("Bulk action over all 6 matching examples"))
         _click_when_settled(page, page.get_by_role("button", name="Accept all 6…"))
         _click_when_settled(page, page.get_by_role("button", name="Confirm: accept 6"))
         expect(page.get_by_text("No rows match these filters.")).to_be_visible(timeout=WAIT)
