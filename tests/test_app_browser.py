@@ -46,6 +46,12 @@ def test_app_in_a_real_browser_shows_overview_and_traits(served_app: str, projec
         expect(page.get_by_text("<b>even when</b>", exact=False)).to_be_visible(timeout=10_000)
         assert page.locator("b", has_text="even when").count() == 0
         page.screenshot(path=str(tmp_path / "traits.png"), full_page=True)
+        # An empty page is a sentence and the exact command, in a code block of its own (no prose in it).
+        page.get_by_role("link", name="Evals").click()
+        expect(page.get_by_text("No eval runs yet.", exact=False)).to_be_visible(timeout=30_000)
+        command = page.get_by_test_id("stCode").filter(has_text="workbench eval run")
+        expect(command).to_have_count(1, timeout=10_000)
+        assert command.inner_text().strip().startswith("workbench eval run --suite knowledge")
 
 
 def test_review_page_accepts_an_example_with_the_keyboard(served_app: str, project: Project) -> None:
