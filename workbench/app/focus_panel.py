@@ -44,17 +44,22 @@ def render_focus(project: Project, f: QueueFilter, position: int, total: int, it
 
 
 def _decide(project: Project, f: QueueFilter, item_id: str, action: str, reviewer: str, **kwargs: Any) -> None:
-    """Record one decision; move on when the row is still where it was in the queue."""
-    try:
-        batch = review_many(project.store, f.table, [item_id], action, reviewer=reviewer, **kwargs)
-    except WorkbenchError as e:
-        st.session_state["focus_error"] = str(e)
-        return
-    remember_decision(f.stage, batch.batch_id, f"{action} {item_id}", items=1)
-    st.session_state["editing"] = st.session_state["noting"] = None
-    key = f"pos_{f.stage}"
-    if queue_ids(project, f, offset=st.session_state.get(key, 0), limit=1) == [item_id]:
-        st.session_state[key] = st.session_state.get(key, 0) + 1
+    """Record one decision; move on when the row is still where it was in the queue.
+
+    A button's callback runs before the rerun's store session (app.py), so it opens its own: the
+    decision and the position check share one connection instead of opening the store twice.
+    """
+    with project.store.session():
+        try:
+            batch = review_many(project.store, f.table, [item_id], action, reviewer=reviewer, **kwargs)
+        except WorkbenchError as e:
+            st.session_state["focus_error"] = str(e)
+            return
+        remember_decision(f.stage, batch.batch_id, f"{action} {item_id}", items=1)
+        st.session_state["editing"] = st.session_state["noting"] = None
+        key = f"pos_{f.stage}"
+        if queue_ids(project, f, offset=st.session_state.get(key, 0), limit=1) == [item_id]:
+            st.session_state[key] = st.session_state.get(key, 0) + 1
 
 
 def _move(f: QueueFilter, step: int) -> None:

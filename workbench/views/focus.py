@@ -7,7 +7,8 @@ the answers side by side, the autorater's verdict, pattern hits and the review h
     item.replaced     # the version this row replaces (an edit's original), for the edit's diff
 
 Examples show baseline vs conditioned vs refined; scenarios show the baseline answer their critique
-read; documents show brainstorm, draft and critique beside the rewrite. All are point lookups.
+read; documents show brainstorm, draft and critique beside the rewrite. All are point lookups, and
+the item is read again only after something wrote to the store (workbench.store.unchanged).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from workbench.audit.patterns import Pattern, list_patterns
 from workbench.errors import WorkbenchError
 from workbench.project import Project
 from workbench.review import REVIEWABLE
+from workbench.store.unchanged import unchanged_read
 from workbench.views.queue import STAGE_TABLES, Stage
 
 
@@ -155,6 +157,14 @@ def _row(con: duckdb.DuckDBPyConnection, table: str, item_id: str) -> dict[str, 
     return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
 
+def _scenario(con: duckdb.DuckDBPyConnection, scenario_id: str | None) -> dict[str, Any] | None:
+    """An example's scenario: its id and situation, all the card shows of it (a narrow read is a cheaper cold one)."""
+    if not scenario_id:
+        return None
+    found = con.execute("SELECT id, scenario FROM sft_scenarios WHERE id = ?", [scenario_id]).fetchone()
+    return {"id": found[0], "scenario": found[1]} if found else None
+
+
 def _scenario_context(con: duckdb.DuckDBPyConnection, scenario_id: str) -> tuple[Output | None, Output | None]:
     """The baseline answer to a scenario's prompt and the critique that read it (the latest of each)."""
     gens = _outputs(con, "sft_generations", "subject_id = ? AND step IN ('baseline', 'critique')", [scenario_id])
@@ -169,7 +179,9 @@ def _example_answers(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> tup
         subject = con.execute("SELECT subject_id FROM sft_generations WHERE id = ?", [refined.id]).fetchone()
         conditioned = _one(_outputs(con, "sft_generations", "id = ?", [subject[0] if subject else None]))
         answers += [g for g in (conditioned, refined) if g is not None]
-    rejected = _outputs(con, "sft_generations", "id = ?", [row["rejected_generation_id"]])
+    # Most examples have no rejected answer: no read for it then.
+    rejected_id = row["rejected_generation_id"]
+    rejected = _outputs(con, "sft_generations", "id = ?", [rejected_id]) if rejected_id else []
     if rejected:
         rejected += _outputs(con, "sft_generations", "subject_id = ? AND step = 'rejected_check'", [rejected[0].id])
     return answers, rejected
@@ -220,39 +232,47 @@ def _replaced(con: duckdb.DuckDBPyConnection, table: str, parent_id: str | None)
 
 
 def focus_item(project: Project, stage: Stage, item_id: str) -> FocusItem:
-    """Everything the focus view shows of one row of `stage`.
+    """Everything the focus view shows of one row of `stage`, read again only after something wrote to the store.
+
+    A dozen cold point reads cost ~30 ms on a 100,000-example store; a rerun that changed only the
+    page's widgets (workbench.store.unchanged) reuses the item.
 
     Raises:
         WorkbenchError: no such row.
     """
+    key = ("focus_item", stage, item_id)
+    return unchanged_read(project.store, key, lambda con: _read(project, con, stage, item_id))
+
+
+def _read(project: Project, con: duckdb.DuckDBPyConnection, stage: Stage, item_id: str) -> FocusItem:
+    """The focus item, read over `con` (about a dozen point reads)."""
     table = STAGE_TABLES[stage]
-    with project.store.connect() as con:
-        row = _row(con, table, item_id)
-        critique: Output | None = None
-        answers: list[Output] = []
-        rejected: list[Output] = []
-        scenario = row if table == "sft_scenarios" else None
-        if table == "sft_examples":
-            scenario = _row(con, "sft_scenarios", row["scenario_id"]) if row["scenario_id"] else None
-            answers, rejected = _example_answers(con, row)
-        if scenario is not None:
-            baseline, critique = _scenario_context(con, scenario["id"])
-            answers = ([baseline] if baseline else []) + answers
-        if table == "documents":
-            lineage = [row[c] for c in ("brainstorm_id", "draft_id", "critique_id") if row[c]]
-            steps = _outputs(con, "doc_generations", "id IN (SELECT unnest(?::VARCHAR[]))", [lineage])
-            critique = _one([g for g in steps if g.step == "critique"])
-            answers = [g for g in steps if g.step != "critique"]
-        events = con.execute(
-            "SELECT created_at, reviewer, action, note, batch_id FROM review_events WHERE item_table = ?"
-            " AND item_id = ? ORDER BY created_at",
-            [table, item_id],
-        ).fetchall()
-        newer = con.execute(
-            f"SELECT id, origin, status FROM {table} WHERE parent_id = ? ORDER BY created_at", [item_id]
-        ).fetchall()
-        hits = _hits(project, con, item_id)
-        replaced = _replaced(con, table, row["parent_id"])
+    row = _row(con, table, item_id)
+    critique: Output | None = None
+    answers: list[Output] = []
+    rejected: list[Output] = []
+    scenario = row if table == "sft_scenarios" else None
+    if table == "sft_examples":
+        scenario = _scenario(con, row["scenario_id"])
+        answers, rejected = _example_answers(con, row)
+    if scenario is not None:
+        baseline, critique = _scenario_context(con, scenario["id"])
+        answers = ([baseline] if baseline else []) + answers
+    if table == "documents":
+        lineage = [row[c] for c in ("brainstorm_id", "draft_id", "critique_id") if row[c]]
+        steps = _outputs(con, "doc_generations", "id IN (SELECT unnest(?::VARCHAR[]))", [lineage])
+        critique = _one([g for g in steps if g.step == "critique"])
+        answers = [g for g in steps if g.step != "critique"]
+    events = con.execute(
+        "SELECT created_at, reviewer, action, note, batch_id FROM review_events WHERE item_table = ?"
+        " AND item_id = ? ORDER BY created_at",
+        [table, item_id],
+    ).fetchall()
+    newer = con.execute(
+        f"SELECT id, origin, status FROM {table} WHERE parent_id = ? ORDER BY created_at", [item_id]
+    ).fetchall()
+    hits = _hits(project, con, item_id)
+    replaced = _replaced(con, table, row["parent_id"])
     return FocusItem(
         stage=stage, table=table, id=item_id, status=row["status"], reason=row["reason"], origin=row["origin"],
         parent_id=row["parent_id"], fields={f: row[f] for f in REVIEWABLE[table].editable},

@@ -8,6 +8,8 @@
 A filter is a frozen dataclass turned into one parameterised WHERE clause, so the count, the page,
 the ids a bulk action takes and the focus view's position all agree. Rows replaced by a newer
 version (superseded, revised, sent back) never appear: a person reviews the latest version.
+The review page's reads (`queue_options`, `counted_page`) are kept until something writes to the
+store (workbench.store.unchanged); the counts a decision or a bulk action checks are always read.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import duckdb
+
 from workbench.audit.filters import MATCHING
 from workbench.audit.patterns import get_pattern
 from workbench.errors import WorkbenchError
 from workbench.project import Project
 from workbench.review import REPLACED, ReviewBatch, review_many
+from workbench.store.unchanged import unchanged_read
 
 Stage = Literal["scenarios", "examples", "documents"]
 STAGE_TABLES: dict[str, str] = {"scenarios": "sft_scenarios", "examples": "sft_examples", "documents": "documents"}
@@ -188,25 +193,28 @@ class QueueOptions:
 
 
 def queue_options(project: Project, stage: Stage) -> QueueOptions:
-    """The choices for each filter of `stage`, in one short read."""
+    """The choices for each filter of `stage`, in one short read (none while nothing wrote to the store)."""
+    return unchanged_read(project.store, ("queue_options", stage), lambda con: _options(con, stage))
+
+
+def _options(con: duckdb.DuckDBPyConnection, stage: Stage) -> QueueOptions:
     table = STAGE_TABLES[stage]
-    with project.store.connect() as con:
-        # One pass over the stage's rows gives both the statuses and the chunks the rows are about.
-        counts = con.execute(f"SELECT status, chunk_id, count(*) FROM {table} GROUP BY ALL").fetchall()
-        # Titles of the few chunks found: joining chunks to every row first costs three times the count.
-        titles = con.execute(
-            "SELECT id, title FROM chunks WHERE id IN (SELECT unnest(?::VARCHAR[]))",
-            [sorted({chunk for _, chunk, _ in counts if chunk is not None})],
-        ).fetchall()
-        reviewers = con.execute(
-            "SELECT DISTINCT reviewer FROM review_events WHERE item_table = ? ORDER BY reviewer", [table]
-        ).fetchall()
-        patterns = con.execute(
-            "SELECT p.id, p.name || ' (audit ' || left(a.id, 8) || ')' FROM audit_patterns p"
-            " JOIN audits a ON a.id = p.audit_id JOIN audit_datasets d ON d.id = a.dataset_id"
-            " WHERE p.status = 'active' AND d.source IN (SELECT unnest(?::VARCHAR[])) ORDER BY p.created_at, p.name",
-            [_AUDITED_SOURCES[stage]],
-        ).fetchall()
+    # One pass over the stage's rows gives both the statuses and the chunks the rows are about.
+    counts = con.execute(f"SELECT status, chunk_id, count(*) FROM {table} GROUP BY ALL").fetchall()
+    # Titles of the few chunks found: joining chunks to every row first costs three times the count.
+    titles = con.execute(
+        "SELECT id, title FROM chunks WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+        [sorted({chunk for _, chunk, _ in counts if chunk is not None})],
+    ).fetchall()
+    reviewers = con.execute(
+        "SELECT DISTINCT reviewer FROM review_events WHERE item_table = ? ORDER BY reviewer", [table]
+    ).fetchall()
+    patterns = con.execute(
+        "SELECT p.id, p.name || ' (audit ' || left(a.id, 8) || ')' FROM audit_patterns p"
+        " JOIN audits a ON a.id = p.audit_id JOIN audit_datasets d ON d.id = a.dataset_id"
+        " WHERE p.status = 'active' AND d.source IN (SELECT unnest(?::VARCHAR[])) ORDER BY p.created_at, p.name",
+        [_AUDITED_SOURCES[stage]],
+    ).fetchall()
     hidden = REPLACED | set(_IN_PROGRESS)
     statuses: Counter[str] = Counter()
     for status, _, rows in counts:
@@ -237,7 +245,8 @@ def queue_ids(project: Project, f: QueueFilter, offset: int = 0, limit: int | No
 
 def queue_page(project: Project, f: QueueFilter, offset: int = 0, limit: int = 50) -> list[QueueRow]:
     """One page of the queue, oldest first."""
-    return _page(project, f, offset, limit)[1]
+    with project.store.connect() as con:
+        return _page(con, project, f, offset, limit)[1]
 
 
 def counted_page(project: Project, f: QueueFilter, offset: int = 0, limit: int = 50) -> tuple[int, list[QueueRow]]:
@@ -245,25 +254,31 @@ def counted_page(project: Project, f: QueueFilter, offset: int = 0, limit: int =
 
     The filter (a text search, a pattern's ratings) is evaluated once instead of once for the count
     and again for the page. A page past the end has no row to carry the count, so then it counts.
+    Both are read again only after something wrote to the store (workbench.store.unchanged).
     """
-    total, rows = _page(project, f, offset, limit)
-    return (count_queue(project, f) if total is None else total), rows
+
+    def read(con: duckdb.DuckDBPyConnection) -> tuple[int, list[QueueRow]]:
+        total, rows = _page(con, project, f, offset, limit)
+        return (count_queue(project, f) if total is None else total), rows
+
+    return unchanged_read(project.store, ("counted_page", f, offset, limit), read)
 
 
-def _page(project: Project, f: QueueFilter, offset: int, limit: int) -> tuple[int | None, list[QueueRow]]:
+def _page(
+    con: duckdb.DuckDBPyConnection, project: Project, f: QueueFilter, offset: int, limit: int
+) -> tuple[int | None, list[QueueRow]]:
     where, params = _where(project, f)
     scores = "t.scores" if f.stage != "scenarios" else "NULL"
     # The filter sorts only the keys of its rows (and counts them all on the way); the shown columns are
     # read for the page's rows alone.
-    with project.store.connect() as con:
-        rows = con.execute(
-            f"SELECT t.id, t.status, c.title, left({_PREVIEW[f.table]}, {PREVIEW_CHARS}), t.origin, {scores},"
-            f" t.created_at, page.total FROM {f.table} t LEFT JOIN chunks c ON c.id = t.chunk_id JOIN"
-            f" (SELECT t.rowid AS row, count(*) OVER () AS total FROM {f.table} t WHERE {where}"
-            "  ORDER BY t.created_at, t.id LIMIT ? OFFSET ?) page ON t.rowid = page.row"
-            " ORDER BY t.created_at, t.id",
-            [*params, limit, offset],
-        ).fetchall()
+    rows = con.execute(
+        f"SELECT t.id, t.status, c.title, left({_PREVIEW[f.table]}, {PREVIEW_CHARS}), t.origin, {scores},"
+        f" t.created_at, page.total FROM {f.table} t LEFT JOIN chunks c ON c.id = t.chunk_id JOIN"
+        f" (SELECT t.rowid AS row, count(*) OVER () AS total FROM {f.table} t WHERE {where}"
+        "  ORDER BY t.created_at, t.id LIMIT ? OFFSET ?) page ON t.rowid = page.row"
+        " ORDER BY t.created_at, t.id",
+        [*params, limit, offset],
+    ).fetchall()
     total = int(rows[0][-1]) if rows else (None if offset else 0)
     shown = [QueueRow(i, s, tr, " ".join((p or "").split()), o, _json(sc), c) for i, s, tr, p, o, sc, c, _ in rows]
     return total, shown

@@ -9,9 +9,10 @@ a note alone leaves a row waiting. "Remaining" counts the current rows whose sta
 
 The page asks on every rerun, so the cost matters at 100,000 rows: the remaining count and a
 fingerprint of the stage's review events (how many, the latest) are one ~1 ms query; the
-distinct count of reviewed rows (~5-20 ms at 70,000 events) runs only when that fingerprint
+count of reviewed rows (~10 ms cold at 70,000 events) runs only when that fingerprint
 changed, i.e. after a decision or an undo. Review events are append-only, so an unchanged
-fingerprint means unchanged counts.
+fingerprint means unchanged counts. While nothing at all has written to the store, not even the
+~1 ms query runs (workbench.store.unchanged).
 """
 
 from __future__ import annotations
@@ -21,19 +22,29 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
+
 from workbench.project import Project
+from workbench.store.unchanged import unchanged_read
 from workbench.views.queue import STAGE_TABLES, Stage
 
 # The actions that settle a row (a note leaves it waiting).
 DECISIONS = ("accept", "reject", "edit", "regenerate")
 
 # A decision stands unless an undo event names its batch for the same row (undo_batch writes one per row).
+# The (few) undos are read first and passed back as a list: joining against that list and grouping by row
+# is about twice as fast, cold, as an anti join with a subquery and two distinct counts.
+_UNDOS = (
+    "SELECT item_id, json_extract_string(payload, '$.undoes') FROM review_events"
+    " WHERE item_table = ? AND action = 'undo'"
+)
 _REVIEWED = """
-SELECT count(DISTINCT e.item_id), count(DISTINCT e.item_id) FILTER (WHERE e.reviewer = ?)
-FROM review_events e
-ANTI JOIN (SELECT item_id, json_extract_string(payload, '$.undoes') AS undoes FROM review_events
-           WHERE item_table = ? AND action = 'undo') u ON u.item_id = e.item_id AND u.undoes = e.batch_id
-WHERE e.item_table = ? AND e.action IN (SELECT unnest(?::VARCHAR[]))
+SELECT count(*), count(*) FILTER (WHERE mine) FROM (
+  SELECT e.item_id, bool_or(e.reviewer = ?) AS mine FROM review_events e
+  ANTI JOIN (SELECT unnest(?::VARCHAR[]) AS item_id, unnest(?::VARCHAR[]) AS undoes) u
+    ON u.item_id = e.item_id AND u.undoes = e.batch_id
+  WHERE e.item_table = ? AND e.action IN (SELECT unnest(?::VARCHAR[]))
+  GROUP BY e.item_id)
 """
 
 
@@ -72,20 +83,26 @@ class Progress:
 
 def review_progress(project: Project, stage: Stage, reviewer: str) -> Progress:
     """Rows of `stage` reviewed (by anyone, and by `reviewer`) and still waiting."""
+    key = ("review_progress", stage, reviewer)
+    return unchanged_read(project.store, key, lambda con: _progress(project, con, stage, reviewer))
+
+
+def _progress(project: Project, con: duckdb.DuckDBPyConnection, stage: Stage, reviewer: str) -> Progress:
     table = STAGE_TABLES[stage]
-    with project.store.connect() as con:
-        # The table name comes from STAGE_TABLES (our own constant), never from input.
-        remaining, events, latest = _row(con.execute(_STATE.format(table=table), [table]).fetchone())
-        key = (str(project.store.path), table, reviewer, events, latest)
+    # The table name comes from STAGE_TABLES (our own constant), never from input.
+    remaining, events, latest = _row(con.execute(_STATE.format(table=table), [table]).fetchone())
+    key = (str(project.store.path), table, reviewer, events, latest)
+    with _lock:
+        counts = _reviewed_cache.get(key)
+    if counts is None:
+        undos = con.execute(_UNDOS, [table]).fetchall()
+        rows, batches = [u[0] for u in undos], [u[1] for u in undos]
+        reviewed, mine = _row(con.execute(_REVIEWED, [reviewer, rows, batches, table, list(DECISIONS)]).fetchone())
+        counts = (int(reviewed), int(mine))
         with _lock:
-            counts = _reviewed_cache.get(key)
-        if counts is None:
-            reviewed, mine = _row(con.execute(_REVIEWED, [reviewer, table, table, list(DECISIONS)]).fetchone())
-            counts = (int(reviewed), int(mine))
-            with _lock:
-                _reviewed_cache[key] = counts
-                while len(_reviewed_cache) > _CACHED:
-                    _reviewed_cache.popitem(last=False)
+            _reviewed_cache[key] = counts
+            while len(_reviewed_cache) > _CACHED:
+                _reviewed_cache.popitem(last=False)
     return Progress(stage, counts[0], counts[1], int(remaining))
 
 
