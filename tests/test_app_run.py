@@ -115,3 +115,18 @@ def test_an_empty_project_says_what_each_stage_needs_first_with_runnable_command
     assert "No training dataset yet" in shown and "Nothing accepted" in shown
     for line in lines:
         assert_runnable(line)
+
+
+def test_the_batch_switch_runs_the_stage_through_the_batch_api(
+    sft_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_page("run", sft_project, monkeypatch)
+    pilot = f"workbench sft run test@1 --pilot 2 --project {sft_project.root}"
+    assert pilot in commands(at)
+
+    at.toggle(key="batch-sft").set_value(True).run()
+
+    batched = f"workbench sft run test@1 --pilot 2 --project {sft_project.root} --batch --wait"
+    assert batched in commands(at) and pilot not in commands(at)
+    assert "half the price" in texts(at)
+    assert_runnable(batched)

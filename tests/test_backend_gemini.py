@@ -18,7 +18,7 @@ from tests.fakes.rules import FakeRequest, Fault, Hang, Malformed, Safety, Text
 from workbench.config import GatewayConfig, GeminiConfig, ProjectConfig
 from workbench.errors import MissingCredentialsError
 from workbench.llm.backends import make_backend
-from workbench.llm.backends.gemini import GeminiBackend, _to_backend_response
+from workbench.llm.backends.gemini import GeminiBackend, to_backend_response
 from workbench.llm.spec import ModelSpec
 from workbench.llm.types import BackendError, BackendResponse, LLMRequest, Message, SamplingParams
 
@@ -159,7 +159,7 @@ def test_thought_parts_are_not_the_answer() -> None:
             prompt_token_count=5, candidates_token_count=1, thoughts_token_count=9
         ),
     )
-    assert _to_backend_response(raw) == BackendResponse("42", "stop", tokens_in=5, tokens_out=10)
+    assert to_backend_response(raw) == BackendResponse("42", "stop", tokens_in=5, tokens_out=10)
 
 
 # --- errors --------------------------------------------------------------------------------

@@ -38,11 +38,11 @@ def _worst_call(
         if role not in config.roles:
             continue
         spec = ModelSpec.parse(config.roles[role])
-        price = config.prices.get(spec.model) or config.prices.get(str(spec))
+        price = config.price_of(spec)
         if price is None:
             continue
         per_call = (prompt_tokens * price.input_per_mtok + output_tokens * price.output_per_mtok) / 1e6
-        in_flight = int(getattr(config.concurrency, spec.backend))
+        in_flight = config.concurrency.limit_for(spec)
         worst = max(worst, (in_flight, per_call), key=lambda w: w[0] * w[1])
     return worst
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -68,14 +68,53 @@ class Price(StrictModel):
 
     input_per_mtok: float = Field(ge=0, description="USD per million input (prompt) tokens.")
     output_per_mtok: float = Field(ge=0, description="USD per million output tokens, thinking included.")
+    batch_input_per_mtok: float | None = Field(
+        None, ge=0, description="USD per million input tokens through the batch API; unset: half of input_per_mtok."
+    )
+    batch_output_per_mtok: float | None = Field(
+        None, ge=0, description="USD per million output tokens through the batch API; unset: half of output_per_mtok."
+    )
+
+    def for_batch(self) -> Price:
+        """The price of a request sent through the provider's batch API.
+
+        Gemini's and OpenAI's batch APIs both charge half the live price; a provider that
+        differs is priced with the explicit batch fields.
+        """
+        return Price(
+            input_per_mtok=self.input_per_mtok / 2 if self.batch_input_per_mtok is None else self.batch_input_per_mtok,
+            output_per_mtok=(
+                self.output_per_mtok / 2 if self.batch_output_per_mtok is None else self.batch_output_per_mtok
+            ),
+        )
 
 
 class ConcurrencyConfig(StrictModel):
-    """How many calls may be in flight at once, per backend."""
+    """How many calls may be in flight at once, per backend (and per OpenAI-compatible server)."""
 
     gemini: int = Field(16, ge=1, description="Concurrent requests to the Gemini API.")
     openai: int = Field(16, ge=1, description="Concurrent requests to each OpenAI-compatible server.")
     hf: int = Field(8, ge=1, description="Batch size for local transformers generation.")
+    servers: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict,
+        description="Base URL of an OpenAI-compatible server (as in `openai:MODEL@URL`) -> concurrent requests "
+        "to it, in place of `openai`; e.g. a vLLM server batches 64 or more requests at once, where a small "
+        "llama.cpp server wants 1-4. Every model name served at that URL shares the limit.",
+    )
+
+    @field_validator("servers")
+    @classmethod
+    def _server_urls(cls, servers: dict[str, int]) -> dict[str, int]:
+        bad = [url for url in servers if not url.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"{bad} are not http(s) URLs; keys are base URLs such as http://127.0.0.1:8000/v1")
+        return {url.rstrip("/"): limit for url, limit in servers.items()}
+
+    def limit_for(self, spec: ModelSpec) -> int:
+        """Calls that may be in flight at once to `spec`'s backend (and server, for OpenAI-compatible ones)."""
+        if spec.backend == "openai" and spec.base_url is not None:
+            return self.servers.get(spec.base_url.rstrip("/"), self.openai)
+        return int(getattr(self, spec.backend))
 
 
 class GatewayConfig(StrictModel):
@@ -107,6 +146,18 @@ class GatewayConfig(StrictModel):
     backoff_initial_s: float = Field(1.0, ge=0, description="First backoff delay; doubles per attempt.")
     backoff_max_s: float = Field(60.0, ge=0, description="Ceiling on one backoff delay (and on Retry-After).")
     flush_interval_s: float = Field(1.0, gt=0, description="How often buffered results are written.")
+
+
+class BatchConfig(StrictModel):
+    """Batch mode (`--batch`): requests go through the provider's batch API at batch prices."""
+
+    on_missing: Literal["live", "batch", "skip"] = Field(
+        "live",
+        description="What a step does with requests a finished batch left unanswered (failed, expired, "
+        "cancelled): send them live now, queue them in a new batch, or leave them unanswered (errors that "
+        "the next run asks again).",
+    )
+    poll_s: float = Field(60.0, gt=0, description="Seconds between status checks while `--wait` waits on batches.")
 
 
 class BudgetConfig(StrictModel):
@@ -176,6 +227,7 @@ class ProjectConfig(BaseSettings):
     concurrency: ConcurrencyConfig = Field(default_factory=ConcurrencyConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    batch: BatchConfig = Field(default_factory=BatchConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     prices: dict[str, Price] = Field(default_factory=dict, description="Model name -> price.")
     gemini: GeminiConfig = Field(default_factory=GeminiConfig)
@@ -186,6 +238,10 @@ class ProjectConfig(BaseSettings):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     traits: TraitsConfig = Field(default_factory=TraitsConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+
+    def price_of(self, spec: ModelSpec) -> Price | None:
+        """The price of a model: listed by its name (`gemini-3-flash`) or by its whole spec."""
+        return self.prices.get(spec.model) or self.prices.get(str(spec))
 
     @field_validator("roles")
     @classmethod

@@ -31,9 +31,9 @@ import numpy as np
 
 from workbench.config import ProjectConfig
 from workbench.errors import WorkbenchError
-from workbench.llm.gateway import transient_retries
 from workbench.llm.ledger import LEDGER_COLUMNS, call_cost, new_ledger_row
 from workbench.llm.ledger_log import LedgerLog
+from workbench.llm.retries import transient_retries
 from workbench.llm.types import BackendError
 from workbench.project import Project
 from workbench.store import Store

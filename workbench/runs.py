@@ -28,7 +28,7 @@ from workbench.store import Store
 from workbench.store.ledger_reads import ledger_rows
 from workbench.store.owner import current_owner, owner_alive
 
-RunStatus = Literal["running", "done", "failed", "stopped_budget", "interrupted"]
+RunStatus = Literal["running", "done", "failed", "stopped_budget", "interrupted", "waiting"]
 
 INTERRUPTED_NOTE = "its process ended without finishing (killed?)"
 

@@ -13,6 +13,13 @@ vectors are feature-hashed bags of lower-cased words (`fake_embedding`): determi
 for texts sharing most words, near-orthogonal for unrelated ones. The rule is consulted as for
 generation, so a `Fault` fails the request; any other reply means "answer with the vectors".
 
+Batch API (tests/fakes/batch_jobs.py has the job lifecycle): `POST models/{m}:batchGenerateContent`
+with inline `requests` (each `{"request", "metadata": {"key"}}`) or an uploaded `fileName`;
+`GET batches/{id}`, `GET batches`, `POST batches/{id}:cancel` answer long-running operations whose
+`metadata.state` is `BATCH_STATE_*` and whose `metadata.output` holds `inlinedResponses` or a
+`responsesFile` of `{"key", "response" | "error"}` lines. Files: the SDK's resumable upload
+(`POST upload/{v}/files`, start then `upload, finalize` commands) and `GET files/{id}:download`.
+
     with FakeGeminiServer() as server:
         server.rule = lambda req: Text("hi")
         client = genai.Client(api_key="k", http_options=HttpOptions(base_url=server.base_url))
@@ -26,7 +33,9 @@ import json
 import re
 import uuid
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.batch_jobs import BatchJobs, BatchScripting, FakeBatchJob, Line
 from tests.fakes.http_base import FakeHTTPServer, HttpResponse, fault_response, json_response
 from tests.fakes.rules import (
     Answer,
@@ -44,6 +53,11 @@ from tests.fakes.rules import (
 
 _GENERATE = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):generateContent$")
 _EMBED = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):batchEmbedContents$")
+_BATCH_CREATE = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):batchGenerateContent$")
+_BATCH = re.compile(r"^/(?P<version>[^/]+)/batches/(?P<id>[^/:]+)(?P<cancel>:cancel)?$")
+_BATCH_LIST = re.compile(r"^/(?P<version>[^/]+)/batches$")
+_UPLOAD = re.compile(r"^/upload/(?P<version>[^/]+)/files$")
+_DOWNLOAD = re.compile(r"^/(?P<version>[^/]+)/files/(?P<name>[^/:]+):download$")
 _WORD = re.compile(r"\w+")
 EMBEDDING_DIMS = 64
 
@@ -166,13 +180,22 @@ def fake_embedding(text: str, dims: int = EMBEDDING_DIMS) -> list[float]:
     return vector
 
 
-class FakeGeminiServer(FakeHTTPServer):
+class FakeGeminiServer(BatchScripting, FakeHTTPServer):
     """A Gemini API on 127.0.0.1. `base_url` is what `HttpOptions(base_url=...)` or
     `GOOGLE_GEMINI_BASE_URL` should be set to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.jobs = BatchJobs(self._answer_line)
+        self.files = {}
+        self._uploads: dict[str, bytearray] = {}
 
     def respond(self, method: str, path: str, headers: Any, body: bytes) -> HttpResponse:
         """Answer one HTTP request in the Gemini protocol."""
         route = path.split("?", 1)[0]
+        batch = self._respond_batch(method, route, path, headers, body)
+        if batch is not None:
+            return batch
         match = _GENERATE.match(route) or _EMBED.match(route)
         if method != "POST" or match is None:
             return json_response(404, gemini_error(404, f"{method} {route} is not served by the fake"))
@@ -247,3 +270,103 @@ class FakeGeminiServer(FakeHTTPServer):
                 "responseId": uuid.uuid4().hex,
             },
         )
+
+    # --- the Batch API and files ------------------------------------------------------------
+
+    def _respond_batch(self, method: str, route: str, path: str, headers: Any, body: bytes) -> HttpResponse | None:
+        """Answer a batch or file request; None for any other route."""
+        if (match := _BATCH_CREATE.match(route)) and method == "POST":
+            return self._create_batch(match["model"], json.loads(body))
+        if match := _BATCH.match(route):
+            job = self.jobs.find(match["id"])
+            if job is None:
+                return json_response(404, gemini_error(404, f"batches/{match['id']} not found"))
+            if match["cancel"]:
+                self.jobs.cancel(job)
+                return json_response(200, {})
+            return json_response(200, self._operation(self.jobs.read(job)))
+        if _BATCH_LIST.match(route):
+            return json_response(
+                200, {"operations": [self._operation(self.jobs.read(j, False)) for j in self.jobs.jobs]}
+            )
+        if _UPLOAD.match(route) and method == "POST":
+            return self._upload(path, headers, body)
+        if match := _DOWNLOAD.match(route):
+            data = self.files.get(f"files/{match['name']}")
+            if data is None:
+                return json_response(404, gemini_error(404, f"files/{match['name']} not found"))
+            return 200, {"Content-Type": "application/octet-stream"}, data
+        return None
+
+    def _create_batch(self, model: str, data: dict[str, Any]) -> HttpResponse:
+        batch = data.get("batch", {})
+        source = batch.get("inputConfig", {})
+        lines: list[Line]
+        if "fileName" in source:
+            text = self.files[source["fileName"]].decode()
+            lines = [(obj["key"], obj["request"]) for obj in map(json.loads, text.splitlines()) if obj]
+        else:
+            inlined = source.get("requests", {}).get("requests", [])
+            lines = [(r.get("metadata", {}).get("key", str(i)), r["request"]) for i, r in enumerate(inlined)]
+        kind = "file" if "fileName" in source else "inline"
+        job = self.jobs.create(
+            model, lines, source=kind, display_name=batch.get("displayName"), file=source.get("fileName")
+        )
+        return json_response(200, self._operation(job))
+
+    def _answer_line(self, job: FakeBatchJob, key: str, body: dict[str, Any]) -> HttpResponse:
+        """One line of a job, answered by the rule and rendered as a live generateContent reply."""
+        path = f"/v1beta/batches/{job.id}"
+        attempt = self.engine.attempt_of(path, json.dumps(body, sort_keys=True).encode())
+        request = parse_request(path, job.model, body, None, attempt)
+        return self._render(request, self.engine.decide(request))
+
+    def _operation(self, job: FakeBatchJob) -> dict[str, Any]:
+        """The job as the long-running operation the Batch API returns."""
+        metadata: dict[str, Any] = {
+            "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatch",
+            "name": f"batches/{job.id}",
+            "model": f"models/{job.model}",
+            "displayName": job.display_name,
+            "state": f"BATCH_STATE_{job.state.upper()}",
+        }
+        if job.answers is not None and job.state != "failed":
+            results = [(key, _batch_result(reply)) for key, reply in job.answers]
+            if job.source == "inline":
+                inlined = [{**result, "metadata": {"key": key}} for key, result in results]
+                metadata["output"] = {"inlinedResponses": {"inlinedResponses": inlined}}
+            else:
+                name = f"files/{job.id}-results"
+                self.files[name] = b"".join(json.dumps({"key": k, **r}).encode() + b"\n" for k, r in results)
+                metadata["output"] = {"responsesFile": name}
+        return {"name": f"batches/{job.id}", "metadata": metadata, "done": job.final}
+
+    def _upload(self, path: str, headers: Any, body: bytes) -> HttpResponse:
+        """The resumable upload protocol: `start` returns an upload URL; chunks follow, the last
+        with `finalize`, which stores the file."""
+        command = headers.get("X-Goog-Upload-Command", "")
+        if "start" in command:
+            upload_id = uuid.uuid4().hex[:12]
+            self._uploads[upload_id] = bytearray()
+            url = f"{self.root_url}/upload/v1beta/files?upload_id={upload_id}"
+            return 200, {"X-Goog-Upload-URL": url, "X-Goog-Upload-Status": "active"}, b""
+        upload_id = parse_qs(urlsplit(path).query)["upload_id"][0]
+        self._uploads[upload_id] += body
+        if "finalize" not in command:
+            return 200, {"X-Goog-Upload-Status": "active"}, b""
+        name = f"files/{upload_id}"
+        self.files[name] = bytes(self._uploads.pop(upload_id))
+        file = {"name": name, "sizeBytes": str(len(self.files[name])), "state": "ACTIVE", "source": "UPLOADED"}
+        return json_response(200, {"file": file}, {"X-Goog-Upload-Status": "final"})
+
+
+def _batch_result(reply: HttpResponse) -> dict[str, Any]:
+    """A live reply as one batch result: `{"response": ...}`, or `{"error": {"code", "message"}}`."""
+    status, _, payload = reply
+    if status == 200:
+        return {"response": json.loads(payload)}
+    try:
+        message = json.loads(payload)["error"]["message"]
+    except (ValueError, KeyError, TypeError):  # a Fault with a literal, non-JSON body
+        message = payload.decode()
+    return {"error": {"code": status, "message": message}}

@@ -28,6 +28,7 @@ from workbench.train.launch import default_base_model
 from workbench.views.job_plans import (
     JobPlan,
     audit_plan,
+    batched,
     dataset_plan,
     docs_plan,
     eval_plan,
@@ -38,11 +39,17 @@ from workbench.views.literal import markdown_literal
 from workbench.views.overview import EXAMPLE_TRAITS
 
 PILOT, FULL = "Pilot", "Full run"
+BATCH_HELP = ("Send the calls through the provider's batch API (Gemini, or an OpenAI-compatible provider with "
+              "batches): half the price, answers within 24 hours. The job submits each step's calls, waits for "
+              "them, and goes on; `workbench batch status` shows where they stand.")  # fmt: skip
 STAGE_PARAM = "stage"  # the URL query parameter naming the open tab
 
 
-def _show(project: Project, make: Callable[[], JobPlan], label: str) -> None:
-    """The plan's form, or, when there is nothing to plan from yet, why and what to do (the CLI's own words)."""
+def _show(project: Project, make: Callable[[], JobPlan], label: str, *, batchable: bool = False) -> None:
+    """The plan's form, or, when there is nothing to plan from yet, why and what to do (the CLI's own words).
+
+    A stage whose calls can go through a provider's batch API (`batchable`) gets a switch for it.
+    """
     try:
         plan = make()
     except WorkbenchError as e:
@@ -50,6 +57,8 @@ def _show(project: Project, make: Callable[[], JobPlan], label: str) -> None:
         if e.hint:
             st.caption(markdown_literal(e.hint))
         return
+    if batchable and st.toggle("Batch API", key=f"batch-{plan.kind}", help=BATCH_HELP):
+        plan = batched(plan)
     plan_form(project, plan, label=label)
 
 
@@ -75,11 +84,11 @@ def pipeline_tab(project: Project, kind: str) -> None:
     size = int(how_many.number_input(unit.capitalize(), 1, 10_000, first, key=f"{kind}-{mode}"))
     plan = sft_plan if kind == "sft" else docs_plan
     if mode == PILOT:
-        _show(project, lambda: plan(project, ref, pilot=size), "Start the pilot")
+        _show(project, lambda: plan(project, ref, pilot=size), "Start the pilot", batchable=True)
     elif kind == "sft":
-        _show(project, lambda: sft_plan(project, ref, scenarios=size), "Start the run")
+        _show(project, lambda: sft_plan(project, ref, scenarios=size), "Start the run", batchable=True)
     else:
-        _show(project, lambda: docs_plan(project, ref, per_type=size), "Start the run")
+        _show(project, lambda: docs_plan(project, ref, per_type=size), "Start the run", batchable=True)
 
 
 def audit_tab(project: Project) -> None:
@@ -96,7 +105,7 @@ def audit_tab(project: Project) -> None:
     )  # fmt: skip
     about = "lexical: exact counts, no model call; llm: scan, cluster and rate with the rater."
     scanner = how.radio("Scanner", ["lexical", "llm"], horizontal=True, key="audit-scanner", help=about)
-    _show(project, lambda: audit_plan(project, chosen, scanner), "Start the audit")
+    _show(project, lambda: audit_plan(project, chosen, scanner), "Start the audit", batchable=scanner == "llm")
 
 
 def dataset_tab(project: Project) -> None:
@@ -141,7 +150,8 @@ def eval_tab(project: Project) -> None:
         st.info("Name the model to evaluate (its spec).")
         return
     ref = None if traits == "(none)" else traits
-    _show(project, lambda: eval_plan(project, suite, model, limit=limit, traits_ref=ref), "Start the eval")
+    _show(project, lambda: eval_plan(project, suite, model, limit=limit, traits_ref=ref), "Start the eval",
+          batchable=True)  # fmt: skip
 
 
 project = current_project()

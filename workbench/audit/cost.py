@@ -142,4 +142,4 @@ def _rater_price(project: Project) -> Price | None:
     if not spec:
         return None
     parsed = ModelSpec.parse(spec)
-    return project.config.prices.get(parsed.model) or project.config.prices.get(str(parsed))
+    return project.config.price_of(parsed)

@@ -32,6 +32,7 @@ from workbench.audit.scan import scan_dataset
 from workbench.errors import WorkbenchError
 from workbench.generate.run import run_steps
 from workbench.generate.steps import StepReport
+from workbench.llm.batch.queue import BatchMode
 from workbench.progress import ProgressCallback
 from workbench.project import Project
 from workbench.runs import WorkBudget
@@ -98,6 +99,7 @@ async def run_audit(
     budget_usd: float | None = None,
     on_start: Callable[[WorkBudget], None] | None = None,
     retry_failed: bool = False,
+    batch: BatchMode = "off",
 ) -> AuditRunResult:
     """Run `steps` of an audit (those of the chosen scanner, then rate).
 
@@ -116,6 +118,8 @@ async def run_audit(
             the cap an earlier run set, else `[budget] max_cost_usd_per_run`.
         on_start: Told the budget (cap and spend so far) before anything is sent.
         retry_failed: Send again calls an earlier run ended `failed` (bad request, auth, unknown model).
+        batch: Batch mode: calls go to the provider's batch API; the run ends `waiting` until they are
+            collected, and the same command again goes on (`workbench.generate.run.run_steps`).
 
     Raises:
         WorkbenchError: an unknown step, scanner, dataset or audit.
@@ -136,7 +140,7 @@ async def run_audit(
         open_ctx=lambda run_id: open_audit(project, audit, run_id=run_id, progress=progress),
         config={"audit_id": audit.id, "dataset_id": audit.dataset_id, "steps": chosen, "scanner": scanner,
                 "reference": reference, **project.config.audit.model_dump()},
-        work=f"audit:{audit.id}", budget_usd=budget_usd, on_start=on_start, retry_failed=retry_failed,
+        work=f"audit:{audit.id}", budget_usd=budget_usd, on_start=on_start, retry_failed=retry_failed, batch=batch,
     )  # fmt: skip
     report = sample_report(result.ctx)
     return AuditRunResult(audit.id, result.run_id, result.steps, result.stopped_budget, report, found)

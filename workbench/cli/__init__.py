@@ -16,7 +16,7 @@ import sys
 import typer
 from rich.text import Text
 
-from workbench.cli import audit, dataset, demo, docs, evals, llm, project_cmds, sft, train, traits, undo
+from workbench.cli import audit, batch, dataset, demo, docs, evals, llm, project_cmds, sft, train, traits, undo
 from workbench.cli.common import console
 from workbench.errors import WorkbenchError
 from workbench.textsafe import plain, printable
@@ -44,6 +44,9 @@ app.add_typer(dataset.app, name="dataset", help="Training datasets: build from a
 app.add_typer(train.app, name="train", help="Fine-tune: SFT, midtraining, DPO, BDPO; runs, metrics, checkpoints.")
 
 app.add_typer(evals.app, name="eval", help="Evaluate any model: run suites, list, show transcripts, compare runs.")
+app.add_typer(
+    batch.app, name="batch", help="Batch jobs (--batch, --batch-export): list, status, collect, cancel, export, import."
+)
 app.add_typer(demo.app, name="demo", help="The hand-written demo data set (data/demo): load, status, remove.")
 
 

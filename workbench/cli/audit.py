@@ -38,6 +38,17 @@ from workbench.audit.mapping import parse_map
 from workbench.audit.prevalence import AuditReport, Proportion, audit_report
 from workbench.audit.run import ROLES, STEPS, Scanner, run_audit
 from workbench.cli import audit_patterns
+from workbench.cli.batch_options import (
+    LIVE,
+    BatchExportOption,
+    BatchOption,
+    BatchRun,
+    WaitOption,
+    advance,
+    batch_mode,
+    print_waiting,
+    steps_deferred,
+)
 from workbench.cli.common import ProjectOption, console, open_project
 from workbench.cli.sft import (
     BudgetOption,
@@ -179,6 +190,9 @@ def run(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not show the projection and ask.")] = False,
     budget: BudgetOption = None,
     retry_failed: RetryFailedOption = False,
+    batch: BatchOption = False,
+    batch_export: BatchExportOption = False,
+    wait: WaitOption = False,
     project: ProjectOption = None,
 ) -> None:
     """Find patterns in a dataset (or resume its audit), rate them on its sample, print each one's prevalence.
@@ -187,29 +201,37 @@ def run(
     store with no model call (and needs no model or key); both puts both kinds of pattern in the same audit.
     """
     proj = open_project(project)
+    mode = batch_mode(batch, batch_export, wait)
     names = list(STEPS)
     steps = names[: names.index(until) + 1] if until in names else [until]
     if not yes and scanner != "lexical":
         print_plan(proj, dataset, 10)
         typer.confirm("Run it?", abort=True)
-    _run(proj, dataset, steps, new=True, scanner=scanner, reference=reference, budget=budget, retry_failed=retry_failed)
+    _run(proj, dataset, steps, new=True, scanner=scanner, reference=reference, budget=budget, retry_failed=retry_failed,
+         batch=mode)  # fmt: skip
 
 
 @app.command()
-def rate(audit: AuditArg, retry_failed: RetryFailedOption = False, project: ProjectOption = None) -> None:
+def rate(
+    audit: AuditArg, retry_failed: RetryFailedOption = False, batch: BatchOption = False,
+    batch_export: BatchExportOption = False, wait: WaitOption = False, project: ProjectOption = None,
+) -> None:  # fmt: skip
     """Rate the audit's sample against every active pattern not yet rated under its current criteria."""
-    _run(open_project(project), audit, ["rate"], new=False, retry_failed=retry_failed)
+    mode = batch_mode(batch, batch_export, wait)
+    _run(open_project(project), audit, ["rate"], new=False, retry_failed=retry_failed, batch=mode)
 
 
 def _run(proj: Project, ref: str, steps: list[str], *, new: bool, scanner: Scanner = "llm",
-         reference: str | None = None, budget: float | None = None, retry_failed: bool = False) -> None:  # fmt: skip
+         reference: str | None = None, budget: float | None = None, retry_failed: bool = False,
+         batch: BatchRun = LIVE) -> None:  # fmt: skip
     async def go() -> None:
         with RichProgress(console) as progress:
-            result = await run_audit(
+            result = await advance(proj, batch, lambda mode: run_audit(
                 proj, ref, steps=steps, new=new, progress=progress, scanner=scanner, reference=reference,
-                budget_usd=budget, on_start=announce_budget(proj, ROLES), retry_failed=retry_failed,
-            )  # fmt: skip
+                budget_usd=budget, on_start=announce_budget(proj, ROLES), retry_failed=retry_failed, batch=mode,
+            ), lambda result: steps_deferred(result.steps))  # fmt: skip
         print_steps(f"Audit {result.audit_id}, run {result.run_id}", result.steps)
+        print_waiting(proj, steps_deferred(result.steps), [b for s in result.steps for b in s.batches])
         print_report(proj, result.report, by_group=False)
         print_budget_stop(proj, result.run_id, result.stopped_budget)
         exit_if_unanswered(result.steps)

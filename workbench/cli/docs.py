@@ -24,6 +24,15 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from workbench.cli.batch_options import (
+    BatchExportOption,
+    BatchOption,
+    WaitOption,
+    advance,
+    batch_mode,
+    print_waiting,
+    steps_deferred,
+)
 from workbench.cli.common import ProjectOption, console, open_project
 from workbench.cli.project_cmds import print_identity
 from workbench.cli.sft import (
@@ -66,10 +75,14 @@ def run(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; run without a projection if none.")] = False,
     budget: BudgetOption = None,
     retry_failed: RetryFailedOption = False,
+    batch: BatchOption = False,
+    batch_export: BatchExportOption = False,
+    wait: WaitOption = False,
     project: ProjectOption = None,
 ) -> None:
     """Run every step: brainstorm, draft, critique, rewrite, rate, dedup."""
     proj = open_project(project)
+    mode = batch_mode(batch, batch_export, wait)
     if pilot is not None and per_type is not None:
         raise WorkbenchError("Give --pilot K or --per-type N, not both.")
     print_identity(proj)
@@ -88,11 +101,12 @@ def run(
 
     async def go() -> None:
         with RichProgress(console) as progress:
-            report = await run_docs(
+            report = await advance(proj, mode, lambda batch: run_docs(
                 proj, traits, chunk_keys=chunk, per_type=count, types=type_, progress=progress, budget_usd=budget,
-                on_start=announce_budget(proj, ROLES), retry_failed=retry_failed,
-            )  # fmt: skip
+                on_start=announce_budget(proj, ROLES), retry_failed=retry_failed, batch=batch,
+            ), lambda report: steps_deferred(report.steps))  # fmt: skip
         print_steps(f"Documents run {report.run_id}", report.steps)
+        print_waiting(proj, steps_deferred(report.steps), [b for s in report.steps for b in s.batches])
         print_awaiting(proj, report.awaiting_review, "document", "docs")
         print_budget_stop(proj, report.run_id, report.stopped_budget)
         exit_if_unanswered(report.steps)

@@ -29,6 +29,14 @@ from rich.table import Table
 from rich.text import Text
 
 from workbench.cli import eval_io, eval_judges, eval_power, eval_rejudge
+from workbench.cli.batch_options import (
+    BatchExportOption,
+    BatchOption,
+    WaitOption,
+    advance,
+    batch_mode,
+    print_waiting,
+)
 from workbench.cli.common import ProjectOption, console, open_project
 from workbench.errors import WorkbenchError
 from workbench.evals.agreement import run_agreement
@@ -85,10 +93,17 @@ def run(
     judge: Annotated[
         list[str] | None, typer.Option(help="A judge of the panel (repeatable; default: the `judge` role).")
     ] = None,
+    batch: BatchOption = False,
+    batch_export: BatchExportOption = False,
+    wait: WaitOption = False,
     project: ProjectOption = None,
 ) -> None:
-    """Run (or resume, or add epochs to) a suite against a model and print its summary."""
+    """Run (or resume, or add epochs to) a suite against a model and print its summary.
+
+    With --batch the judges answer through the provider's batch API; the target always answers live.
+    """
     proj = open_project(project)
+    mode = batch_mode(batch, batch_export, wait)
     settings = parse_settings(set_ or [])
     if suite == "capability":  # said before anything is paid for: the comparison may not be the one wanted
         opponent = recognise(proj, opponent_spec(proj, settings, target=model), target=model)
@@ -97,11 +112,13 @@ def run(
 
     async def go() -> None:
         with RichProgress(console) as progress:
-            result = await run_eval(proj, suite, model, arm=arm, traits_ref=traits, cases_path=cases, limit=limit,
-                                    settings=settings, epochs=epochs, temperature=temperature,
-                                    judges=tuple(judge or ()), progress=progress)  # fmt: skip
+            result = await advance(proj, mode, lambda batch: run_eval(
+                proj, suite, model, arm=arm, traits_ref=traits, cases_path=cases, limit=limit, settings=settings,
+                epochs=epochs, temperature=temperature, judges=tuple(judge or ()), progress=progress, batch=batch,
+            ), lambda result: result.deferred)  # fmt: skip
         console.print(Text(f"Run {result.run_id}: {result.cases} cases × {result.epochs} epochs; "
                            f"{result.finished_now} play(s) now, {result.skipped} already done."))  # fmt: skip
+        print_waiting(proj, result.deferred, result.batches)
         if result.stopped_budget:
             console.print(Text("Stopped at the budget cap; run the same command again to go on.", style="yellow"))
         _print_summaries([result.run_id], proj)

@@ -9,6 +9,7 @@ signal's number, as a shell reports a process the signal stopped.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -20,8 +21,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from workbench.cli.batch import batch_table
 from workbench.cli.common import ProjectOption, console, open_project
 from workbench.identity import identity_line, identity_warnings
+from workbench.llm.batch import records
 from workbench.project import CONFIG_FILE, Project, init_project
 from workbench.runs import mark_interrupted
 from workbench.status import ProjectStatus, project_status
@@ -135,7 +138,17 @@ def status(project: ProjectOption = None) -> None:
     if summary.budgets:
         console.print(_budget_table(summary))
     _print_interrupted(summary)
+    _print_batches(proj)
     console.print(f"Cached answers: {summary.cached_answers}   Review events: {summary.review_events}")
+
+
+def _print_batches(proj: Project) -> None:
+    """The open batches as the store last saw them (`workbench batch status` asks the providers)."""
+    waiting = records.batches(proj.store, open_only=True) if records.has_batches(proj.store) else []
+    if waiting:
+        console.print(batch_table(waiting))
+        console.print(f"Ask the providers where they stand: workbench batch status -p {shlex.quote(str(proj.root))}",
+                      markup=False, highlight=False)  # fmt: skip
 
 
 STOP_GRACE_S = 10.0

@@ -26,6 +26,17 @@ from rich.text import Text
 
 from workbench.budget import budget_line, budget_stop_message
 from workbench.cli import sft_review
+from workbench.cli.batch_options import (
+    LIVE,
+    BatchExportOption,
+    BatchOption,
+    BatchRun,
+    WaitOption,
+    advance,
+    batch_mode,
+    print_waiting,
+    steps_deferred,
+)
 from workbench.cli.common import ProjectOption, console, open_project
 from workbench.errors import WorkbenchError
 from workbench.generate.cost import CostProjection, project_sft_cost
@@ -89,16 +100,16 @@ def announce_budget(proj: Project, roles: Sequence[str]) -> Callable[[WorkBudget
 
 def _run(
     proj: Project, traits: str, chunks: Sequence[str] | None, scenarios: int | None, steps: list[str] | None,
-    budget: float | None = None, retry_failed: bool = False,
+    budget: float | None = None, retry_failed: bool = False, batch: BatchRun = LIVE,
 ) -> SFTReport:  # fmt: skip
     """Run the pipeline (or some steps of it) with a progress bar per batch of model calls."""
 
     async def go() -> SFTReport:
         with RichProgress(console) as progress:
-            return await run_sft(
+            return await advance(proj, batch, lambda mode: run_sft(
                 proj, traits, chunk_keys=chunks or None, scenarios=scenarios, steps=steps, progress=progress,
-                budget_usd=budget, on_start=announce_budget(proj, ROLES), retry_failed=retry_failed,
-            )  # fmt: skip
+                budget_usd=budget, on_start=announce_budget(proj, ROLES), retry_failed=retry_failed, batch=mode,
+            ), lambda report: steps_deferred(report.steps))  # fmt: skip
 
     return asyncio.run(go())
 
@@ -236,6 +247,7 @@ def exit_if_unanswered(steps: Sequence[StepReport]) -> None:
 def print_report(proj: Project, report: SFTReport) -> None:
     """What each step did, what waits for a person, whether the budget stopped the run, and whether it failed."""
     print_steps(f"SFT run {report.run_id}", report.steps)
+    print_waiting(proj, steps_deferred(report.steps), [b for s in report.steps for b in s.batches])
     _next_steps(proj, report)
     print_budget_stop(proj, report.run_id, report.stopped_budget)
     exit_if_unanswered(report.steps)
@@ -252,6 +264,9 @@ def run(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; run without a projection if none.")] = False,
     budget: BudgetOption = None,
     retry_failed: RetryFailedOption = False,
+    batch: BatchOption = False,
+    batch_export: BatchExportOption = False,
+    wait: WaitOption = False,
     project: ProjectOption = None,
 ) -> None:
     """Run every step: scenarios, critique, respond, refine, reject, rate, dedup."""
@@ -260,7 +275,8 @@ def run(
         raise WorkbenchError("Give --pilot K or --scenarios N, not both.", hint="A pilot's K is its scenarios.")
     if pilot is None:
         _confirm_full_run(proj, traits, chunk, scenarios, yes)
-    report = _run(proj, traits, chunk, pilot if pilot is not None else scenarios, None, budget, retry_failed)
+    mode = batch_mode(batch, batch_export, wait)
+    report = _run(proj, traits, chunk, pilot if pilot is not None else scenarios, None, budget, retry_failed, mode)
     print_report(proj, report)
 
 
@@ -294,10 +310,12 @@ def _step_command(step: str) -> Callable[..., None]:
 
     def command(
         traits: TraitsArg, chunk: ChunkOption = None, scenarios: ScenariosOption = None,
-        retry_failed: RetryFailedOption = False, project: ProjectOption = None,
+        retry_failed: RetryFailedOption = False, batch: BatchOption = False, batch_export: BatchExportOption = False,
+        wait: WaitOption = False, project: ProjectOption = None,
     ) -> None:  # fmt: skip
         proj = open_project(project)
-        print_report(proj, _run(proj, traits, chunk, scenarios, [step], retry_failed=retry_failed))
+        mode = batch_mode(batch, batch_export, wait)
+        print_report(proj, _run(proj, traits, chunk, scenarios, [step], retry_failed=retry_failed, batch=mode))
 
     command.__name__ = command.__qualname__ = f"step_{step}"
     return command

@@ -7,18 +7,25 @@
     workbench train bdpo --dataset prefs --base-model … --config train.toml --set bdpo_lambda=0.3 -p DIR
     workbench train runs -p DIR ; workbench train metrics RUN -p DIR ; workbench train checkpoints -p DIR
     workbench train merge CHECKPOINT -p DIR                     # a LoRA adapter merged into its base
+    workbench train sft … --launcher accelerate --num-processes 4 -p DIR     # DDP over 4 GPUs (docs/multi-gpu.md)
+    workbench train sft … --launcher accelerate --accelerate-config fsdp.yaml --dry-run -p DIR
+    workbench train import checkpoints/sft-… -p DIR            # a run folder trained on another machine
+    workbench train serve CKPT_A CKPT_B --name arm-a --name arm-b -p DIR   # the `vllm serve` command for evals
 
 Settings come from the method's config dataclass (`workbench/train/config.py`): a TOML file
 (`--config`, its `[sft]` / `[midtrain]` / `[dpo]` / `[bdpo]` table) with `--set KEY=VALUE` on top.
 Defaults follow the seed method (`workbench/train/defaults.py`): midtraining warns when its base
 looks post-trained, and SFT without a base model continues from the midtrained checkpoint.
+`--launcher accelerate` trains through `accelerate launch` (workbench/train/distributed.py) and
+prints the command it runs; `--dry-run` writes the run folder's inputs and prints it without running.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -26,8 +33,12 @@ from rich.text import Text
 
 from workbench.cli.common import ProjectOption, console, open_project
 from workbench.errors import WorkbenchError
+from workbench.project import Project
 from workbench.textsafe import plain, printable
-from workbench.train.config import METHODS, load_train_config
+from workbench.train.config import METHODS, TrainConfig, load_train_config
+
+if TYPE_CHECKING:
+    from workbench.train.run import TrainResult
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -39,6 +50,37 @@ BaseOption = Annotated[
 ConfigOption = Annotated[Path | None, typer.Option(help="A TOML file with the method's settings.")]
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="KEY=VALUE, e.g. --set learning_rate=1e-4.")]
 BackendOption = Annotated[str | None, typer.Option(help="auto, unsloth or trl.")]
+LauncherOption = Annotated[
+    str, typer.Option(help="local (this process) or accelerate (`accelerate launch`: several processes, GPUs, nodes).")
+]
+ProcessesOption = Annotated[
+    int | None, typer.Option(min=1, help="With --launcher accelerate: processes in all (default: one per GPU).")
+]
+AccelerateConfigOption = Annotated[
+    Path | None, typer.Option(help="With --launcher accelerate: an accelerate config file (FSDP, DeepSpeed, nodes).")
+]
+DryRunOption = Annotated[
+    bool, typer.Option(help="With --launcher accelerate: write the run's inputs and print the command, run nothing.")
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Launch:
+    """How `workbench train METHOD` runs: in this process, or through `accelerate launch`."""
+
+    launcher: str = "local"
+    num_processes: int | None = None
+    accelerate_config: Path | None = None
+    dry_run: bool = False
+
+    def check(self) -> None:
+        if self.launcher not in ("local", "accelerate"):
+            raise WorkbenchError(f"Unknown launcher {self.launcher!r}.", hint="Use local or accelerate.")
+        if self.launcher == "local" and (self.num_processes or self.accelerate_config or self.dry_run):
+            raise WorkbenchError(
+                "--num-processes, --accelerate-config and --dry-run go with --launcher accelerate.",
+                hint="Add --launcher accelerate.",
+            )
 
 
 def _overrides(dataset: str | None, base_model: str | None, backend: str | None, sets: list[str]) -> dict[str, Any]:
@@ -55,28 +97,53 @@ def _warn(message: str) -> None:
     console.print(Text.assemble(("warning: ", "yellow"), printable(message)))
 
 
-def _train(method: str, project: Path | None, config: Path | None, overrides: dict[str, Any]) -> None:
+def _train(method: str, project: Path | None, config: Path | None, overrides: dict[str, Any], launch: Launch) -> None:
     from workbench.train.defaults import default_sft_base
     from workbench.train.run import train
 
+    launch.check()
     proj = open_project(project)
     # SFT may leave the base out: it then continues from the midtrained checkpoint, as the seed method does.
     settings = load_train_config(method, path=config, overrides=overrides, require_base_model=method != "sft")
     if not settings.base_model:
         settings = dataclasses.replace(settings, base_model=default_sft_base(proj, settings.dataset))
         console.print(Text(f"No --base-model: continuing from the latest finished midtraining, {settings.base_model}."))
-    result = train(proj, settings, warn=_warn)
+    result = train(proj, settings, warn=_warn) if launch.launcher == "local" else _accelerate(proj, settings, launch)
+    if result is None:
+        return
     loss = f", last training loss {result.final_loss:.4f}" if result.final_loss is not None else ""
     console.print(Text(f"Run {result.run_id} done on {result.backend}{loss}."))
     console.print(Text(f"Checkpoint {result.checkpoint.id} ({result.checkpoint.kind}): {result.checkpoint.path}"))
 
 
+def _accelerate(proj: Project, settings: TrainConfig, launch: Launch) -> TrainResult | None:
+    """Train through `accelerate launch`, printing the command; with --dry-run only print it (returns None)."""
+    from workbench.train.distributed import AccelerateOptions, prepare_run, train_distributed
+
+    options = AccelerateOptions(launch.num_processes, launch.accelerate_config)
+    if launch.dry_run:
+        prepared = prepare_run(proj, settings, options, warn=_warn)
+        console.print(Text(f"Inputs written to {prepared.folder.root}/inputs. To train (and import the result):"))
+        typer.echo(shlex.join(prepared.command))  # unwrapped: it is for copying
+        typer.echo(shlex.join(["workbench", "train", "import", str(prepared.folder.root), "--project", str(proj.root)]))
+        return None
+
+    def announce(command: list[str], log: Path) -> None:
+        console.print(Text(f"Running (output in {log}):"))
+        typer.echo(shlex.join(command))
+
+    return train_distributed(proj, settings, options, warn=_warn, announce=announce)
+
+
 def _register(method: str) -> None:
     def command(
         dataset: DatasetOption = None, base_model: BaseOption = None, config: ConfigOption = None,
-        set_: SetOption = None, backend: BackendOption = None, project: ProjectOption = None,
+        set_: SetOption = None, backend: BackendOption = None, launcher: LauncherOption = "local",
+        num_processes: ProcessesOption = None, accelerate_config: AccelerateConfigOption = None,
+        dry_run: DryRunOption = False, project: ProjectOption = None,
     ) -> None:  # fmt: skip
-        _train(method, project, config, _overrides(dataset, base_model, backend, set_ or []))
+        launch = Launch(launcher, num_processes, accelerate_config, dry_run)
+        _train(method, project, config, _overrides(dataset, base_model, backend, set_ or []), launch)
 
     command.__doc__ = f"Train with {method} (settings: workbench/train/config.py)."
     app.command(method)(command)
@@ -132,6 +199,18 @@ def checkpoints(project: ProjectOption = None) -> None:
     console.print(table)
 
 
+@app.command("import")
+def import_(
+    folder: Annotated[Path, typer.Argument(help="A run folder trained with the command --dry-run printed.")],
+    project: ProjectOption = None,
+) -> None:
+    """Record a run trained elsewhere from its folder: metrics, checkpoints, the final one."""
+    from workbench.train.distributed import import_run
+
+    result = import_run(open_project(project), folder)
+    console.print(Text(f"Run {result.run_id} imported. Checkpoint {result.checkpoint.id}: {result.checkpoint.path}"))
+
+
 @app.command()
 def merge(
     checkpoint: Annotated[str, typer.Argument(help="A checkpoint id (or prefix).")],
@@ -143,3 +222,30 @@ def merge(
 
     merged = merge_checkpoint(open_project(project), checkpoint, out)
     console.print(Text(f"Checkpoint {merged.id} ({merged.kind}): {merged.path}"))
+
+
+@app.command()
+def serve(
+    checkpoints: Annotated[list[str], typer.Argument(help="Checkpoint ids (or prefixes, or run ids).")],
+    name: Annotated[
+        list[str] | None, typer.Option(help="The served name of each checkpoint, in order (default: from its id).")
+    ] = None,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="The vLLM server's port on 127.0.0.1.")] = 8000,
+    project: ProjectOption = None,
+) -> None:
+    """Print the `vllm serve` command that serves checkpoints for evals, and their model specs."""
+    from workbench.train.serving import serve_plan
+
+    plan = serve_plan(open_project(project), checkpoints, names=name, port=port)
+
+    def say(line: str) -> None:
+        console.print(Text(printable(line)), soft_wrap=True)  # unwrapped: these lines are copied into a shell
+
+    say("Run on the machine with the GPU (pip install vllm), and leave it running:\n")
+    say(plan.shell() + "\n")
+    say("Model specs for evals:")
+    width = max(len(m.name) for m in plan.specs())
+    for model in plan.specs():
+        say(f"  {model.name:<{width}}  {model.spec}  ({model.source})")
+    say(f"\nFor example:\n  workbench eval run --suite knowledge --model {plan.specs()[0].spec} --traits NAME")
+    say(f'More calls at once to this server, in workbench.toml: [concurrency] servers = {{"{plan.base_url}" = 64}}')

@@ -15,6 +15,7 @@ carry the epoch as their sample index (so each epoch is cached apart) and the ru
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -90,7 +91,8 @@ class EvalContext:
         params = SamplingParams(temperature=self.temperature, max_output_tokens=max_tokens)
         request = LLMRequest(messages=tuple(messages), system=system, sample_index=self.epoch, params=params,
                              tools=tuple(tools))  # fmt: skip
-        return await self.gateway.call(request, model=self.model)
+        # The target answers live: a conversation's next turn needs this answer now.
+        return _answered(await self.gateway.call(request, model=self.model, batchable=False))
 
     async def target_takes_tools(self) -> bool:
         """Whether the target takes native tools (`target(..., tools=...)`, tool turns); else use a text protocol."""
@@ -105,7 +107,7 @@ class EvalContext:
         if sample:
             request = LLMRequest(request.messages, request.system, request.params, request.schema, sample,
                                  request.template_hash)  # fmt: skip
-        return await self.gateway.call(request, role=None if model else role, model=model)
+        return _answered(await self.gateway.call(request, role=None if model else role, model=model))
 
     async def judge(
         self, template: str, *, schema: type[V], score: Callable[[V], float], role: str = JUDGE_ROLE,
@@ -116,11 +118,31 @@ class EvalContext:
         The panel is the run's judges, or else `role` alone (labelled by the role's name).
         """
         panel: Panel[V] = Panel()
-        for judge in self.judges or (role,):
-            model = None if judge == role else judge
-            result = await self.ask(role, template, schema=schema, system=system, model=model, **variables)
+        judges = self.judges or (role,)
+        # All at once, so that in batch mode every judge's request joins the same batch.
+        results = await asyncio.gather(
+            *(self.ask(role, template, schema=schema, system=system, model=None if judge == role else judge,
+                       **variables) for judge in judges),
+            return_exceptions=True,
+        )  # fmt: skip
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        for judge, result in zip(judges, results, strict=True):
+            assert isinstance(result, CallResult)
             if result.ok and result.parsed is not None:
                 add_verdict(panel, judge, schema.model_validate(result.parsed), score)
             else:
                 panel.failures[judge] = f"{result.status}: {result.error}"
         return panel
+
+
+class BatchDeferred(Exception):
+    """A play's call waits on a batch (`--batch`): the play stops here, stores nothing, and replays
+    from the cache on the next run, once the batch is collected."""
+
+
+def _answered(result: CallResult) -> CallResult:
+    if result.status == "deferred":
+        raise BatchDeferred(result.error)
+    return result

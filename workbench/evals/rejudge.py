@@ -25,12 +25,12 @@ from workbench.evals.report import get_run, samples
 from workbench.evals.runner import (
     DEFAULT_CONCURRENCY,
     EvalRunResult,
-    finish_run,
-    play_all,
+    play_run,
     start_run,
     traits_of_version,
 )
 from workbench.generate.steps import stable_id
+from workbench.llm.batch.queue import BatchMode
 from workbench.llm.gateway import Gateway
 from workbench.progress import ProgressCallback
 from workbench.project import Project
@@ -82,9 +82,11 @@ def _plays(project: Project, suite: Suite, rows: list[dict[str, Any]], cases_pat
 
 async def rejudge_run(
     project: Project, source_ref: str, *, judges: tuple[str, ...], cases_path: Path | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY, progress: ProgressCallback | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY, progress: ProgressCallback | None = None, batch: BatchMode = "off",
 ) -> EvalRunResult:  # fmt: skip
     """Judge the source run's transcripts again with `judges` (model specs), as a new run.
+
+    With `batch`, the judges' calls go through the provider's batch API (see `run_eval`).
 
     Raises:
         WorkbenchError: no such run, no judges, a suite without a judge, or a case that cannot be found.
@@ -112,13 +114,10 @@ async def rejudge_run(
         stored = plays[(case.id, ctx.epoch)].sample
         return stored if stored.status == "invalid" else await judge(ctx, case, stored)
 
-    try:
-        async with Gateway(project, stage=f"eval.{suite.name}.rejudge", run_id=run_id) as gateway:
-            ctx = EvalContext(project, run_id, suite.name, run["model"], run["arm"], gateway, traits_text, traits,
-                              settings, judges=judges)  # fmt: skip
-            await play_all(ctx, todo, judge_again, result, concurrency, progress)
-    except BaseException:
-        finish_run(project, run_id, "failed")
-        raise
-    finish_run(project, run_id, "stopped_budget" if result.stopped_budget else "done")
+    def context(gateway: Gateway) -> EvalContext:
+        return EvalContext(project, run_id, suite.name, run["model"], run["arm"], gateway, traits_text, traits,
+                           settings, judges=judges)  # fmt: skip
+
+    await play_run(project, run_id, f"eval.{suite.name}.rejudge", context, todo, judge_again, result, concurrency,
+                   progress, batch)  # fmt: skip
     return result

@@ -25,8 +25,10 @@ from typing import Any
 from workbench.errors import WorkbenchError
 from workbench.evals.base import Case, Sample, get_suite
 from workbench.evals.cases import load_cases
-from workbench.evals.context import EvalContext
+from workbench.evals.context import BatchDeferred, EvalContext
 from workbench.generate.steps import stable_id
+from workbench.llm.batch.collect import collect_ready
+from workbench.llm.batch.queue import BatchMode
 from workbench.llm.gateway import Gateway
 from workbench.progress import ProgressCallback, ProgressUpdate
 from workbench.project import Project
@@ -54,6 +56,8 @@ class EvalRunResult:
     stopped_budget: bool
     epochs: int = 1
     statuses: dict[str, int] = field(default_factory=dict)
+    deferred: int = 0  # plays that wait on a batch (`--batch`); they are played on when it is collected
+    batches: list[str] = field(default_factory=list)  # the batches this invocation submitted
 
 
 def traits_of_version(project: Project, version_id: str | None) -> tuple[str, list[tuple[str, str]]]:
@@ -122,7 +126,11 @@ async def play_all(
             if gateway.budget_exhausted:
                 result.stopped_budget = True
                 return
-            sample = await play(ctx.for_epoch(epoch), case)
+            try:
+                sample = await play(ctx.for_epoch(epoch), case)
+            except BatchDeferred:
+                result.deferred += 1
+                return
             if gateway.budget_exhausted:  # some of its calls may not have been sent
                 result.stopped_budget = True
                 return
@@ -140,7 +148,7 @@ async def run_eval(
     project: Project, suite_name: str, model: str, *, arm: str = "target", traits_ref: str | None = None,
     cases_path: Path | None = None, limit: int | None = None, settings: dict[str, Any] | None = None,
     epochs: int | None = None, temperature: float | None = None, judges: tuple[str, ...] = (),
-    concurrency: int = DEFAULT_CONCURRENCY, progress: ProgressCallback | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY, progress: ProgressCallback | None = None, batch: BatchMode = "off",
 ) -> EvalRunResult:  # fmt: skip
     """Run (or resume, or extend with more epochs) `suite_name` against `model`.
 
@@ -148,6 +156,9 @@ async def run_eval(
         epochs: Plays per case (default: the suite's `epochs`).
         temperature: The target's temperature (default: the backend's for one epoch, else `DEFAULT_TEMPERATURE`).
         judges: Model specs of the judge panel (default: the project's `judge` role alone).
+        batch: Batch mode for the judges' (and other roles') calls; the target always answers live.
+            Plays waiting on a batch store nothing; the run ends `waiting`, and the same command
+            again plays them on once the batch is collected.
 
     Raises:
         WorkbenchError: an unknown suite, bad cases, fewer than one epoch, or a suite that needs
@@ -173,16 +184,32 @@ async def run_eval(
     done = start_run(project, run_id, values | {"epochs": epochs})
     todo = [(c, e) for e in range(epochs) for c in cases if (c.id, e) not in done]
     result = EvalRunResult(run_id, len(cases), 0, len(cases) * epochs - len(todo), False, epochs)
+
+    def context(gateway: Gateway) -> EvalContext:
+        return EvalContext(project, run_id, suite.name, model, arm, gateway, traits_text, traits, settings,
+                           temperature=temperature, judges=judges)  # fmt: skip
+
+    await play_run(project, run_id, f"eval.{suite.name}", context, todo, suite.run_case, result, concurrency,
+                   progress, batch)  # fmt: skip
+    return result
+
+
+async def play_run(
+    project: Project, run_id: str, stage: str, context: Callable[[Gateway], EvalContext],
+    todo: list[tuple[Case, int]], play: PlayFunction, result: EvalRunResult, concurrency: int,
+    progress: ProgressCallback | None, batch: BatchMode,
+) -> None:  # fmt: skip
+    """Play `todo` through one gateway and record how the run ended: failed, stopped_budget, waiting
+    (plays wait on batches) or done. Batches that ended since the last run are collected first."""
     try:
-        async with Gateway(project, stage=f"eval.{suite.name}", run_id=run_id) as gateway:
-            ctx = EvalContext(project, run_id, suite.name, model, arm, gateway, traits_text, traits, settings,
-                              temperature=temperature, judges=judges)  # fmt: skip
-            await play_all(ctx, todo, suite.run_case, result, concurrency, progress)
+        await collect_ready(project)
+        async with Gateway(project, stage=stage, run_id=run_id, batch=batch) as gateway:
+            await play_all(context(gateway), todo, play, result, concurrency, progress)
+            result.batches = await gateway.submit_batches()
     except BaseException:
         finish_run(project, run_id, "failed")
         raise
-    finish_run(project, run_id, "stopped_budget" if result.stopped_budget else "done")
-    return result
+    finish_run(project, run_id, "stopped_budget" if result.stopped_budget else "waiting" if result.deferred else "done")
 
 
 def parse_settings(items: Iterable[str]) -> dict[str, Any]:

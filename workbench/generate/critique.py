@@ -119,6 +119,6 @@ async def critique_scenarios(ctx: SFTContext) -> list[StepReport]:
         baseline.merge(await ctx.runner.run_jobs("baseline", "baseline", baseline_jobs(ctx, fresh)))
         jobs = critique_jobs(ctx, fresh)
         critique.merge(await ctx.runner.run_jobs("critique", "critic", jobs, apply=_apply_critiques(ctx)))
-        if baseline.stopped_budget or critique.stopped_budget or not jobs:
+        if baseline.halted or critique.halted or not jobs:
             break
     return [baseline, critique]

@@ -30,6 +30,7 @@ from workbench.generate.documents import (
 from workbench.generate.quality import dedup_rows, rate_rows
 from workbench.generate.run import StepFn, run_steps
 from workbench.generate.steps import StepReport
+from workbench.llm.batch.queue import BatchMode
 from workbench.progress import ProgressCallback
 from workbench.project import Project
 from workbench.runs import WorkBudget
@@ -99,6 +100,7 @@ async def run_docs(
     budget_usd: float | None = None,
     on_start: Callable[[WorkBudget], None] | None = None,
     retry_failed: bool = False,
+    batch: BatchMode = "off",
 ) -> DocsReport:
     """Run the documents pipeline's steps (all by default) as one recorded run.
 
@@ -114,6 +116,8 @@ async def run_docs(
             runs; by default the cap an earlier run set, else `[budget] max_cost_usd_per_run`.
         on_start: Told the budget (cap and spend so far) before anything is sent.
         retry_failed: Send again calls an earlier run ended `failed` (bad request, auth, unknown model).
+        batch: Batch mode: calls go to the provider's batch API; the run ends `waiting` until they are
+            collected, and the same command again goes on (`workbench.generate.run.run_steps`).
     """
     chosen = [s for s in DOC_STEPS if steps is None or s in steps]
     version = get_version(project.store, traits_ref)
@@ -124,7 +128,7 @@ async def run_docs(
             progress=progress,
         ),
         config={"steps": chosen, "chunks": list(chunk_keys or []), "types": list(types or []), "per_type": per_type},
-        budget_usd=budget_usd, on_start=on_start, retry_failed=retry_failed,
+        budget_usd=budget_usd, on_start=on_start, retry_failed=retry_failed, batch=batch,
     )  # fmt: skip
     ctx = result.ctx
     with project.store.connect() as con:

@@ -231,7 +231,7 @@ async def brainstorm_documents(ctx: DocsContext) -> StepReport:
     for slot in range(ctx.per_type):
         jobs = brainstorm_jobs(ctx, slot)
         report.merge(await ctx.runner.run_jobs("brainstorm", "generator", jobs, apply=_insert_documents(ctx)))
-        if report.stopped_budget:
+        if report.halted:
             break
     return report
 

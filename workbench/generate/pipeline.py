@@ -29,6 +29,7 @@ from workbench.generate.responses import (
 from workbench.generate.run import run_steps
 from workbench.generate.scenarios import generate_scenarios
 from workbench.generate.steps import StepReport
+from workbench.llm.batch.queue import BatchMode
 from workbench.progress import ProgressCallback
 from workbench.project import Project
 from workbench.runs import WorkBudget
@@ -98,6 +99,7 @@ async def run_sft(
     budget_usd: float | None = None,
     on_start: Callable[[WorkBudget], None] | None = None,
     retry_failed: bool = False,
+    batch: BatchMode = "off",
 ) -> SFTReport:
     """Run the pipeline's steps (all by default) as one recorded run.
 
@@ -113,6 +115,8 @@ async def run_sft(
             runs; by default the cap an earlier run set, else `[budget] max_cost_usd_per_run`.
         on_start: Told the budget (cap and spend so far) before anything is sent.
         retry_failed: Send again calls an earlier run ended `failed` (bad request, auth, unknown model).
+        batch: Batch mode: calls go to the provider's batch API; the run ends `waiting` until they are
+            collected, and the same command again goes on (`workbench.generate.run.run_steps`).
     """
     chosen = [s for s in STEPS if steps is None or s in steps]
     version = get_version(project.store, traits_ref)
@@ -122,7 +126,7 @@ async def run_sft(
             project, version.id, run_id=run_id, chunk_keys=chunk_keys, scenarios=scenarios, progress=progress
         ),
         config={"steps": chosen, "chunks": list(chunk_keys or []), "scenarios": scenarios},
-        budget_usd=budget_usd, on_start=on_start, retry_failed=retry_failed,
+        budget_usd=budget_usd, on_start=on_start, retry_failed=retry_failed, batch=batch,
     )  # fmt: skip
     report = SFTReport(result.run_id, result.steps, result.stopped_budget)
     report.scenarios_awaiting_review, report.examples_awaiting_review = _awaiting(result.ctx)

@@ -245,12 +245,12 @@ async def reject_answers(ctx: SFTContext) -> list[StepReport]:
         jobs = [j for j in rejected_jobs(ctx) if j.generation_id not in tried]
         tried.update(j.generation_id for j in jobs)
         answers.merge(await ctx.runner.run_jobs("rejected", role, jobs))
-        if answers.stopped_budget:
+        if answers.halted:
             break
         check_jobs = [j for j in rejected_check_jobs(ctx) if j.generation_id not in tried]
         tried.update(j.generation_id for j in check_jobs)
         checks.merge(await ctx.runner.run_jobs("rejected_check", "critic", check_jobs))
-        if checks.stopped_budget or not (jobs or check_jobs):
+        if checks.halted or not (jobs or check_jobs):
             break
     return [answers, checks]
 

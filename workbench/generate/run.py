@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from workbench.generate.steps import StepReport, StepRunner, unanswered_problem
+from workbench.llm.batch.collect import collect_ready
+from workbench.llm.batch.queue import BatchMode
 from workbench.project import Project
 from workbench.runs import RunStatus, WorkBudget, finish_run, start_run, work_budget
 
@@ -42,6 +44,16 @@ class RunResult(Generic[C]):
     stopped_budget: bool = False
     problem: str | None = None  # why the run failed although it ran to the end (see unanswered_problem)
 
+    @property
+    def batches(self) -> list[str]:
+        """The batches this run submitted (batch mode); later steps wait until they are collected."""
+        return [b for report in self.steps for b in report.batches]
+
+    @property
+    def deferred(self) -> int:
+        """Calls that wait on a batch (submitted now or earlier)."""
+        return sum(report.deferred for report in self.steps)
+
 
 async def run_steps(
     project: Project,
@@ -55,6 +67,7 @@ async def run_steps(
     budget_usd: float | None = None,
     on_start: Callable[[WorkBudget], None] | None = None,
     retry_failed: bool = False,
+    batch: BatchMode = "off",
 ) -> RunResult[C]:
     """Run `steps` in order as one recorded run of `kind` (over traits version `version_id`, if any).
 
@@ -69,6 +82,8 @@ async def run_steps(
         budget_usd: An explicit cap for the work (`--budget`), kept by later runs of it.
         on_start: Told the work's budget once the run is recorded, before anything is sent.
         retry_failed: Send again the calls an earlier run ended `failed` (permanent errors).
+        batch: Batch mode (`BatchMode`). Finished batches are collected first; a step whose calls
+            wait on a batch ends the run `waiting`, and running the same command again goes on.
     """
     run_id = start_run(
         project.store, kind, traits_version=version_id, work=work, budget_usd=budget_usd,
@@ -77,17 +92,29 @@ async def run_steps(
     try:
         if on_start is not None:
             on_start(work_budget(project.store, run_id))
+        await collect_ready(project)
         result = RunResult(run_id, open_ctx(run_id))
         result.ctx.runner.retry_failed = retry_failed
+        result.ctx.runner.batch = batch
         for step in steps:
             result.steps.extend(await step(result.ctx))
-            if any(r.stopped_budget for r in result.steps):
-                result.stopped_budget = True
+            result.stopped_budget = any(r.stopped_budget for r in result.steps)
+            if result.stopped_budget or result.deferred:
                 break
     except BaseException as e:
         finish_run(project.store, run_id, "failed", note=f"{type(e).__name__}: {e}")
         raise
     result.problem = unanswered_problem(result.steps)
     status: RunStatus = "failed" if result.problem else "stopped_budget" if result.stopped_budget else "done"
-    finish_run(project.store, run_id, status, note=result.problem)
+    if status == "done" and result.deferred:
+        status = "waiting"
+    finish_run(project.store, run_id, status, note=result.problem or waiting_note(result.deferred, result.batches))
     return result
+
+
+def waiting_note(deferred: int, batches: Sequence[str]) -> str | None:
+    """The run's note when calls wait on batches: how many, and which batches it submitted."""
+    if not deferred:
+        return None
+    submitted = f"; submitted {', '.join(batches)}" if batches else ""
+    return f"{deferred} call(s) wait on batches{submitted}. Run the same command again once they are collected."

@@ -263,7 +263,7 @@ async def generate_scenarios(ctx: SFTContext) -> StepReport:
             break
         tried.update(job.subject_id for job in jobs)
         report.merge(await ctx.runner.run_jobs("scenario", "generator", jobs, apply=_insert_scenarios(ctx)))
-        if report.stopped_budget:
+        if report.halted:
             break
     await check_near_duplicates(ctx)
     return report

@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from workbench.llm.batch.queue import BatchMode
 from workbench.llm.gateway import Gateway
 from workbench.llm.types import CallResult, LLMRequest
 from workbench.progress import ProgressCallback
@@ -115,17 +116,26 @@ class StepReport:
     fresh_calls: int = 0
     stopped_budget: bool = False
     first_reason: dict[str, str] = field(default_factory=dict)
+    deferred: int = 0
+    batches: list[str] = field(default_factory=list)
 
     def count(self, status: str, n: int = 1, reason: str | None = None) -> None:
         self.written[status] = self.written.get(status, 0) + n
         if reason and status not in self.first_reason:
             self.first_reason[status] = reason
 
+    @property
+    def halted(self) -> bool:
+        """Whether later passes must wait: the budget stopped it, or answers wait on a batch."""
+        return self.stopped_budget or self.deferred > 0
+
     def merge(self, other: StepReport) -> None:
         """Add another pass of the same step into this report."""
         self.jobs += other.jobs
         self.fresh_calls += other.fresh_calls
         self.stopped_budget |= other.stopped_budget
+        self.deferred += other.deferred
+        self.batches += other.batches
         for status, n in other.written.items():
             self.count(status, n, other.first_reason.get(status))
 
@@ -197,6 +207,8 @@ class StepRunner:
         batch_size: Jobs per committed batch.
         progress: Receives gateway progress for each batch.
         retry_failed: Send again the calls that failed for a permanent reason in an earlier run.
+        batch: Batch mode of the steps' gateways (`BatchMode`): calls queued for the provider's
+            batch API come back deferred, write nothing, and are counted in `StepReport.deferred`.
     """
 
     project: Project
@@ -206,6 +218,7 @@ class StepRunner:
     batch_size: int = 64
     progress: ProgressCallback | None = None
     retry_failed: bool = False
+    batch: BatchMode = "off"
 
     async def run_jobs(self, step: str, role: str, jobs: Sequence[Job], apply: Apply | None = None) -> StepReport:
         """Send `jobs` in batches; write each batch's generations and `apply` them in one transaction.
@@ -218,7 +231,9 @@ class StepRunner:
             return report
         writing: asyncio.Future[None] | None = None
         stage = f"{self.stage_prefix}.{step}"
-        async with Gateway(self.project, stage=stage, run_id=self.run_id, retry_failed=self.retry_failed) as gateway:
+        async with Gateway(
+            self.project, stage=stage, run_id=self.run_id, retry_failed=self.retry_failed, batch=self.batch
+        ) as gateway:
             try:
                 for start in range(0, len(jobs), self.batch_size):
                     if gateway.budget_exhausted:
@@ -228,10 +243,11 @@ class StepRunner:
                     progress = self._progress(start, len(jobs))
                     results = await gateway.map([job.request for job in batch], role=role, progress=progress)
                     await gateway.flush()  # cache first: a stored row always has its calls cached
-                    report.fresh_calls += sum(1 for r in results if not r.cached and r.status != "budget_exceeded")
+                    report.fresh_calls += sum(1 for r in results if not r.cached and r.status in ROW_STATUS)
+                    report.deferred += sum(1 for r in results if r.status == "deferred")
                     generations = [self._generation(job, r) for job, r in zip(batch, results, strict=True)]
                     kept = [g for g in generations if g is not None]
-                    report.stopped_budget |= len(kept) < len(generations)
+                    report.stopped_budget |= any(r.status == "budget_exceeded" for r in results)
                     if writing is not None:
                         await writing
                     writing = asyncio.ensure_future(asyncio.to_thread(self._write, role, kept, apply))
@@ -240,6 +256,7 @@ class StepRunner:
             finally:
                 if writing is not None:
                     await writing
+            report.batches += await gateway.submit_batches()
         return report
 
     def _progress(self, offset: int, total: int) -> ProgressCallback | None:
@@ -268,8 +285,8 @@ class StepRunner:
         }
 
     def _generation(self, job: Job, result: CallResult) -> Generation | None:
-        if result.status == "budget_exceeded":
-            return None  # never sent; the next run with budget left does it
+        if result.status in ("budget_exceeded", "deferred"):
+            return None  # never sent, or waiting on a batch: a later run does it
         status = ROW_STATUS[result.status]
         return Generation(
             job, job.generation_id, result.model, result.cache_key, status, result.error, result.text, result.parsed

@@ -21,25 +21,36 @@ an unknown role, a malformed spec, tools offered to a model without native tool 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
-from tenacity.wait import wait_exponential_jitter
-
-from workbench.config import GatewayConfig, Price
+from workbench.config import Price
 from workbench.errors import BudgetExceededError, WorkbenchError
 from workbench.llm import cache
 from workbench.llm.backends import make_backend
 from workbench.llm.backends.base import Backend
+from workbench.llm.batch.queue import BatchMode, BatchQueue
+from workbench.llm.batch.records import BatchedRequest
+from workbench.llm.call_parts import (
+    STATUS_BY_FINISH,
+    Answer,
+    Call,
+    Reporter,
+    Tally,
+    checked,
+    deferred,
+    finish_error,
+    refused,
+    seeded,
+    unexpected,
+)
 from workbench.llm.ledger import LedgerWriter, call_cost, new_ledger_row, recover_ledger
+from workbench.llm.retries import transient_retries
 from workbench.llm.spec import ModelSpec
-from workbench.llm.structured import json_schema_for, parse_answer, repair_request
+from workbench.llm.structured import json_schema_for, repair_request
 from workbench.llm.types import BackendError, BackendResponse, CallResult, LLMRequest
-from workbench.progress import ProgressCallback, ProgressUpdate
+from workbench.progress import ProgressCallback
 from workbench.project import Project
 from workbench.runs import WorkBudget, work_budget
 
@@ -49,46 +60,6 @@ _ERROR_HINTS = {
     "auth": "; check the API key in the environment (GEMINI_API_KEY, OPENAI_API_KEY, ...)",
     "rate_limited": "; lower [concurrency] or raise [gateway] max_attempts, then run again",
 }
-_STATUS_BY_FINISH = {"stop": "ok", "length": "length", "safety": "safety", "refusal": "refusal", "other": "error"}
-
-
-@dataclass
-class _Tally:
-    """Tokens and cost of all requests made for one call (attempts and repair)."""
-
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cost_usd: float | None = None
-
-    def add(self, response: BackendResponse, cost: float | None) -> None:
-        self.tokens_in += response.tokens_in or 0
-        self.tokens_out += response.tokens_out or 0
-        if cost is not None:
-            self.cost_usd = (self.cost_usd or 0.0) + cost
-
-
-@dataclass
-class _Answer:
-    """A response that reached the model, with its structured-output check (if it had a schema)."""
-
-    response: BackendResponse
-    parsed: dict[str, Any] | None = None
-    problem: str | None = None
-
-
-@dataclass(frozen=True)
-class _Call:
-    """One request on its way through the gateway."""
-
-    spec: ModelSpec
-    role: str | None
-    request: LLMRequest
-    fingerprint: dict[str, Any]
-    key: str
-
-    @property
-    def json_schema(self) -> dict[str, Any] | None:
-        return self.fingerprint["schema"]
 
 
 class Gateway:
@@ -103,8 +74,9 @@ class Gateway:
     """
 
     def __init__(
-        self, project: Project, *, stage: str = "adhoc", run_id: str | None = None, retry_failed: bool = False
-    ) -> None:
+        self, project: Project, *, stage: str = "adhoc", run_id: str | None = None, retry_failed: bool = False,
+        batch: BatchMode = "off",
+    ) -> None:  # fmt: skip
         self.config = project.config
         self.store = project.store
         self.stage = stage
@@ -119,14 +91,26 @@ class Gateway:
         self._backends: dict[ModelSpec, Backend] = {}
         self._limits: dict[tuple[str, str | None], asyncio.Semaphore] = {}
         self._writer = LedgerWriter(self.store, self.config.gateway.flush_interval_s)
+        self.batches = BatchQueue(project, stage=stage, run_id=run_id, mode=batch)
         # How backoff waits; a seam so tests can see the delays without spending them.
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def __aenter__(self) -> Gateway:
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        try:
+            if exc_type is None:
+                await self.submit_batches()
+        finally:
+            await self.aclose()
+
+    async def submit_batches(self) -> list[str]:
+        """Submit the requests queued in batch mode (done on a clean exit from `async with`); their ids."""
+        if not self.batches.queued:
+            return []
+        left = None if self.budget_usd is None else self.budget_usd - self.spent_usd
+        return await self.batches.submit(left)
 
     async def flush(self) -> None:
         """Write buffered ledger and cache rows now.
@@ -166,9 +150,11 @@ class Gateway:
             )
         return ModelSpec.parse(spec)
 
-    async def call(self, request: LLMRequest, *, role: str | None = None, model: str | None = None) -> CallResult:
+    async def call(
+        self, request: LLMRequest, *, role: str | None = None, model: str | None = None, batchable: bool = True
+    ) -> CallResult:
         """Send one request (see `map`)."""
-        return (await self.map([request], role=role, model=model))[0]
+        return (await self.map([request], role=role, model=model, batchable=batchable))[0]
 
     async def map(
         self,
@@ -177,21 +163,28 @@ class Gateway:
         role: str | None = None,
         model: str | None = None,
         progress: ProgressCallback | None = None,
+        batchable: bool = True,
     ) -> list[CallResult]:
         """Send many requests concurrently; results come back in the order of `requests`.
 
         Identical requests in one batch are sent once. Raises only for problems the user must
         fix before anything can run (unknown role, malformed spec, missing credentials).
+
+        In batch mode a `batchable` request to a gemini: or openai: model is queued for the
+        provider's batch API and comes back `deferred`; so does one that waits on an earlier batch
+        in any mode (it is never paid for twice). An answer a collected batch holds is used as if
+        it had just come back live.
         """
         spec = self.resolve(role, model)
         calls = [self._prepare(spec, role, r) for r in requests]
         found = await asyncio.to_thread(cache.lookup, self.store, [c.key for c in calls if not c.request.refused])
-        found |= {c.key: _refused(c) for c in calls if c.request.refused}
+        found |= {c.key: refused(c) for c in calls if c.request.refused}
         if self.retry_failed:
             found = {key: result for key, result in found.items() if result.status != "failed"}
         pending = {c.key: c for c in calls if c.key not in found}
+        collected = await self._batched(spec, pending, found, batchable)
         done = len(calls) - sum(1 for c in calls if c.key in pending)
-        report = _Reporter(progress, self.stage, len(calls), done)
+        report = Reporter(progress, self.stage, len(calls), done)
         if pending:
             backend = self._backend(spec)  # fail fast, once, on missing credentials
             if any(c.request.uses_tools for c in pending.values()) and not await backend.supports_native_tools():
@@ -201,7 +194,9 @@ class Gateway:
                     hint="Ask `await gateway.supports_native_tools(...)` first and use the text tool "
                     "protocol for such models.",
                 )
-            tasks = {key: asyncio.create_task(report.after(self._fresh(c))) for key, c in pending.items()}
+            tasks = {
+                key: asyncio.create_task(report.after(self._fresh(c, collected.get(key)))) for key, c in pending.items()
+            }
             await asyncio.gather(*tasks.values())
             found.update({key: task.result() for key, task in tasks.items()})
         return [found[c.key] for c in calls]
@@ -214,9 +209,31 @@ class Gateway:
         """
         return await self._backend(self.resolve(role, model)).supports_native_tools()
 
-    def _prepare(self, spec: ModelSpec, role: str | None, request: LLMRequest) -> _Call:
+    async def _batched(
+        self, spec: ModelSpec, pending: dict[str, Call], found: dict[str, CallResult], batchable: bool
+    ) -> dict[str, BatchedRequest]:
+        """Settle what batches decide: waiting and newly queued requests move from `pending` to `found`
+        as `deferred`; returns the collected answers among the rest (sent on as first attempts)."""
+        if not pending or not (self.batches.known or self.batches.enabled):
+            return {}
+        batched = await asyncio.to_thread(self.batches.lookup, list(pending))
+        queue = self.batches.enabled and batchable and spec.backend != "hf"
+        on_missing = self.config.batch.on_missing
+        for key in list(pending):
+            entry = batched.get(key)
+            if entry is not None and entry.state == "waiting":
+                found[key] = deferred(pending.pop(key), f"waiting on batch {entry.batch_id}")
+            elif queue and (entry is None or (entry.state == "lost" and on_missing == "batch")):
+                call = pending.pop(key)
+                self.batches.add(call.spec, call.role, key, call.request, call.json_schema)
+                found[key] = deferred(call, "queued for a batch")
+            elif queue and entry is not None and entry.state == "lost" and on_missing == "skip":
+                found[key] = self._finish(pending.pop(key), Tally(), "error", None, error=entry.error)
+        return {key: entry for key, entry in batched.items() if entry.state == "answered" and key in pending}
+
+    def _prepare(self, spec: ModelSpec, role: str | None, request: LLMRequest) -> Call:
         fingerprint = cache.request_fingerprint(spec, request, json_schema_for(request.schema))
-        return _Call(spec, role, request, fingerprint, cache.cache_key(fingerprint))
+        return Call(spec, role, request, fingerprint, cache.cache_key(fingerprint))
 
     def _backend(self, spec: ModelSpec) -> Backend:
         if spec not in self._backends:
@@ -226,17 +243,26 @@ class Gateway:
     def _limit(self, spec: ModelSpec) -> asyncio.Semaphore:
         slot = (spec.backend, spec.base_url)
         if slot not in self._limits:
-            self._limits[slot] = asyncio.Semaphore(getattr(self.config.concurrency, spec.backend))
+            self._limits[slot] = asyncio.Semaphore(self.config.concurrency.limit_for(spec))
         return self._limits[slot]
 
-    async def _fresh(self, call: _Call) -> CallResult:
-        """Run one uncached call to its final result, repair turn included."""
-        tally = _Tally()
-        answer = await self._send(call, call.request, tally, "call")
-        if isinstance(answer, _Answer) and answer.problem is not None:
+    async def _fresh(self, call: Call, collected: BatchedRequest | None = None) -> CallResult:
+        """Run one uncached call to its final result, repair turn included.
+
+        A `collected` batch answer stands in for the first request (its ledger row was written
+        when the batch was collected); a repair it needs is sent live.
+        """
+        tally = Tally()
+        answer: Answer | CallResult
+        if collected is not None and collected.response is not None:
+            tally.add(collected.response, collected.cost_usd)
+            answer = checked(collected.response, call.request)[0]
+        else:
+            answer = await self._send(call, call.request, tally, "call")
+        if isinstance(answer, Answer) and answer.problem is not None:
             repair = repair_request(call.request, answer.response.text, answer.problem)
             answer = await self._send(call, repair, tally, "repair")
-            if isinstance(answer, _Answer) and answer.problem is not None:
+            if isinstance(answer, Answer) and answer.problem is not None:
                 return self._finish(
                     call,
                     tally,
@@ -246,11 +272,11 @@ class Gateway:
                 )
         if isinstance(answer, CallResult):
             return answer
-        status = _STATUS_BY_FINISH[answer.response.finish_reason]
-        error = None if status == "ok" else _finish_error(answer.response)
+        status = STATUS_BY_FINISH[answer.response.finish_reason]
+        error = None if status == "ok" else finish_error(answer.response)
         return self._finish(call, tally, status, answer.response, error=error, parsed=answer.parsed)
 
-    async def _send(self, call: _Call, request: LLMRequest, tally: _Tally, purpose: str) -> _Answer | CallResult:
+    async def _send(self, call: Call, request: LLMRequest, tally: Tally, purpose: str) -> Answer | CallResult:
         """One request with retries. Returns the answer, or the failed `CallResult`."""
         retrying = transient_retries(self.config.gateway, self.sleep)
         attempt = 0
@@ -271,8 +297,8 @@ class Gateway:
         raise AssertionError("unreachable")  # pragma: no cover - tenacity returns or raises
 
     async def _attempt(
-        self, call: _Call, request: LLMRequest, tally: _Tally, purpose: str, attempt: int, call_started: float
-    ) -> _Answer:
+        self, call: Call, request: LLMRequest, tally: Tally, purpose: str, attempt: int, call_started: float
+    ) -> Answer:
         row = {"attempt": attempt, "purpose": purpose}
         async with self._limit(call.spec):
             # Checked once a slot is free, so requests queued behind the limit see the latest spend.
@@ -283,9 +309,9 @@ class Gateway:
             started = time.perf_counter()
             row["id"] = self._begin(call, row)
             try:
-                response = await self._backend(call.spec).generate(_seeded(request), call.json_schema)
+                response = await self._backend(call.spec).generate(seeded(request), call.json_schema)
             except Exception as e:
-                error = e if isinstance(e, BackendError) else _unexpected(e)
+                error = e if isinstance(e, BackendError) else unexpected(e)
                 gateway = self.config.gateway
                 out_of_time = time.monotonic() - call_started >= gateway.max_call_s
                 last = not error.retryable or attempt >= gateway.max_attempts or out_of_time
@@ -294,30 +320,26 @@ class Gateway:
         cost = call_cost(self._price(call.spec), response.tokens_in, response.tokens_out)
         tally.add(response, cost)
         self.spent_usd += cost or 0.0
-        answer = _Answer(response)
-        ledger_status = _STATUS_BY_FINISH[response.finish_reason]
-        if ledger_status == "ok" and request.schema is not None:
-            answer.parsed, answer.problem = parse_answer(response.text, request.schema)
-            ledger_status = "ok" if answer.problem is None else "invalid_json"
+        answer, ledger_status = checked(response, request)
         self._record(call, row, started, status=ledger_status, response=response, cost=cost)
         return answer
 
     def _price(self, spec: ModelSpec) -> Price | None:
-        return self.config.prices.get(spec.model) or self.config.prices.get(str(spec))
+        return self.config.price_of(spec)
 
-    def _ledger_row(self, call: _Call, **fields: Any) -> dict[str, Any]:
+    def _ledger_row(self, call: Call, **fields: Any) -> dict[str, Any]:
         return new_ledger_row(
             run_id=self.run_id, stage=self.stage, role=call.role, model=str(call.spec), cache_key=call.key,
             template_hash=call.request.template_hash, **fields,
         )  # fmt: skip
 
-    def _begin(self, call: _Call, row: dict[str, Any]) -> str:
+    def _begin(self, call: Call, row: dict[str, Any]) -> str:
         """Log the request before it is sent; returns the ledger row id its outcome will complete."""
         sent = self._ledger_row(call, status="sent", **row)
         self._writer.begin_call(sent)
         return str(sent["id"])
 
-    def _record(self, call: _Call, row: dict[str, Any], started: float, **fields: Any) -> None:
+    def _record(self, call: Call, row: dict[str, Any], started: float, **fields: Any) -> None:
         response: BackendResponse | None = fields.pop("response", None)
         if response is not None:
             fields.update(
@@ -329,7 +351,7 @@ class Gateway:
         self._writer.add_call(ledger_row | {"id": row["id"]})
 
     def _finish(
-        self, call: _Call, tally: _Tally, status: str, response: BackendResponse | None, *,
+        self, call: Call, tally: Tally, status: str, response: BackendResponse | None, *,
         error: str | None = None, parsed: dict[str, Any] | None = None,
     ) -> CallResult:  # fmt: skip
         result = CallResult(
@@ -343,76 +365,3 @@ class Gateway:
         if status in cache.CACHEABLE_STATUSES:
             self._writer.add_cache(cache.cache_row(result, call.fingerprint))
         return result
-
-
-def transient_retries(
-    gateway: GatewayConfig, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-) -> AsyncRetrying:
-    """Retry transient backend errors (rate limits, 5xx, timeouts, connection) per `[gateway]`.
-
-    At most `max_attempts` attempts, and none started once the call has taken `max_call_s`.
-    """
-    return AsyncRetrying(
-        retry=retry_if_exception(lambda e: isinstance(e, BackendError) and e.retryable),
-        stop=stop_after_attempt(gateway.max_attempts) | stop_after_delay(gateway.max_call_s),
-        wait=backoff(gateway),
-        sleep=sleep,
-        reraise=True,
-    )
-
-
-def backoff(gateway: GatewayConfig) -> Callable[[RetryCallState], float]:
-    """Exponential backoff with jitter, or the server's Retry-After when it asks for longer."""
-    exponential = wait_exponential_jitter(initial=gateway.backoff_initial_s, max=gateway.backoff_max_s)
-
-    def delay(state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        wait = exponential(state)
-        if isinstance(error, BackendError) and error.retry_after is not None:
-            wait = max(wait, min(error.retry_after, gateway.backoff_max_s))
-        return wait
-
-    return delay
-
-
-def _refused(call: _Call) -> CallResult:
-    """The result of a request that must not be sent (nothing is sent, cached or paid)."""
-    return CallResult(status="failed", model=str(call.spec), cache_key=call.key, error=call.request.refused)
-
-
-def _unexpected(error: Exception) -> BackendError:
-    """An exception the client library was not expected to raise, as a permanent failure with its reason."""
-    return BackendError("client_error", f"unexpected {type(error).__name__} from the client: {error}")
-
-
-def _finish_error(response: BackendResponse) -> str:
-    reasons = {"length": "output truncated at the token limit", "safety": "blocked by a safety filter",
-               "refusal": "the model refused", "other": "generation ended abnormally"}  # fmt: skip
-    reason = reasons.get(response.finish_reason, response.finish_reason)
-    return f"{reason}: {response.detail}" if response.detail else reason
-
-
-def _seeded(request: LLMRequest) -> LLMRequest:
-    """Give sample i of a seeded request the seed `seed + i`, so N samples differ reproducibly."""
-    if request.params.seed is None or request.sample_index == 0:
-        return request
-    params = dataclasses.replace(request.params, seed=request.params.seed + request.sample_index)
-    return dataclasses.replace(request, params=params)
-
-
-class _Reporter:
-    """Counts finished calls and forwards progress to the caller's callback."""
-
-    def __init__(self, callback: ProgressCallback | None, stage: str, total: int, done: int) -> None:
-        self.callback, self.stage, self.total, self.done = callback, stage, total, done
-        self._emit()
-
-    async def after(self, work: Any) -> CallResult:
-        result: CallResult = await work
-        self.done += 1
-        self._emit()
-        return result
-
-    def _emit(self) -> None:
-        if self.callback is not None:
-            self.callback(ProgressUpdate(self.stage, self.done, self.total))

@@ -27,8 +27,11 @@ Role = Literal["user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "safety", "refusal", "other"]
 """Why generation ended: a natural stop, the token limit, a safety block, an explicit refusal."""
 
-CallStatus = Literal["ok", "length", "safety", "refusal", "parse_failed", "error", "failed", "budget_exceeded"]
-"""The final outcome of one gateway call. Stages copy it into their rows' status."""
+CallStatus = Literal[
+    "ok", "length", "safety", "refusal", "parse_failed", "error", "failed", "budget_exceeded", "deferred"
+]
+"""The final outcome of one gateway call. Stages copy it into their rows' status. `deferred`: the
+request waits on a provider batch (`--batch`), so it has no outcome yet; nothing is stored for it."""
 
 ErrorKind = Literal[
     "rate_limited", "server_error", "timeout", "connection", "client_error", "auth", "not_found", "unexpected"

@@ -1,6 +1,7 @@
 """Start a training run in the background (a `workbench train …` process) and follow it from the store.
 
     launch = launch_training(project, "sft", {"dataset": "mix", "base_model": "Qwen/...", "max_steps": 10})
+    launch = launch_training(project, "sft", {...}, launcher="accelerate", num_processes=4)   # docs/multi-gpu.md
     state = launch_state(project, launch)     # starting → running → done | failed; the run row; the log's tail
     state = wait_for_launch(project, launch, progress=callback)   # block until it ends (unattended runs)
 
@@ -163,7 +164,10 @@ def planned_steps(config: TrainConfig, train_rows: int) -> int:
     return max(1, math.ceil(per_epoch * config.epochs))
 
 
-def launch_training(project: Project, method: str, settings: dict[str, Any]) -> TrainLaunch:
+def launch_training(
+    project: Project, method: str, settings: dict[str, Any], *, launcher: str = "local",
+    num_processes: int | None = None,
+) -> TrainLaunch:  # fmt: skip
     """Validate `settings` for `method` and start `workbench train METHOD` on them in the background.
 
     Args:
@@ -171,6 +175,9 @@ def launch_training(project: Project, method: str, settings: dict[str, Any]) -> 
         method: sft, midtrain, dpo or bdpo.
         settings: Config fields (`dataset` and `base_model` required), as for `load_train_config`;
             `output_dir` is chosen here unless given.
+        launcher: "local" (the child trains) or "accelerate" (the child runs `accelerate launch`
+            with `num_processes` processes: workbench/train/distributed.py).
+        num_processes: With the accelerate launcher: processes in all (default one per GPU).
 
     Returns:
         The launch, whose process has started (follow it with `launch_state` / `wait_for_launch`).
@@ -196,6 +203,8 @@ def launch_training(project: Project, method: str, settings: dict[str, Any]) -> 
             "--project", str(project.root)]  # fmt: skip
     for key in sorted(k for k, v in settings.items() if v is not None and k not in ("dataset", "base_model")):
         args += ["--set", f"{key}={_setting(getattr(config, key))}"]
+    if launcher != "local":
+        args += ["--launcher", launcher] + (["--num-processes", str(num_processes)] if num_processes else [])
     total = planned_steps(config, dataset.train_rows)
     # A job (workbench/jobs.py): a process group of its own, which interrupting the notebook's kernel
     # does not reach, recorded in the store so the app's Run page lists and can stop it too.

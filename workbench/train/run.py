@@ -25,7 +25,7 @@ from typing import Any
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from workbench.datasets.build import get_train_dataset, train_dataset_rows
+from workbench.datasets.build import TrainDataset, get_train_dataset, train_dataset_rows
 from workbench.errors import WorkbenchError
 from workbench.project import Project
 from workbench.train.backend import Backend, choose_backend, load_for_training
@@ -79,13 +79,7 @@ def train(project: Project, config: TrainConfig, *, warn: Callable[[str], None] 
             be loaded; a row is too long; the chat template cannot mark the assistant's turns.
     """
     _refuse_inside_a_marimo_kernel()
-    dataset = get_train_dataset(project, config.dataset)
-    wanted = DATASET_KIND[config.method]
-    if dataset.kind != wanted:
-        raise WorkbenchError(
-            f"{config.method} trains on a {wanted} dataset; {dataset.name!r} is {dataset.kind}.",
-            hint=f"Build one with `workbench dataset build NAME --kind {wanted}`.",
-        )
+    dataset = resolve_dataset(project, config)
     train_rows = train_dataset_rows(project, dataset.id, "train")
     validation_rows = train_dataset_rows(project, dataset.id, "validation")
     base_path, parent = resolve_base_model(project, config.base_model)
@@ -100,11 +94,11 @@ def train(project: Project, config: TrainConfig, *, warn: Callable[[str], None] 
             warn(warning)
     check_rows(config, loaded.tokenizer, train_rows)
 
-    output_dir = _output_dir(project, config)
+    output_dir = output_dir_for(project, config)
     run_id = start_train_run(project, config, backend=backend, base_model=base_path, parent=parent,
                              output_dir=str(output_dir), dataset_id=dataset.id)  # fmt: skip
     kind = "adapter" if config.lora else "full"
-    manifest = _manifest(config, backend, dataset.id, base_path, parent)
+    manifest = run_manifest(config, backend, dataset.id, base_path, parent)
     try:
         from workbench.train.methods import make_trainer
 
@@ -126,6 +120,22 @@ def train(project: Project, config: TrainConfig, *, warn: Callable[[str], None] 
     return TrainResult(run_id, checkpoint, backend, losses[-1] if losses else None)
 
 
+def resolve_dataset(project: Project, config: TrainConfig) -> TrainDataset:
+    """The training dataset `config` names, checked to be of the kind its method trains on.
+
+    Raises:
+        WorkbenchError: no such dataset, or one of another kind.
+    """
+    dataset = get_train_dataset(project, config.dataset)
+    wanted = DATASET_KIND[config.method]
+    if dataset.kind != wanted:
+        raise WorkbenchError(
+            f"{config.method} trains on a {wanted} dataset; {dataset.name!r} is {dataset.kind}.",
+            hint=f"Build one with `workbench dataset build NAME --kind {wanted}`.",
+        )
+    return dataset
+
+
 def _refuse_inside_a_marimo_kernel() -> None:
     """Say plainly what transformers would otherwise fail on deep inside its Trainer import.
 
@@ -140,7 +150,8 @@ def _refuse_inside_a_marimo_kernel() -> None:
         )
 
 
-def _output_dir(project: Project, config: TrainConfig) -> Path:
+def output_dir_for(project: Project, config: TrainConfig) -> Path:
+    """Where a run writes: the interrupted run's folder when resuming, `output_dir`, else a new folder."""
     if config.resume_from:  # continue in the interrupted run's folder, next to its checkpoint-N
         return Path(config.resume_from).resolve().parent
     if config.output_dir:
@@ -150,7 +161,8 @@ def _output_dir(project: Project, config: TrainConfig) -> Path:
     return project.root / "checkpoints" / f"{config.method}-{datetime.now():%Y%m%d-%H%M%S}"
 
 
-def _manifest(config: TrainConfig, backend: str, dataset_id: str, base: str, parent: str | None) -> dict[str, Any]:
+def run_manifest(config: TrainConfig, backend: str, dataset_id: str, base: str, parent: str | None) -> dict[str, Any]:
+    """What `workbench_manifest.json` says about a checkpoint: method, data, base, backend, config, versions."""
     libraries = {name: version(name) for name in ("torch", "transformers", "trl", "peft")}
     return {"method": config.method, "dataset_id": dataset_id, "base_model": base, "parent_checkpoint": parent,
             "backend": backend, "config": dataclasses.asdict(config), "libraries": libraries}  # fmt: skip

@@ -110,8 +110,9 @@ def _env_true(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true")
 
 
-def _http_options(timeout_s: float) -> dict[str, Any]:
-    """Per-request SDK options: the request's total timeout, in the SDK's milliseconds."""
+def http_options(timeout_s: float) -> dict[str, Any]:
+    """Per-request SDK options: the request's total timeout, in the SDK's milliseconds (live and
+    batch calls)."""
     return {"timeout": max(1, round(timeout_s * 1000))}
 
 
@@ -147,12 +148,12 @@ class GeminiBackend:
                 "GOOGLE_GENAI_USE_VERTEXAI=true with GOOGLE_CLOUD_PROJECT), or point the role at "
                 "another backend, e.g. openai:MODEL@http://127.0.0.1:8000/v1.",
             )
-        http_options = types.HttpOptions(
+        client_options = types.HttpOptions(
             retry_options=types.HttpRetryOptions(attempts=1),  # no SDK retries, hidden ones included
             base_url=config.base_url,  # None: the SDK falls back to GOOGLE_GEMINI_BASE_URL
         )
         try:
-            self._client = genai.Client(http_options=http_options)
+            self._client = genai.Client(http_options=client_options)
         except Exception as e:  # ValueError, or google.auth's DefaultCredentialsError for Vertex
             raise MissingCredentialsError(
                 f"The Gemini client could not be created: {redact(str(e), self._secret)}",
@@ -173,37 +174,19 @@ class GeminiBackend:
         """Send one generateContent request.
 
         Raises:
-            BackendError: the request produced no model answer (see `_send`, `_api_error` for
+            BackendError: the request produced no model answer (see `send`, `_api_error` for
                 the kinds).
         """
-        params = request.params
-        # Plain dicts rather than SDK objects: the SDK converts either, and skipping the pydantic
-        # round trip saves measurable CPU per call at high concurrency (bench/gateway.py).
-        settings = {
-            "system_instruction": request.system or None,
-            "temperature": params.temperature,
-            "top_p": params.top_p,
-            "max_output_tokens": params.max_output_tokens,
-            "seed": params.seed,
-        }
-        config: dict[str, Any] = {k: v for k, v in settings.items() if v is not None}
-        if json_schema is not None:
-            # response_json_schema passes a plain JSON-schema dict through untouched
-            # (generationConfig.responseJsonSchema); response_schema would convert it to
-            # Google's OpenAPI subset, which rejects $defs/$ref as pydantic writes them.
-            config.update(response_mime_type="application/json", response_json_schema=json_schema)
-        if request.tools:
-            config.update(tools=_tools(request.tools), automatic_function_calling={"disable": True})
+        contents, config = generate_content_args(request, json_schema)
         timeout_s = attempt_timeout_for(self._gateway, request)
-        config["http_options"] = _http_options(timeout_s)
-        contents: Any = _contents(request.messages)
-        response = await self._send(
+        config["http_options"] = http_options(timeout_s)
+        response = await self.send(
             self._client.aio.models.generate_content(
-                model=self._model, contents=contents, config=cast(types.GenerateContentConfigDict, config)
+                model=self._model, contents=cast(Any, contents), config=cast(types.GenerateContentConfigDict, config)
             ),
             timeout_s,
         )
-        return _to_backend_response(response)
+        return to_backend_response(response)
 
     async def supports_native_tools(self) -> bool:
         """Gemini takes function declarations and function call/response parts."""
@@ -221,8 +204,8 @@ class GeminiBackend:
         """
         contents: Any = [{"role": "user", "parts": [{"text": text}]} for text in texts]
         timeout_s = attempt_timeout_for(self._gateway, None)
-        config: Any = {"http_options": _http_options(timeout_s)}
-        response = await self._send(
+        config: Any = {"http_options": http_options(timeout_s)}
+        response = await self.send(
             self._client.aio.models.embed_content(model=self._model, contents=contents, config=config), timeout_s
         )
         vectors = [list(e.values or []) for e in response.embeddings or []]
@@ -233,7 +216,12 @@ class GeminiBackend:
         usage = response.usage_metadata
         return vectors, usage.prompt_token_count if usage else None
 
-    async def _send(self, request: Awaitable[_T], timeout_s: float) -> _T:
+    @property
+    def client(self) -> genai.Client:
+        """The SDK client, for other calls with the same credentials (the batch API's)."""
+        return self._client
+
+    async def send(self, request: Awaitable[_T], timeout_s: float) -> _T:
         """Await one SDK request, turning every way it can fail into a `BackendError`.
 
         Transient: 408/409/429/5xx, unreadable answers, timeouts, unreachable servers. Permanent:
@@ -277,6 +265,34 @@ class GeminiBackend:
         """Close the SDK's connection pools (async and the sync one it always creates)."""
         await self._client.aio.aclose()
         self._client.close()
+
+
+def generate_content_args(
+    request: LLMRequest, json_schema: dict[str, Any] | None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The `contents` and `config` that `generate_content` gets for `request` (no http_options).
+
+    The live call and the batch API (workbench/llm/batch/gemini.py) both build requests here.
+    """
+    params = request.params
+    # Plain dicts rather than SDK objects: the SDK converts either, and skipping the pydantic
+    # round trip saves measurable CPU per call at high concurrency (bench/gateway.py).
+    settings = {
+        "system_instruction": request.system or None,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "max_output_tokens": params.max_output_tokens,
+        "seed": params.seed,
+    }
+    config: dict[str, Any] = {k: v for k, v in settings.items() if v is not None}
+    if json_schema is not None:
+        # response_json_schema passes a plain JSON-schema dict through untouched
+        # (generationConfig.responseJsonSchema); response_schema would convert it to
+        # Google's OpenAPI subset, which rejects $defs/$ref as pydantic writes them.
+        config.update(response_mime_type="application/json", response_json_schema=json_schema)
+    if request.tools:
+        config.update(tools=_tools(request.tools), automatic_function_calling={"disable": True})
+    return _contents(request.messages), config
 
 
 def _tools(tools: Sequence[ToolDef]) -> list[dict[str, Any]]:
@@ -327,8 +343,8 @@ def _tool_call(part: types.Part) -> ToolCall:
     return ToolCall(name=call.name or "", arguments=dict(call.args or {}), id=call.id, signature=signature)
 
 
-def _to_backend_response(response: types.GenerateContentResponse) -> BackendResponse:
-    """Text, finish reason and token counts of a generateContent response."""
+def to_backend_response(response: types.GenerateContentResponse) -> BackendResponse:
+    """Text, finish reason and token counts of a generateContent response (live or batch)."""
     usage = response.usage_metadata
     tokens_in = usage.prompt_token_count if usage else None
     tokens_out = None

@@ -93,45 +93,14 @@ class OpenAIBackend:
             max_retries=0,  # the gateway retries, once, for every backend
         )
 
-    def _client(self) -> openai.AsyncOpenAI:
+    def client(self) -> openai.AsyncOpenAI:
+        """The client of the running event loop (also used for the batch API's calls)."""
         loop = asyncio.get_running_loop()
         for stale in [other for other in self._clients if other.is_closed()]:
             del self._clients[stale]  # its sockets die with it; a closed loop cannot close them
         if loop not in self._clients:
             self._clients[loop] = self._new_client()
         return self._clients[loop]
-
-    def _request_kwargs(self, request: LLMRequest, json_schema: dict[str, Any] | None) -> dict[str, Any]:
-        """The create() arguments; unset parameters are left out, not sent as null."""
-        messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
-        messages += [_message(m) for m in request.messages]
-        kwargs: dict[str, Any] = {"model": self._model, "messages": messages}
-        if request.tools:
-            kwargs["tools"] = [
-                {
-                    "type": "function",
-                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
-                }
-                for t in request.tools
-            ]
-        params = request.params
-        if params.temperature is not None:
-            kwargs["temperature"] = params.temperature
-        if params.top_p is not None:
-            kwargs["top_p"] = params.top_p
-        if params.seed is not None:
-            kwargs["seed"] = params.seed
-        if params.max_output_tokens is not None:
-            # OpenAI's own reasoning models reject max_tokens; older self-hosted servers only
-            # know max_tokens. Each side gets the name it accepts.
-            key = "max_completion_tokens" if self._base_url is None else "max_tokens"
-            kwargs[key] = params.max_output_tokens
-        if json_schema is not None:
-            kwargs["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": _schema_name(json_schema), "schema": json_schema, "strict": False},
-            }
-        return kwargs
 
     async def generate(self, request: LLMRequest, json_schema: dict[str, Any] | None) -> BackendResponse:
         """Send one chat completion request.
@@ -141,33 +110,42 @@ class OpenAIBackend:
                 timeouts, unreachable servers; permanent: other 4xx, and any other exception
                 (`unexpected`). Cancellation is not caught: it is not the request's failure.
         """
-        kwargs = self._request_kwargs(request, json_schema)
+        kwargs = chat_body(self._model, self._base_url, request, json_schema)
         read_s = read_timeout_for(self._gateway, request)
         connect_s = self._gateway.connect_timeout_s
         try:
-            completion = await self._client().chat.completions.create(
+            completion = await self.client().chat.completions.create(
                 **kwargs, timeout=openai.Timeout(read_s, connect=connect_s)
             )
-        except openai.APITimeoutError as e:  # before APIConnectionError: it is a subclass
-            raise self._timeout_error(e, read_s, connect_s) from None
-        except openai.APIConnectionError as e:
-            cause = f"{type(e.__cause__).__name__}: {e.__cause__}" if e.__cause__ else e.message
-            raise backend_error("connection", f"cannot reach {self._endpoint}: {cause}", self._secret) from None
-        except openai.APIStatusError as e:
-            if e.status_code == 400 and e.code == "content_filter":
-                # A prompt rejected by a content filter (Azure OpenAI's way) is a safety outcome
-                # of the model call, not a broken request.
-                return BackendResponse("", "safety", detail=f"prompt blocked: content_filter ({e.message})")
-            raise self._status_error(e) from None
         except Exception as e:
-            where = f"the openai client (model {self._model!r}, {self._endpoint})"
-            raise unexpected_error(e, where, self._secret) from None
-        return _to_backend_response(completion)
+            if isinstance(e, openai.APIStatusError):
+                blocked = blocked_prompt(e.status_code, e.code, e.message)
+                if blocked is not None:
+                    return blocked
+            raise self.client_error(e, read_s, connect_s) from None
+        return to_backend_response(completion)
 
     async def supports_native_tools(self) -> bool:
         """OpenAI-compatible servers take `tools` (vLLM only when started with tool parsing on:
         otherwise it answers 400, which ends the call `failed` with the server's message)."""
         return True
+
+    def client_error(self, e: Exception, read_s: float, connect_s: float) -> BackendError:
+        """What the client raised, as a `BackendError` (the batch API's calls map errors here too).
+
+        Args:
+            e: The exception.
+            read_s: The read timeout the call had, for the message.
+            connect_s: Its connect timeout.
+        """
+        if isinstance(e, openai.APITimeoutError):  # before APIConnectionError: it is a subclass
+            return self._timeout_error(e, read_s, connect_s)
+        if isinstance(e, openai.APIConnectionError):
+            cause = f"{type(e.__cause__).__name__}: {e.__cause__}" if e.__cause__ else e.message
+            return backend_error("connection", f"cannot reach {self._endpoint}: {cause}", self._secret)
+        if isinstance(e, openai.APIStatusError):
+            return self._status_error(e)
+        return unexpected_error(e, f"the openai client (model {self._model!r}, {self._endpoint})", self._secret)
 
     def _timeout_error(self, e: openai.APITimeoutError, read_s: float, connect_s: float) -> BackendError:
         """A timeout, saying how long was waited: to connect, or for the answer."""
@@ -194,6 +172,60 @@ class OpenAIBackend:
             loop = None
         if loop is not None and loop in clients:
             await clients[loop].close()
+
+
+def chat_body(
+    model: str, base_url: str | None, request: LLMRequest, json_schema: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The chat completions body for `request`: the live call's create() arguments, and each
+    batch line's body (workbench/llm/batch/openai.py). Unset parameters are left out, not null.
+
+    Args:
+        model: The model name.
+        base_url: The server (None for OpenAI itself, which takes another max-tokens name).
+        request: The call.
+        json_schema: The structured-output schema, if any.
+    """
+    messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
+    messages += [_message(m) for m in request.messages]
+    kwargs: dict[str, Any] = {"model": model, "messages": messages}
+    if request.tools:
+        kwargs["tools"] = [
+            {
+                "type": "function",
+                "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+            }
+            for t in request.tools
+        ]
+    params = request.params
+    if params.temperature is not None:
+        kwargs["temperature"] = params.temperature
+    if params.top_p is not None:
+        kwargs["top_p"] = params.top_p
+    if params.seed is not None:
+        kwargs["seed"] = params.seed
+    if params.max_output_tokens is not None:
+        # OpenAI's own reasoning models reject max_tokens; older self-hosted servers only
+        # know max_tokens. Each side gets the name it accepts.
+        key = "max_completion_tokens" if base_url is None else "max_tokens"
+        kwargs[key] = params.max_output_tokens
+    if json_schema is not None:
+        kwargs["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": _schema_name(json_schema), "schema": json_schema, "strict": False},
+        }
+    return kwargs
+
+
+def blocked_prompt(status: int, code: str | None, message: str) -> BackendResponse | None:
+    """The answer for an error status that means "prompt filtered", else None.
+
+    A prompt rejected by a content filter (Azure OpenAI's way: 400, code content_filter) is a
+    safety outcome of the model call, not a broken request (live, or a batch line's status).
+    """
+    if status == 400 and code == "content_filter":
+        return BackendResponse("", "safety", detail=f"prompt blocked: content_filter ({message})")
+    return None
 
 
 def _message(message: Message) -> dict[str, Any]:
@@ -243,8 +275,8 @@ def _tool_call(call: Any) -> ToolCall:
     return ToolCall(call.function.name, arguments, id=call.id)
 
 
-def _to_backend_response(completion: Any) -> BackendResponse:
-    """Text, finish reason and token counts of a chat completion."""
+def to_backend_response(completion: Any) -> BackendResponse:
+    """Text, finish reason and token counts of a chat completion (live or batch)."""
     usage = completion.usage
     tokens_in = usage.prompt_tokens if usage else None
     tokens_out = usage.completion_tokens if usage else None  # includes reasoning tokens
