@@ -205,3 +205,24 @@ def test_an_unreachable_provider_leaves_its_batches_open_and_the_stage_runs_on(
         asyncio.run(collect.refresh(project))  # asked for explicitly, the failure is the answer
     results = asyncio.run(through(project, [mood_request(1), mood_request(2)], batch="off"))
     assert [r.status for r in results] == ["deferred", "ok"]
+
+
+def test_cancelling_a_batch_whose_submission_crashed_cancels_the_job_the_provider_made(setup: tuple) -> None:
+    project, fake = setup
+
+    def crash(*args: object) -> None:
+        raise KeyboardInterrupt  # the provider accepted the job; the store never heard its id
+
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr(records, "mark_submitted", crash)
+        asyncio.run(through(project, [mood_request(1)]))
+    [batch] = records.batches(project.store)
+
+    asyncio.run(cancel(project, [batch.id]))
+    finish(fake)
+    asyncio.run(refresh(project))
+
+    [job] = fake.batch_jobs
+    assert job.state == "cancelled", "the job was found by its name and cancelled, not left to run and bill"
+    [after] = records.batches(project.store)
+    assert after.remote_id is not None and after.collected_at is not None

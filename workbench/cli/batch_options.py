@@ -101,9 +101,9 @@ def print_waiting(proj: Project, deferred: int, batches: Sequence[str]) -> None:
     submitted = f" Submitted now: {', '.join(batches)}." if batches else ""
     console.print(Text(f"{deferred} call(s) wait on batches.{submitted}", style="bold cyan"))
     exported = [b for b in records.batches(proj.store, open_only=True) if b.provider == "export"]
+    for stage in sorted({b.stage for b in exported}):
+        console.print(Text(f"  export them: workbench batch export {stage} --out {stage}.jsonl {where}"))
     if exported:
-        stages = sorted({b.stage for b in exported})
-        console.print(Text(f"  export them: workbench batch export {stages[0]} --out requests.jsonl {where}"))
         console.print(Text(f"  then bring the answers back: workbench batch import output.jsonl {where}"))
     console.print(Text(f"  where they stand: workbench batch status {where}"))
     console.print(Text("  then run this same command again (or add --wait) to collect them and go on."))

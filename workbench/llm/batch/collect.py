@@ -75,13 +75,18 @@ async def cancel(project: Project, ids: Sequence[str]) -> list[BatchReport]:
     for batch in found:
         if not batch.open:
             continue
-        if batch.provider == "export" or (batch.remote_id is None and batch.state == "submitting"):
-            job = RemoteJob(batch.remote_id or "", "cancelled", detail="cancelled before any answer came back")
+        if batch.provider == "export":
+            job = RemoteJob("", "cancelled", detail="cancelled before it was run")
             records.store_results(project.store, batch, job, [], None)
             continue
         async with _provider(project, batch) as provider:
-            if batch.remote_id is not None:
-                await provider.cancel(batch.remote_id)
+            remote = await _remote_job(provider, batch)  # one created just before a crash is found by name
+            if remote is None:
+                records.mark_submit_failed(project.store, batch.id, "the provider has no job by this name")
+                continue
+            records.mark_state(project.store, batch.id, remote)
+            if not remote.final:
+                await provider.cancel(remote.remote_id)
     return await refresh(project, [b.id for b in found])
 
 
@@ -89,6 +94,8 @@ async def wait_for(
     project: Project, batch_ids: Sequence[str], *, on_poll: Callable[[list[BatchReport]], None] | None = None
 ) -> list[BatchReport]:
     """Poll every `[batch] poll_s` seconds until none of these batches is open; returns the last reports."""
+    if not batch_ids:
+        return []
     while True:
         reports = await refresh(project, batch_ids)
         if on_poll is not None:
