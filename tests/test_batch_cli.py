@@ -99,3 +99,11 @@ def test_batch_options_that_mean_nothing_are_refused(fake_gemini: Any, tmp_path:
         assert isinstance(result.exception, WorkbenchError) and message in str(result.exception)
     result = runner.invoke(app, ["batch", "cancel", "wb-nope", "--project", str(project.root)], env=env)
     assert isinstance(result.exception, WorkbenchError) and "No batch wb-nope" in str(result.exception)
+
+
+def test_batch_commands_on_a_project_without_batches_say_so(fake_gemini: Any, tmp_path: Path) -> None:
+    env = env_for(fake_gemini)
+    project = new_project(tmp_path / "p", Pipeline(PILOT))
+    for command in (("batch", "status"), ("batch", "collect"), ("batch", "list")):
+        assert "No open batches" in cli(project, env, *command)
+    assert fake_gemini.requests_total == 0

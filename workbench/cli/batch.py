@@ -146,8 +146,7 @@ def batch_table(rows: Sequence[records.BatchRow]) -> Table:
 
 def _print(proj: Project, ids: Sequence[str] | None) -> None:
     rows = records.batches(proj.store, ids=ids or ()) if ids else records.batches(proj.store, open_only=True)
-    if rows:
-        console.print(batch_table(rows))
+    console.print(batch_table(rows) if rows else Text("No open batches (`workbench batch list --all` lists them all)."))
 
 
 def _print_reports(reports: list[BatchReport]) -> None:
