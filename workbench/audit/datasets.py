@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from workbench.audit.formats import Format, render_record
 from workbench.embeddings import text_hash
 from workbench.errors import WorkbenchError
-from workbench.generate.export import write_jsonl
+from workbench.files import write_jsonl
 from workbench.generate.steps import stable_id
 from workbench.project import Project
 from workbench.runs import DEMO_RUN

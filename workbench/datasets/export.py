@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.datasets.build import get_train_dataset, train_dataset_rows
-from workbench.generate.export import atomic_path, write_atomic, write_jsonl
+from workbench.files import atomic_path, write_atomic, write_jsonl
 from workbench.project import Project
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workbench.generate.export import accepted_rows, atomic_path, write_atomic, write_jsonl
+from workbench.files import atomic_path, write_atomic, write_jsonl
+from workbench.generate.export import accepted_rows
 from workbench.project import Project
 
 

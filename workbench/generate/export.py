@@ -14,15 +14,12 @@ Each file is written to a temporary name and renamed, so a crash never leaves ha
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
+from workbench.files import write_atomic, write_jsonl
 from workbench.project import Project
 from workbench.runs import DEMO_RUN
 from workbench.store.traits import get_version
@@ -55,30 +52,6 @@ def accepted_rows(project: Project, table: str, columns: str, traits_ref: str | 
     if not rows:
         raise WorkbenchError(f"Nothing accepted to export from {table}.", hint=hint)
     return rows
-
-
-def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
-    """Write one JSON object per line, atomically."""
-    write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path beside `path` to write; renamed over `path` when the block succeeds."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 def export_sft(project: Project, out_dir: Path, *, traits_ref: str | None = None) -> ExportResult:

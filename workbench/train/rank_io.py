@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from workbench.errors import WorkbenchError
-from workbench.generate.export import write_atomic
+from workbench.files import write_atomic
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from typing import Any
 
 from workbench.errors import WorkbenchError
 from workbench.evals.importers import Importer, RawCase
-from workbench.evals.importers.jsonl import jsonl_records, text_field
+from workbench.evals.importers.jsonl import text_field
+from workbench.files import jsonl_records
 
 HINT = ('An arena-hard question is one JSON line: {"uid": "...", "category": "...", "prompt": "..."} '
         '(or v0.1\'s {"question_id": "...", "category": "...", "turns": [{"content": "..."}]}).')  # fmt: skip

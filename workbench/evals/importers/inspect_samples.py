@@ -24,7 +24,7 @@ from typing import Any
 
 from workbench.errors import WorkbenchError
 from workbench.evals.importers import Importer, RawCase
-from workbench.evals.importers.jsonl import JsonLine, jsonl_records
+from workbench.files import JsonLine, jsonl_records
 
 HINT = ('An Inspect sample is one JSON line: {"id": "...", "input": "..." or [{"role": "user", "content": "..."}], '
         '"target": "...", "metadata": {...}}.')  # fmt: skip

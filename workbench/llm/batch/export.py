@@ -14,16 +14,21 @@ stores nothing the second time.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
+from workbench.files import jsonl_records, write_jsonl
 from workbench.llm.batch import records
 from workbench.llm.batch.openai import jsonl_line, parse_output_line
 from workbench.llm.batch.provider import BatchLine, LineResult, RemoteJob
 from workbench.llm.spec import ModelSpec
 from workbench.project import Project
+
+_OUTPUT_HINT = (
+    'Each line must be {"custom_id": ..., "response": {"status_code": ..., "body": ...}, "error": ...}, as '
+    "OpenAI's Batch API and vLLM run-batch write them. Nothing was imported."
+)
 
 
 @dataclass(frozen=True)
@@ -59,9 +64,7 @@ def export_requests(project: Project, step: str, out: Path) -> int:
         jsonl_line(BatchLine(key, body)) for b in chosen for key, body in records.request_bodies(project.store, b.id)
     ]
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
-    partial.replace(out)  # whole or not at all
+    write_jsonl(out, lines)  # whole or not at all
     return len(lines)
 
 
@@ -73,11 +76,11 @@ def import_results(project: Project, path: Path) -> ImportReport:
     """
     results = _read_output(path)
     held = [b for b in records.batches(project.store, open_only=True) if b.provider == "export"]
-    owner = {key: b for b in held for key, _ in records.request_bodies(project.store, b.id)}
+    owner = records.request_keys(project.store, [b.id for b in held])
     by_batch: dict[str, list[LineResult]] = {}
     for result in results:
         if result.key in owner:
-            by_batch.setdefault(owner[result.key].id, []).append(result)
+            by_batch.setdefault(owner[result.key], []).append(result)
     stored = []
     for batch in held:
         if batch.id not in by_batch:
@@ -95,19 +98,11 @@ def _read_output(path: Path) -> list[LineResult]:
     if not path.is_file():
         raise WorkbenchError(f"No file at {path}.", hint="Give the output file the batch run wrote.")
     results = []
-    with path.open(encoding="utf-8") as f:
-        for number, text in enumerate(f, 1):
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-                if not isinstance(obj, dict) or not isinstance(obj.get("custom_id"), str):
-                    raise ValueError("not an object with a custom_id")
-                results.append(parse_output_line(obj))
-            except (ValueError, KeyError, TypeError) as e:
-                raise WorkbenchError(
-                    f"{path}, line {number}: not an OpenAI batch output line ({e}).",
-                    hint='Each line must be {"custom_id": ..., "response": {"status_code": ..., "body": ...}, '
-                    '"error": ...}, as OpenAI\'s Batch API and vLLM run-batch write them. Nothing was imported.',
-                ) from None
+    for line in jsonl_records(path, hint=_OUTPUT_HINT):
+        try:
+            if not isinstance(line.record.get("custom_id"), str):
+                raise ValueError("no custom_id")
+            results.append(parse_output_line(line.record))
+        except (ValueError, KeyError, TypeError) as e:
+            raise WorkbenchError(f"{line.where}: not an OpenAI batch output line ({e}).", hint=_OUTPUT_HINT) from None
     return results

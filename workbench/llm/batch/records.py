@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from workbench.config import Price
-from workbench.llm.batch.provider import FINAL_STATES, LineResult, RemoteJob
+from workbench.llm.batch.provider import LineResult, RemoteJob
 from workbench.llm.call_parts import STATUS_BY_FINISH
 from workbench.llm.ledger import LEDGER_COLUMNS, call_cost, new_ledger_row
 from workbench.llm.types import BackendResponse, ToolCall
@@ -66,10 +66,6 @@ class BatchRow(BaseModel):
     max_cost_usd: float | None = Field(description="Worst-case cost at batch prices when submitted.")
     detail: str | None = Field(description="The provider's state name and message.")
     collected_at: datetime | None = Field(description="When its results were stored.")
-
-    @property
-    def final(self) -> bool:
-        return self.state in FINAL_STATES
 
     @property
     def open(self) -> bool:
@@ -194,6 +190,15 @@ def lookup(store: Store, keys: Sequence[str]) -> dict[str, BatchedRequest]:
         else:
             found[key] = BatchedRequest(batch_id, "lost", error=error or f"no answer in batch {batch_id}")
     return found
+
+
+def request_keys(store: Store, batch_ids: Sequence[str]) -> dict[str, str]:
+    """The cache key of every request of these batches -> its batch (no bodies read)."""
+    with store.connect() as con:
+        rows = con.execute(
+            "SELECT cache_key, batch_id FROM llm_batch_requests WHERE batch_id IN (SELECT unnest(?))", [list(batch_ids)]
+        ).fetchall()
+    return dict(rows)
 
 
 def request_bodies(store: Store, batch_id: str) -> list[tuple[str, dict[str, Any]]]:
